@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs what the project needs on Debian: the -dev packages it links against, gnuplot for the
+# report, and a Python venv (.venv) with numpy and safetensors for the interoperability test.
+# Idempotent and fast: when everything is present it touches nothing and returns at once.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(build-essential pkg-config libarchive-dev libpng-dev libcjson-dev libcurl4-openssl-dev
+          libdnnl-dev gnuplot-nox python3 python3-venv)
+python_packages=(numpy safetensors)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if ((${#missing[@]})); then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "deps: installing ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# Debian's own python3 (not whatever python3 is first on PATH) so the venv matches the packages.
+if ! .venv/bin/python -c 'import numpy, safetensors' 2>/dev/null; then
+  echo "deps: creating .venv with ${python_packages[*]}"
+  rm -rf .venv
+  /usr/bin/python3 -m venv .venv
+  .venv/bin/pip install -q "${python_packages[@]}"
+fi
