@@ -1,0 +1,67 @@
+/* augment.h: fastai's per-image training transform (fastai-semantics.md §2.2), uint8 HWC in,
+ * normalised float CHW out.
+ *
+ * Train transform, in this order: reflect-pad by `pad` with the edge pixel repeated
+ * (cv2.BORDER_REFLECT, fedcba|abcd...), horizontal flip of the padded image with p = 0.5, random
+ * crop back to h x w at offsets floor(u * 2*pad) on each axis (0..7 for pad 4), then
+ * (x/255 - mean)/std per channel. The three draws (flip, row, col) are the words 0, 1, 2 of
+ * rng_block(seed, RNG_AUGMENT, pass, image_index): a pure function of the image and the pass, so
+ * the result never depends on which thread computes it or in which order.
+ * The evaluation transform is normalisation only (fastai's centre crop of the padded image is the
+ * identity). */
+#ifndef AUGMENT_H
+#define AUGMENT_H
+
+#include <stdint.h>
+
+/* Per-channel normalisation of pixel/255, as in stats.json. lut[c][v] = ((float)v/255 - mean)/std
+ * in float32 exactly as numpy computes it; filled by norm_init. */
+typedef struct norm_stats {
+    float mean[3], std[3];
+    float lut[3][256];
+} norm_stats;
+
+void norm_init(norm_stats *s, const double mean[3], const double std[3]);
+
+/* Training-augmentation settings (params: "augment": {"pad": 4, "flip": true}). */
+typedef struct augment_cfg {
+    int pad;          /* reflect padding in pixels; 0 disables padding and cropping */
+    int flip;         /* 1: random horizontal flip with p = 0.5 */
+    uint64_t seed;
+} augment_cfg;
+
+/* The random choices for one image in one pass. */
+typedef struct augment_draw {
+    int flip;         /* 1 = mirror columns of the padded image */
+    int row, col;     /* crop offsets into the padded image, in 0 .. 2*pad-1 */
+} augment_draw;
+
+void augment_choose(const augment_cfg *cfg, uint32_t pass, uint32_t index, augment_draw *d);
+
+/* cv2.BORDER_REFLECT index mapping for an axis of length n: i in [-n, 2n) -> [0, n).
+ * src(-k) = k-1, src(n-1+k) = n-k. */
+static inline int augment_reflect(int i, int n)
+{
+    if (i < 0) return -i - 1;
+    if (i >= n) return 2 * n - 1 - i;
+    return i;
+}
+
+/* One image, h x w x 3 uint8 (HWC) -> 3 x h x w float (CHW), augmented with draw d. */
+void augment_apply(const uint8_t *src, int h, int w, const norm_stats *ns, int pad,
+                   const augment_draw *d, float *dst);
+
+/* Convenience: choose (cfg, pass, index) and apply. */
+void augment_image(const uint8_t *src, int h, int w, const norm_stats *ns, const augment_cfg *cfg,
+                   uint32_t pass, uint32_t index, float *dst);
+
+/* The evaluation transform: normalisation only, HWC uint8 -> CHW float. */
+void augment_normalise(const uint8_t *src, int h, int w, const norm_stats *ns, float *dst);
+
+/* Pass numbers: training epoch e (counted over the whole run) uses pass e; the lr finder uses
+ * AUGMENT_PASS_LRFIND; evaluation (TTA) passes use AUGMENT_PASS_TTA + k. Disjoint, so no two
+ * uses ever share draws. */
+#define AUGMENT_PASS_LRFIND 0x40000000u
+#define AUGMENT_PASS_TTA    0x80000000u
+
+#endif
