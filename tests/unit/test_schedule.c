@@ -1,0 +1,155 @@
+/* Schedules (fastai-semantics.md §4.1-4.3, §5): sum_geom epoch counts, the worked CosAnneal values,
+ * a literal transliteration of fastai's CosAnneal.calc_lr, the lr finder's schedule, the debiased
+ * EMA and the lr finder's stop rule on synthetic loss curves. */
+#include "schedule.h"
+#include "test.h"
+
+static void epoch_counts(void)
+{
+    fit_phase a = { 1e-2, 2, 0, 1, 0 }, b = { 1e-2, 2, 1, 1, 0 }, c = { 1e-2, 3, 1, 2, 0 }, d = { 1e-2, 8, 4, 1, 0 };
+    CHECK(sched_epochs(&a) == 2);
+    CHECK(sched_epochs(&b) == 2);
+    CHECK(sched_epochs(&c) == 7);
+    CHECK(sched_epochs(&d) == 32);
+    CHECK(sched_sum_geom(1, 2, 3) == 7);
+    CHECK(sched_sum_geom(2, 3, 2) == 8);
+    CHECK(sched_epochs(&a) + sched_epochs(&c) + sched_epochs(&d) == 41);
+}
+
+static void constant_without_cycle_len(void)
+{
+    fit_phase p = { 0.1, 2, 0, 1, 0 };
+    for (long t = 0; t < 392; t += 7) CHECK(sched_lr(&p, 196, t) == 0.1);
+}
+
+static void cos_anneal_worked_values(void)
+{
+    fit_phase p = { 1e-2, 2, 1, 1, 0 };
+    for (long t = 0; t <= 9; t++) CHECK_NEAR(sched_lr(&p, 196, t), 1e-4, 1e-12);
+    CHECK_NEAR(sched_lr(&p, 196, 10), 0.009936, 1e-6 / 0.01);
+    CHECK(fabs(sched_lr(&p, 196, 10) - 0.009936) < 5e-7);
+    CHECK(fabs(sched_lr(&p, 196, 98) - 0.005) < 1e-12);
+    CHECK(fabs(sched_lr(&p, 196, 195) - 6.4e-7) < 5e-9);
+    CHECK(fabs(sched_lr(&p, 196, 196) - 0.01) < 1e-15);   /* restart */
+    CHECK(fabs(sched_lr(&p, 196, 206) - sched_lr(&p, 196, 10)) < 1e-15); /* no second warm-up */
+
+    /* cycle_mult = 2: cycles of 196, 392, 784 batches (1372 iterations), restarts at 196 and 588. */
+    fit_phase q = { 1e-2, 3, 1, 2, 0 };
+    CHECK(sched_epochs(&q) * 196 == 1372);
+    CHECK(fabs(sched_lr(&q, 196, 196) - 0.01) < 1e-15);
+    CHECK(fabs(sched_lr(&q, 196, 588) - 0.01) < 1e-15);
+    CHECK(sched_lr(&q, 196, 587) < 2e-7);
+    CHECK(fabs(sched_lr(&q, 196, 196 + 196) - 0.005) < 1e-12);   /* middle of the 392-cycle */
+    CHECK(fabs(sched_lr(&q, 196, 588 + 392) - 0.005) < 1e-12);   /* middle of the 784-cycle */
+    CHECK(sched_lr(&q, 196, 1371) > 0);
+
+    /* cycle_len = 4: 8 cycles of 784, the first 40 batches at 1e-4. */
+    fit_phase r = { 1e-2, 8, 4, 1, 0 };
+    CHECK(fabs(sched_lr(&r, 196, 39) - 1e-4) < 1e-15);
+    CHECK(sched_lr(&r, 196, 40) > 0.0099);
+    for (int c = 1; c < 8; c++) CHECK(fabs(sched_lr(&r, 196, 784L * c) - 0.01) < 1e-15);
+    /* Warm-up length ceil(nb0/20) for a B that is not a multiple of 20: 12*1/20 = 0.6 -> 1 batch. */
+    CHECK(sched_lr(&p, 12, 0) == p.lr / 100);
+    CHECK(sched_lr(&p, 12, 1) != p.lr / 100);
+}
+
+/* fastai 0.7 sgdr.py CosAnneal, line by line. */
+typedef struct cos_anneal { double lr; double nb; int cycle_mult, cycle_iter, iteration; } cos_anneal;
+static double calc_lr(cos_anneal *s)
+{
+    if (s->iteration < s->nb / 20) { s->cycle_iter += 1; return s->lr / 100; }
+    double cos_out = cos(M_PI * s->cycle_iter / s->nb) + 1;
+    s->cycle_iter += 1;
+    if (s->cycle_iter == s->nb) { s->cycle_iter = 0; s->nb *= s->cycle_mult; }
+    return s->lr / 2 * cos_out;
+}
+
+static void matches_fastai_transliteration(void)
+{
+    const int cfg[][3] = { { 196, 1, 1 }, { 196, 1, 2 }, { 196, 4, 1 }, { 12, 1, 2 }, { 13, 2, 3 }, { 40, 3, 1 } };
+    for (unsigned k = 0; k < sizeof cfg / sizeof cfg[0]; k++) {
+        fit_phase p = { 0.05, 3, cfg[k][1], cfg[k][2], 0 };
+        cos_anneal s = { p.lr, (double)cfg[k][0] * p.cycle_len, p.cycle_mult, 0, 0 };
+        long n = sched_epochs(&p) * cfg[k][0];
+        int bad = 0;
+        for (long t = 0; t < n; t++) {
+            double want = calc_lr(&s);   /* on_train_begin / on_batch_end: lr for batch t */
+            s.iteration++;
+            bad += sched_lr(&p, cfg[k][0], t) != want;
+        }
+        CHECK(bad == 0);
+    }
+}
+
+static void lr_finder_schedule(void)
+{
+    double mult = pow(10 / 1e-5, 1.0 / 196);
+    CHECK(fabs(mult - 1.0730309) < 1e-7);
+    CHECK(sched_lrfind_lr(1e-5, 10, 196, 0) == 1e-5);
+    CHECK(fabs(sched_lrfind_lr(1e-5, 10, 196, 195) - 9.3194) < 1e-4);
+    CHECK(fabs(sched_lrfind_lr(1e-5, 10, 196, 1) / 1e-5 - 1.0730309) < 1e-7);
+    CHECK(sched_lrfind_lr(1e-5, 10, 196, 195) < 10);
+}
+
+static void ema_debiased(void)
+{
+    loss_ema e;
+    ema_init(&e);
+    CHECK(ema_value(&e) == 0);
+    CHECK_NEAR(ema_update(&e, 2.0), 2.0, 1e-12);              /* debiasing makes the first value exact */
+    CHECK_NEAR(ema_update(&e, 1.0), 0.0592 / 0.0396, 1e-12);  /* (0.98*0.04 + 0.02) / (1 - 0.98^2) */
+    CHECK_NEAR(0.0592 / 0.0396, 1.4949495, 1e-7);
+    /* A constant loss stays exactly that loss after debiasing. */
+    ema_init(&e);
+    double v = 0;
+    for (int i = 0; i < 300; i++) v = ema_update(&e, 0.75);
+    CHECK_NEAR(v, 0.75, 1e-12);
+    /* Not an epoch mean: after a jump the value moves by 2% per batch, not at once. */
+    v = ema_update(&e, 1.75);
+    CHECK_NEAR(v, 0.75 + 0.02 * 1.0 / (1 - pow(0.98, 301)), 1e-9);
+}
+
+static long run_rule(const double *loss, long n)
+{
+    lrfind_rule r;
+    lrfind_rule_init(&r);
+    for (long t = 0; t < n; t++)
+        if (lrfind_rule_step(&r, t, loss[t])) return t;
+    return -1;
+}
+
+static void lr_finder_stop_rule(void)
+{
+    double loss[200];
+    /* Falls linearly to 1.41 at t = 59, then grows 10% per batch: 1.41*1.1^k > 5.64 first at k = 15. */
+    for (int t = 0; t < 200; t++) loss[t] = t < 60 ? 2.0 - 0.01 * t : 1.41 * pow(1.1, t - 59);
+    CHECK(run_rule(loss, 200) == 74);
+    /* Best is only tracked from t = 11: a tiny loss at t <= 10 must not trigger a stop later. */
+    for (int t = 0; t < 200; t++) loss[t] = 2.0;
+    loss[5] = 0.1;
+    CHECK(run_rule(loss, 200) == -1);
+    loss[11] = 0.1;                       /* ... but at t = 11 it counts */
+    CHECK(run_rule(loss, 200) == 12);     /* 2.0 > 4*0.1 */
+    /* NaN and +inf stop at once, even before t = 11. */
+    for (int t = 0; t < 200; t++) loss[t] = 2.0;
+    loss[3] = NAN;
+    CHECK(run_rule(loss, 200) == 3);
+    loss[3] = 2.0;
+    loss[30] = INFINITY;
+    CHECK(run_rule(loss, 200) == 30);
+    /* Exactly 4*best does not stop (strict >). */
+    for (int t = 0; t < 200; t++) loss[t] = t == 20 ? 4.0 : 1.0;
+    CHECK(run_rule(loss, 200) == -1);
+}
+
+int main(void)
+{
+    TEST_RUN(epoch_counts);
+    TEST_RUN(constant_without_cycle_len);
+    TEST_RUN(cos_anneal_worked_values);
+    TEST_RUN(matches_fastai_transliteration);
+    TEST_RUN(lr_finder_schedule);
+    TEST_RUN(ema_debiased);
+    TEST_RUN(lr_finder_stop_rule);
+    TEST_EXIT();
+}
