@@ -6,7 +6,7 @@ CC      ?= cc
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -Wall -Wextra -fopenmp -D_GNU_SOURCE -Ilib
 DEPFLAGS = -MMD -MP
-LDLIBS  += -larchive -lpng -lcjson -lcurl -ldnnl -lm
+LDLIBS  += -larchive -lpng -lcjson -lcurl -lcrypto -ldnnl -lm
 LDFLAGS += -fopenmp
 
 LIB_SRC   := $(wildcard lib/*.c)
