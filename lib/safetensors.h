@@ -34,11 +34,15 @@ typedef struct st_file {
     int n_meta;
     char **meta_keys;     /* __metadata__, in header order */
     char **meta_values;
+    void *data_alloc;     /* allocation holding buffer (placed so the data section is 64-aligned) */
+    void *aligned_copy;   /* copies of tensors whose offset is not a multiple of their element size */
 } st_file;
 
 /* Reads and validates path. Rejects with `stage: path: reason` and C_ERR: a header length beyond
  * the file, invalid JSON, an unknown dtype, shape x dtype size != offset span, overlapping or gapped
- * offsets, data past the end of the file, a non-string metadata value. */
+ * offsets, data past the end of the file, a non-string metadata value; also offsets not starting
+ * at 0, trailing bytes after the last tensor, negative or non-integer dims, duplicate names.
+ * Every tensor's data is aligned to its element size (misaligned ones are copied). */
 int st_read(st_file *f, const char *path);
 void st_free(st_file *f);
 const st_tensor *st_find(const st_file *f, const char *name);
