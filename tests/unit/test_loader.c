@@ -1,0 +1,193 @@
+/* Data loader: batch count and sizes (last partial batch kept), every image exactly once per
+ * epoch, a new order each epoch, determinism, batch contents equal to the per-image transform,
+ * evaluation order, the batch limit, and abandoning an epoch half-way (the lr finder does). */
+#include <stdlib.h>
+
+#include "loader.h"
+#include "rng.h"
+#include "test.h"
+
+/* An in-memory dataset of n random h x w images (no file behind it). */
+static dataset make_ds(int n, int h, int w, uint8_t **pix, uint8_t **lab)
+{
+    dataset d;
+    memset(&d, 0, sizeof d);
+    *pix = malloc((size_t)n * h * w * 3);
+    *lab = malloc((size_t)n);
+    rng_stream s;
+    rng_stream_init(&s, 1, RNG_TEST, 0);
+    for (size_t i = 0; i < (size_t)n * h * w * 3; i++) (*pix)[i] = (uint8_t)rng_next_u32(&s);
+    for (int i = 0; i < n; i++) (*lab)[i] = (uint8_t)(i % 10);
+    d.images = *pix;
+    d.labels = *lab;
+    d.n = n; d.h = h; d.w = w; d.n_classes = 10;
+    return d;
+}
+
+static norm_stats unit_stats(void)
+{
+    const double m[3] = { 0.5, 0.4, 0.3 }, s[3] = { 0.25, 0.2, 0.3 };
+    norm_stats ns;
+    norm_init(&ns, m, s);
+    return ns;
+}
+
+static void batch_counts(void)
+{
+    CHECK(loader_batches(50000, 256) == 196);
+    CHECK(loader_batches(10000, 256) == 40);
+    CHECK(loader_batches(512, 256) == 2);
+    uint8_t *pix, *lab;
+    dataset ds = make_ds(50000, 1, 1, &pix, &lab);
+    norm_stats ns = unit_stats();
+    loader l;
+    CHECK(loader_init(&l, &ds, &ns, 256, 0, NULL, 0, 0) == 0);
+    loader_start(&l, 0, 0);
+    long nb = 0, total = 0;
+    int last = 0;
+    for (const batch *b; (b = loader_next(&l)); nb++) {
+        CHECK(b->index == nb);
+        total += b->n;
+        last = b->n;
+        if (nb < 195) CHECK(b->n == 256);
+    }
+    CHECK(nb == 196);
+    CHECK(last == 80);
+    CHECK(total == 50000);
+    CHECK(loader_next(&l) == NULL);
+    loader_free(&l);
+    free(pix); free(lab);
+}
+
+static void every_image_once_per_epoch(void)
+{
+    uint8_t *pix, *lab;
+    dataset ds = make_ds(3000, 32, 32, &pix, &lab);
+    norm_stats ns = unit_stats();
+    augment_cfg aug = { 4, 1, 0 };
+    loader l;
+    CHECK(loader_init(&l, &ds, &ns, 256, 1, &aug, 42, 0) == 0);
+    uint32_t *first = malloc(sizeof *first * 3000), *seen = calloc(3000, sizeof *seen);
+    int moved = 0;
+    for (uint32_t e = 0; e < 3; e++) {
+        loader_start(&l, e, e);
+        long k = 0;
+        for (const batch *b; (b = loader_next(&l));)
+            for (int i = 0; i < b->n; i++, k++) {
+                seen[b->ids[i]]++;
+                CHECK(b->y[i] == lab[b->ids[i]]);
+                if (e == 0) first[k] = b->ids[i];
+                else moved += first[k] != b->ids[i];
+            }
+        CHECK(k == 3000);
+    }
+    int bad = 0;
+    for (int i = 0; i < 3000; i++) bad += seen[i] != 3;
+    CHECK(bad == 0);
+    CHECK(moved > 2 * 2900);   /* reshuffled every epoch */
+    loader_free(&l);
+    free(first); free(seen); free(pix); free(lab);
+}
+
+static void contents_and_determinism(void)
+{
+    uint8_t *pix, *lab;
+    dataset ds = make_ds(600, 32, 32, &pix, &lab);
+    norm_stats ns = unit_stats();
+    augment_cfg aug = { 4, 1, 0 };
+    const size_t plane = 3 * 32 * 32;
+    float *want = malloc(sizeof(float) * plane);
+    float *run1 = malloc(sizeof(float) * plane * 600);
+    uint32_t ids1[600];
+    for (int rep = 0; rep < 2; rep++) {
+        loader l;
+        CHECK(loader_init(&l, &ds, &ns, 100, 1, &aug, 9, 0) == 0);
+        loader_start(&l, 5, 5);
+        int k = 0, bad = 0, diff = 0;
+        for (const batch *b; (b = loader_next(&l));)
+            for (int i = 0; i < b->n; i++, k++) {
+                augment_image(dataset_image(&ds, (int)b->ids[i]), 32, 32, &ns, &l.aug, 5, b->ids[i], want);
+                bad += memcmp(want, b->x + i * plane, sizeof(float) * plane) != 0;
+                if (rep == 0) { memcpy(run1 + k * plane, b->x + i * plane, sizeof(float) * plane); ids1[k] = b->ids[i]; }
+                else diff += ids1[k] != b->ids[i] || memcmp(run1 + k * plane, b->x + i * plane, sizeof(float) * plane);
+            }
+        CHECK(k == 600);
+        CHECK(bad == 0);
+        CHECK(diff == 0);
+        /* The order is rng_permutation(seed, RNG_SHUFFLE, epoch). */
+        uint32_t perm[600];
+        rng_stream s;
+        rng_stream_init(&s, 9, RNG_SHUFFLE, 5);
+        rng_permutation(&s, perm, 600);
+        CHECK(!memcmp(perm, ids1, sizeof perm));
+        loader_free(&l);
+    }
+    free(want); free(run1); free(pix); free(lab);
+}
+
+static void evaluation_is_ordered_and_plain(void)
+{
+    uint8_t *pix, *lab;
+    dataset ds = make_ds(300, 32, 32, &pix, &lab);
+    norm_stats ns = unit_stats();
+    loader l;
+    CHECK(loader_init(&l, &ds, &ns, 128, 0, NULL, 3, 0) == 0);
+    float want[3 * 32 * 32];
+    for (int e = 0; e < 2; e++) {
+        loader_start(&l, (uint32_t)e, (uint32_t)e);
+        int k = 0, bad = 0;
+        for (const batch *b; (b = loader_next(&l));)
+            for (int i = 0; i < b->n; i++, k++) {
+                CHECK(b->ids[i] == (uint32_t)k);
+                augment_normalise(dataset_image(&ds, k), 32, 32, &ns, want);
+                bad += memcmp(want, b->x + i * 3 * 32 * 32, sizeof want) != 0;
+            }
+        CHECK(k == 300);
+        CHECK(bad == 0);
+    }
+    loader_free(&l);
+    free(pix); free(lab);
+}
+
+static void limit_and_abandon(void)
+{
+    uint8_t *pix, *lab;
+    dataset ds = make_ds(1000, 32, 32, &pix, &lab);
+    norm_stats ns = unit_stats();
+    augment_cfg aug = { 4, 1, 0 };
+    loader l;
+    CHECK(loader_init(&l, &ds, &ns, 64, 1, &aug, 1, 3) == 0);
+    loader_start(&l, 0, 0);
+    int nb = 0;
+    while (loader_next(&l)) nb++;
+    CHECK(nb == 3);
+    loader_free(&l);
+    /* Stop after one batch, start the next epoch at once: it is complete and correct. */
+    CHECK(loader_init(&l, &ds, &ns, 64, 1, &aug, 1, 0) == 0);
+    for (int rep = 0; rep < 20; rep++) {
+        loader_start(&l, (uint32_t)rep, (uint32_t)rep);
+        CHECK(loader_next(&l) != NULL);
+    }
+    loader_start(&l, 7, 7);
+    int total = 0, first_ok = 1;
+    uint32_t perm[1000];
+    rng_stream s;
+    rng_stream_init(&s, 1, RNG_SHUFFLE, 7);
+    rng_permutation(&s, perm, 1000);
+    for (const batch *b; (b = loader_next(&l));)
+        for (int i = 0; i < b->n; i++, total++) first_ok &= b->ids[i] == perm[total];
+    CHECK(total == 1000);
+    CHECK(first_ok);
+    loader_free(&l);
+    free(pix); free(lab);
+}
+
+int main(void)
+{
+    TEST_RUN(batch_counts);
+    TEST_RUN(every_image_once_per_epoch);
+    TEST_RUN(contents_and_determinism);
+    TEST_RUN(evaluation_is_ordered_and_plain);
+    TEST_RUN(limit_and_abandon);
+    TEST_EXIT();
+}
