@@ -75,7 +75,7 @@ int loader_init(loader *l, const dataset *ds, const norm_stats *ns, int bs, int 
     size_t plane = (size_t)3 * ds->h * ds->w;
     for (int k = 0; k < 2; k++) {
         l->slot[k].x = xmalloc(sizeof(float) * plane * (size_t)bs);
-        l->slot[k].y = xmalloc(sizeof(int32_t) * (size_t)bs);
+        l->slot[k].y = xmalloc((size_t)bs);
         l->slot[k].ids = xmalloc(sizeof(uint32_t) * (size_t)bs);
     }
     pthread_mutex_init(&l->mu, NULL);

@@ -22,7 +22,7 @@ typedef struct batch {
     int n;               /* images in this batch (<= batch size) */
     long index;          /* batch number within the epoch */
     float *x;            /* [n, 3, h, w] normalised (owned by the loader) */
-    int32_t *y;          /* [n] labels */
+    uint8_t *y;          /* [n] labels (U8, as the backends take them) */
     uint32_t *ids;       /* [n] dataset indices of the images */
 } batch;
 
