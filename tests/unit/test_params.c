@@ -1,0 +1,229 @@
+/* params: json_load and params_check refuse every kind of bad file with one line naming the
+ * file and the key; accessors and file_hash_hex. */
+#include "atomic.h"
+#include "error.h"
+#include "params.h"
+#include "test.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+static char dir[256];
+static char err[2048];
+static int saved_fd = -1;
+
+static void capture_begin(void)
+{
+    char p[300];
+    snprintf(p, sizeof p, "%s/stderr.txt", dir);
+    fflush(stderr);
+    int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    saved_fd = dup(2);
+    dup2(fd, 2);
+    close(fd);
+}
+
+/* Restores stderr and leaves what was printed in err[]. */
+static void capture_end(void)
+{
+    char p[300];
+    snprintf(p, sizeof p, "%s/stderr.txt", dir);
+    fflush(stderr);
+    dup2(saved_fd, 2);
+    close(saved_fd);
+    err[0] = '\0';
+    FILE *f = fopen(p, "rb");
+    if (!f) return;
+    size_t n = fread(err, 1, sizeof err - 1, f);
+    err[n] = '\0';
+    fclose(f);
+}
+
+static int one_line(void)
+{
+    int n = 0;
+    for (const char *s = err; *s; s++) n += *s == '\n';
+    return n == 1;
+}
+
+static void write_file(char *path, size_t cap, const char *name, const char *text)
+{
+    snprintf(path, cap, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    fputs(text, f);
+    fclose(f);
+}
+
+/* The table a hypothetical train stage would use. */
+static const p_field top_fields[] = {
+    {"arch", P_STRING, 1, 0, -1, 0},
+    {"epochs", P_INT, 1, 1, 1000, 0},
+    {"lr", P_NUMBER, 0, 0, 10, 1},
+    {"wd", P_NUMBER, 0, 0, 1, 0},
+    {"tta", P_BOOL, 0, 0, -1, 0},
+    {"phases", P_ARRAY, 0, 0, -1, 0},
+    {"opt", P_OBJECT, 0, 0, -1, 0},
+};
+static const p_field phase_fields[] = {
+    {"lr", P_NUMBER, 1, 0, 10, 1},
+    {"cycles", P_INT, 0, 0, 100, 0},
+};
+#define NF(a) ((int)(sizeof a / sizeof a[0]))
+
+/* Loads text and checks it against top_fields and every phases[i] against phase_fields.
+ * Returns the result; err[] holds stderr. */
+static int load_and_check(const char *text, char *path, size_t cap)
+{
+    write_file(path, cap, "p.json", text);
+    json_doc d;
+    capture_begin();
+    int rc = json_load(&d, path);
+    if (rc == C_OK) {
+        rc = params_check(d.path, "", d.root, top_fields, NF(top_fields));
+        const cJSON *ph = cJSON_GetObjectItemCaseSensitive(d.root, "phases");
+        int i = 0;
+        for (const cJSON *p = ph ? ph->child : NULL; p && rc == C_OK; p = p->next, i++) {
+            char where[64];
+            snprintf(where, sizeof where, "phases[%d]", i);
+            rc = params_check(d.path, where, p, phase_fields, NF(phase_fields));
+        }
+        json_free(&d);
+    }
+    capture_end();
+    return rc;
+}
+
+/* The refusal names the file and the key path and says what is wrong, on one line. */
+#define CHECK_REFUSED(text, keypart, whatpart) do { \
+        char path_[300]; \
+        int rc_ = load_and_check(text, path_, sizeof path_); \
+        CHECK(rc_ == C_ERR); \
+        CHECK(one_line()); \
+        CHECK(strstr(err, "test_params: ") == err); \
+        CHECK(strstr(err, path_) != NULL); \
+        CHECK(strstr(err, keypart) != NULL); \
+        CHECK(strstr(err, whatpart) != NULL); \
+        if (test_case_failed) printf("    (message: %s)\n", err); \
+    } while (0)
+
+static void valid_file_and_accessors(void)
+{
+    char path[300];
+    int rc = load_and_check("{\"arch\": \"resnet\", \"epochs\": 8, \"lr\": 0.01, \"tta\": true,\n"
+                            " \"phases\": [{\"lr\": 1e-3, \"cycles\": 2}, {\"lr\": 10}], \"opt\": {}}",
+                            path, sizeof path);
+    CHECK(rc == C_OK);
+    CHECK(err[0] == '\0');
+    json_doc d;
+    CHECK(json_load(&d, path) == C_OK);
+    if (test_case_failed) return;
+    CHECK(!strcmp(d.path, path));
+    CHECK(!strcmp(params_string(d.root, "arch", "x"), "resnet"));
+    CHECK(params_int(d.root, "epochs", -1) == 8);
+    CHECK_NEAR(params_number(d.root, "lr", -1), 0.01, 1e-12);
+    CHECK_NEAR(params_number(d.root, "wd", 5e-4), 5e-4, 1e-15); /* absent: default */
+    CHECK(params_bool(d.root, "tta", 0) == 1);
+    CHECK(params_bool(d.root, "missing", 1) == 1);
+    CHECK(!strcmp(params_string(d.root, "missing", "dflt"), "dflt"));
+    CHECK(params_int(d.root, "arch", 7) == 7); /* wrong type: default */
+    json_free(&d);
+}
+
+static void missing_file(void)
+{
+    json_doc d;
+    char path[300];
+    snprintf(path, sizeof path, "%s/nope.json", dir);
+    capture_begin();
+    int rc = json_load(&d, path);
+    capture_end();
+    CHECK(rc == C_ERR && one_line() && strstr(err, path) && strstr(err, "cannot open"));
+}
+
+static void syntax_error_names_line(void)
+{
+    CHECK_REFUSED("{\n  \"arch\": \"resnet\",\n  \"epochs\": 8,,\n}\n", "line 3", "invalid JSON");
+    CHECK_REFUSED("{\"arch\": \"resnet\"} {}", "line 1", "after the end");
+    CHECK_REFUSED("", "line 1", "invalid JSON");
+    CHECK_REFUSED("[1, 2]", "top level", "object");
+}
+
+static void unknown_key(void)
+{
+    CHECK_REFUSED("{\"arch\": \"a\", \"epochs\": 1, \"lr_max\": 0.1}", ": lr_max: ", "unknown key");
+    CHECK_REFUSED("{\"arch\": \"a\", \"epochs\": 1, \"phases\": [{\"lr\": 1, \"cyc\": 2}]}",
+                  ": phases[0].cyc: ", "unknown key");
+}
+
+static void wrong_type(void)
+{
+    CHECK_REFUSED("{\"arch\": 3, \"epochs\": 1}", ": arch: ", "must be a string");
+    CHECK_REFUSED("{\"arch\": \"a\", \"epochs\": \"8\"}", ": epochs: ", "must be an integer");
+    CHECK_REFUSED("{\"arch\": \"a\", \"epochs\": 2.5}", ": epochs: ", "must be an integer");
+    CHECK_REFUSED("{\"arch\": \"a\", \"epochs\": 2, \"tta\": 1}", ": tta: ", "must be true or false");
+    CHECK_REFUSED("{\"arch\": \"a\", \"epochs\": 2, \"lr\": null}", ": lr: ", "must be a number");
+    CHECK_REFUSED("{\"arch\": \"a\", \"epochs\": 2, \"phases\": {}}", ": phases: ", "must be an array");
+    CHECK_REFUSED("{\"arch\": \"a\", \"epochs\": 2, \"opt\": []}", ": opt: ", "must be an object");
+    CHECK_REFUSED("{\"arch\": \"a\", \"epochs\": 2, \"phases\": [3]}", ": phases[0]: ", "must be an object");
+}
+
+static void missing_required(void)
+{
+    CHECK_REFUSED("{\"arch\": \"a\"}", ": epochs: ", "missing required key");
+    CHECK_REFUSED("{\"arch\": \"a\", \"epochs\": 1, \"phases\": [{\"lr\": 1}, {\"cycles\": 1}]}",
+                  ": phases[1].lr: ", "missing required key");
+}
+
+static void out_of_range(void)
+{
+    CHECK_REFUSED("{\"arch\": \"a\", \"epochs\": 0}", ": epochs: ", "must be in [1, 1000] (got 0)");
+    CHECK_REFUSED("{\"arch\": \"a\", \"epochs\": 1001}", ": epochs: ", "must be in [1, 1000]");
+    CHECK_REFUSED("{\"arch\": \"a\", \"epochs\": 1, \"lr\": 0}", ": lr: ", "must be in (0, 10]");
+    CHECK_REFUSED("{\"arch\": \"a\", \"epochs\": 1, \"lr\": 10.5}", ": lr: ", "(got 10.5)");
+    CHECK_REFUSED("{\"arch\": \"a\", \"epochs\": 1, \"wd\": -0.1}", ": wd: ", "must be in [0, 1]");
+    CHECK_REFUSED("{\"arch\": \"a\", \"epochs\": 1, \"phases\": [{\"lr\": 1, \"cycles\": -1}]}",
+                  ": phases[0].cycles: ", "must be in [0, 100]");
+    /* inclusive bounds are accepted */
+    char path[300];
+    CHECK(load_and_check("{\"arch\": \"a\", \"epochs\": 1000, \"wd\": 0, \"lr\": 10}", path, sizeof path) == C_OK);
+}
+
+static void duplicate_key(void)
+{
+    CHECK_REFUSED("{\"arch\": \"a\", \"epochs\": 1, \"epochs\": 2}", ": epochs: ", "duplicate key");
+}
+
+static void hash_is_fnv1a64(void)
+{
+    char path[300], out[17];
+    /* Published FNV-1a 64 test vectors. */
+    write_file(path, sizeof path, "h0", "");
+    CHECK(file_hash_hex(path, out) == C_OK && !strcmp(out, "cbf29ce484222325"));
+    write_file(path, sizeof path, "h1", "a");
+    CHECK(file_hash_hex(path, out) == C_OK && !strcmp(out, "af63dc4c8601ec8c"));
+    write_file(path, sizeof path, "h2", "foobar");
+    CHECK(file_hash_hex(path, out) == C_OK && !strcmp(out, "85944171f73967e8"));
+    snprintf(path, sizeof path, "%s/absent", dir);
+    capture_begin();
+    int rc = file_hash_hex(path, out);
+    capture_end();
+    CHECK(rc == C_ERR && strstr(err, path));
+}
+
+int main(void)
+{
+    err_init("test_params");
+    snprintf(dir, sizeof dir, "/tmp/test_params.XXXXXX");
+    if (!mkdtemp(dir)) return 1;
+    TEST_RUN(valid_file_and_accessors);
+    TEST_RUN(missing_file);
+    TEST_RUN(syntax_error_names_line);
+    TEST_RUN(unknown_key);
+    TEST_RUN(wrong_type);
+    TEST_RUN(missing_required);
+    TEST_RUN(out_of_range);
+    TEST_RUN(duplicate_key);
+    TEST_RUN(hash_is_fnv1a64);
+    remove_tree(dir);
+    TEST_EXIT();
+}
