@@ -47,4 +47,17 @@ void lrfind_rule_init(lrfind_rule *r);
  * this batch is not recorded), else updates best (only when t > 10) and returns 0 (record it). */
 int lrfind_rule_step(lrfind_rule *r, long t, double smoothed);
 
+/* Validation numbers (fastai FINAL, model.py validate): per-batch mean loss and accuracy averaged
+ * with the batch sizes as weights, i.e. the exact means over the dataset (the NB version's
+ * unweighted mean would overweight the last, partial batch). */
+typedef struct val_mean {
+    double loss_sum;     /* sum of batch_mean_loss * batch_size */
+    long correct, count;
+} val_mean;
+
+void val_mean_init(val_mean *v);
+void val_mean_add(val_mean *v, double batch_mean_loss, long correct, long batch_size);
+double val_mean_loss(const val_mean *v);       /* NaN when empty */
+double val_mean_accuracy(const val_mean *v);
+
 #endif

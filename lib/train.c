@@ -50,14 +50,14 @@ int train_validate(net *n, loader *val, double *loss, double *accuracy)
 {
     int classes = net_classes(n);
     float *logp = xmalloc(sizeof(float) * (size_t)net_max_batch(n) * classes);
-    double loss_sum = 0;
-    long correct = 0, count = 0;
+    val_mean vm;
+    val_mean_init(&vm);
     loader_start(val, 0, 0);
     for (const batch *b; (b = loader_next(val));) {
         if (net_forward(n, b->x, b->n, 0, 0, 0) != C_OK) { free(logp); return C_ERR; }
-        /* fastai FINAL: np.average(batch means, weights=batch sizes). */
-        loss_sum += (double)net_loss(n, b->y, b->n) * b->n;
+        double batch_loss = net_loss(n, b->y, b->n);
         net_output(n, logp);
+        long correct = 0;
         for (int i = 0; i < b->n; i++) {
             const float *r = logp + (size_t)i * classes;
             int best = 0;
@@ -65,11 +65,12 @@ int train_validate(net *n, loader *val, double *loss, double *accuracy)
                 if (r[k] > r[best]) best = k;   /* first maximum wins, like torch.max */
             correct += best == b->y[i];
         }
-        count += b->n;
+        /* fastai FINAL: np.average(batch means, weights=batch sizes). */
+        val_mean_add(&vm, batch_loss, correct, b->n);
     }
     free(logp);
-    *loss = count ? loss_sum / count : NAN;
-    *accuracy = count ? (double)correct / count : NAN;
+    *loss = val_mean_loss(&vm);
+    *accuracy = val_mean_accuracy(&vm);
     return C_OK;
 }
 

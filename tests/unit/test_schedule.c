@@ -142,6 +142,23 @@ static void lr_finder_stop_rule(void)
     CHECK(run_rule(loss, 200) == -1);
 }
 
+static void validation_is_weighted(void)
+{
+    /* 10,000 images at 256: 39 full batches and a last one of 16 (all trucks in fastai's order).
+     * Full batches: loss 1.0, 128 correct; the last: loss 3.0, 0 correct. */
+    val_mean v;
+    val_mean_init(&v);
+    CHECK(isnan(val_mean_loss(&v)));
+    for (int b = 0; b < 39; b++) val_mean_add(&v, 1.0, 128, 256);
+    val_mean_add(&v, 3.0, 0, 16);
+    CHECK(v.count == 10000);
+    CHECK_NEAR(val_mean_loss(&v), (39 * 256 * 1.0 + 16 * 3.0) / 10000, 1e-12);   /* 1.0032 */
+    CHECK_NEAR(val_mean_accuracy(&v), 39 * 128 / 10000.0, 1e-12);               /* 0.4992 */
+    /* The unweighted (NB) mean would be 1.05 and 0.4875: the weighted one is different. */
+    CHECK(fabs(val_mean_loss(&v) - (39 * 1.0 + 3.0) / 40) > 0.04);
+    CHECK(fabs(val_mean_accuracy(&v) - 39 * 0.5 / 40) > 0.01);
+}
+
 int main(void)
 {
     TEST_RUN(epoch_counts);
@@ -151,5 +168,6 @@ int main(void)
     TEST_RUN(lr_finder_schedule);
     TEST_RUN(ema_debiased);
     TEST_RUN(lr_finder_stop_rule);
+    TEST_RUN(validation_is_weighted);
     TEST_EXIT();
 }
