@@ -52,7 +52,7 @@ void progress_format(const progress *p, double now, char *buf, size_t cap)
     if (cap) buf[0] = '\0';
     if (p->is_tty) {
         /* ` 45%|████▌     | 88/196 [00:12<00:14, 7.21it/s, loss=1.234]` */
-        if (desc) PUT("%s:", desc);
+        if (desc) PUT("%s: ", desc); /* tqdm: "desc:  45%|", "desc: 100%|" */
         if (p->total > 0) {
             int e8 = (int)(frac * BAR_CELLS * 8 + 0.5); /* eighths filled, rounded */
             PUT("%3d%%|", pct);
@@ -64,7 +64,7 @@ void progress_format(const progress *p, double now, char *buf, size_t cap)
             }
             PUT("%*s| %ld/%ld [%s<%s, %s", BAR_CELLS - cells, "", p->n, p->total, el, rem, rt);
         } else {
-            PUT("%s%ld [%s, %s", desc ? " " : "", p->n, el, rt);
+            PUT("%ld [%s, %s", p->n, el, rt);
         }
         if (field) PUT(", %s", field);
         PUT("]");

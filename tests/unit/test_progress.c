@@ -26,7 +26,7 @@ static void tty_bar_known_state(void)
     CHECK(!strcmp(line, " 45%|\u2588\u2588\u2588\u2588\u258c     | 88/196 [00:12<00:14, 7.21it/s, loss=1.234]"));
     p = at("epoch 3", 88, 196, 1, NULL);
     progress_format(&p, 12.2, line, sizeof line);
-    CHECK(!strcmp(line, "epoch 3: 45%|\u2588\u2588\u2588\u2588\u258c     | 88/196 [00:12<00:14, 7.21it/s]"));
+    CHECK(!strcmp(line, "epoch 3:  45%|\u2588\u2588\u2588\u2588\u258c     | 88/196 [00:12<00:14, 7.21it/s]"));
     if (test_case_failed) printf("    (got '%s')\n", line);
 }
 
