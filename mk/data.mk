@@ -1,0 +1,40 @@
+# Data stages: fetch -> sort -> stats.
+#   make $(ART)/stats.json     (or the phony shortcuts: make fetch | sort | stats)
+# CIFAR_URL=URL overrides the URL of $(PARAMS)/data.json (http://, https://, file://), e.g.
+#   make stats CIFAR_URL=file://$(realpath ../shared/data/cifar.tgz)
+# data.json: {"url": "...", "sha256": "64 hex digits, optional"}. The default leaves sha256 out:
+# the public archive's digest is not pinned here, and the shared copy (../shared/data/SHA256SUMS)
+# is a re-encoding with different bytes. Add it to make fetch verify the download.
+
+DATA_PARAMS := $(PARAMS)/data.json
+DATA_OUT    := $(ART)/data/train.safetensors $(ART)/data/test.safetensors
+
+# The effective URL, recorded in $(ART)/fetch.url so that a change of CIFAR_URL (or of the url in
+# data.json) refetches. The stamp is rewritten only when it differs, so a plain rerun is a no-op.
+# (The url is read here with sed only to decide staleness; the fetch stage parses the JSON.)
+FETCH_URL := $(or $(CIFAR_URL),$(shell sed -n 's/.*"url"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p' \
+               $(DATA_PARAMS) 2>/dev/null | head -n 1))
+ifneq ($(shell cat $(ART)/fetch.url 2>/dev/null),$(FETCH_URL))
+$(ART)/fetch.url: data-url-changed
+endif
+.PHONY: data-url-changed
+$(ART)/fetch.url:
+	@mkdir -p $(@D)
+	@printf '%s\n' '$(FETCH_URL)' > $@.tmp && mv $@.tmp $@
+
+$(ART)/cifar.tgz: $(DATA_PARAMS) $(ART)/fetch.url build/bin/fetch
+	build/bin/fetch --params $(DATA_PARAMS) $(if $(CIFAR_URL),--url '$(CIFAR_URL)') --out $@
+
+# One run of sort writes both tensor files and the class folders $(ART)/cifar10/. A pattern rule
+# with two targets is one grouped recipe (stem "data"); it is used instead of `&:` because GNU
+# Make 4.3's `make -n` does not plan the stages after an `&:` rule.
+$(ART)/%/train.safetensors $(ART)/%/test.safetensors: $(ART)/cifar.tgz build/bin/sort
+	build/bin/sort --archive $(ART)/cifar.tgz --out $(ART)
+
+$(ART)/stats.json: $(ART)/data/train.safetensors build/bin/stats
+	build/bin/stats --data $(ART)/data/train.safetensors --out $@
+
+.PHONY: fetch sort stats
+fetch: $(ART)/cifar.tgz
+sort: $(DATA_OUT)
+stats: $(ART)/stats.json

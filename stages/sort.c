@@ -1,0 +1,36 @@
+/* sort: "untar and sort into class folders" without untarring.
+ *
+ *   sort --archive artifacts/cifar.tgz --out artifacts
+ *
+ * Streams the archive (lib/sort.h), then writes artifacts/cifar10/{train,test}/<class>/<i>.png
+ * and artifacts/data/{train,test}.safetensors. Any refused entry: one line, exit 1, no output. */
+#include "error.h"
+#include "sort.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+int main(int argc, char **argv)
+{
+    err_init(argv[0]);
+    const char *archive = NULL, *out = NULL;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (!strcmp(argv[i], "--archive")) archive = argv[i + 1];
+        else if (!strcmp(argv[i], "--out")) out = argv[i + 1];
+        else archive = NULL, i = argc;
+    }
+    if (!archive || !out || argc != 5) err_die(NULL, "usage: sort --archive FILE --out DIR");
+
+    sort_set s;
+    sort_set_init(&s);
+    s.show_progress = isatty(STDERR_FILENO);
+    CHECK_OK(sort_read(&s, archive));
+    CHECK_OK(sort_resolve(&s));
+    CHECK_OK(sort_decode(&s));
+    CHECK_OK(sort_write(&s, out));
+    printf("sort: %zu train and %zu test images in %d classes\n", s.split[SORT_TRAIN].n,
+            s.split[SORT_TEST].n, s.n_classes);
+    sort_set_free(&s);
+    return 0;
+}
