@@ -1,0 +1,30 @@
+# Evaluation and the report: the end of the pipeline.
+#   make report          everything (fetch, sort, stats, lrfind, train, evaluate, report) for $(ARCHS)
+#   make report-now      redraws $(REP)/index.html from whatever artifacts exist (untrained models
+#                        are shown as "not trained yet"), without building anything else
+#   make $(ART)/A.eval.json   TTA evaluation of one architecture
+# Each eval depends on its checkpoint, model file, eval params, stats, test data and program, so
+# editing params/convnet.json retrains and re-evaluates convnet alone and redraws the report.
+
+EVAL_PARAMS := $(PARAMS)/eval.json
+EVALS       := $(ARCHS:%=$(ART)/%.eval.json)
+
+# One run writes both files (a pattern rule with two targets is one grouped recipe).
+$(ART)/%.eval.json $(ART)/%.probs.safetensors: $(ART)/%.ckpt models/%.json $(EVAL_PARAMS) \
+		$(ART)/stats.json $(ART)/data/test.safetensors build/bin/evaluate
+	build/bin/evaluate --model models/$*.json --ckpt $(ART)/$*.ckpt --params $(EVAL_PARAMS) \
+	  --data $(ART)/data --stats $(ART)/stats.json --threads $(THREADS) \
+	  --eval $(ART)/$*.eval.json --probs $(ART)/$*.probs.safetensors
+
+REPORT_IN := $(ART)/stats.json $(ART)/data/train.safetensors $(ART)/data/test.safetensors \
+             $(foreach a,$(ARCHS),$(ART)/$(a).summary.json $(ART)/$(a).lrfind.json \
+               $(ART)/$(a).metrics.json $(ART)/$(a).eval.json)
+
+$(REP)/index.html: $(REPORT_IN) build/bin/report
+	build/bin/report --art $(ART) --out $(REP) $(ARCHS)
+
+.PHONY: report report-now evaluations
+report: $(REP)/index.html
+evaluations: $(EVALS)
+report-now: build/bin/report
+	build/bin/report --art $(ART) --out $(REP) $(ARCHS)
