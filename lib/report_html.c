@@ -332,7 +332,8 @@ static void arch_section(FILE *f, const rp_arch *a)
         char tot[32];
         fmt_count(tot, sizeof tot, a->total_params);
         out(f, "<h3>Layer summary</h3><p class=\"note\">As fastai's <code>learn.summary()</code>: input %s; "
-               "%d modules; %s parameters in all (BnLayer's own a and m are not counted per module, as in fastai).</p>\n"
+               "%d modules; %s parameters in all (each row counts the parameters the module owns itself, a BnLayer's "
+               "a and m included, so the rows add up to the total).</p>\n"
                "<table class=\"small\"><tr><th>#</th><th class=\"l\">module</th><th class=\"l\">type</th>"
                "<th class=\"l\">input shape</th><th class=\"l\">output shape</th><th>parameters</th></tr>\n",
             a->input_shape, a->n_modules, tot);
