@@ -1,0 +1,15 @@
+/* evaluate: plain and TTA accuracy, log loss, per-class accuracy and the confusion matrix of one
+ * checkpoint on the test set (fastai learn.TTA(), fastai-semantics.md §6).
+ *
+ *   evaluate --model models/A.json --ckpt ART/A.ckpt --params PARAMS/eval.json --data ART/data
+ *            --stats ART/stats.json --eval ART/A.eval.json --probs ART/A.probs.safetensors [--threads N] */
+#include "error.h"
+#include "eval.h"
+
+int main(int argc, char **argv)
+{
+    err_init(argv[0]);
+    eval_opts o;
+    if (eval_args(&o, argc, argv) != C_OK || eval_run(&o) != C_OK) err_exit();
+    return 0;
+}
