@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# train/lrfind: bad params files and command lines give one line naming the file and the key,
+# a nonzero exit and no outputs. Runs before any data is read, so it needs no data.
+source "$(dirname "$0")/../lib.sh"
+[ -x "$BIN/train" ] && [ -x "$BIN/lrfind" ] || { skip train_params "build/bin/train not built"; finish; }
+
+good=$ROOT/params/quick/simplenet.json
+P=$TMP/p.json
+out=(--ckpt "$TMP/o.ckpt" --metrics "$TMP/o.metrics.json" --summary "$TMP/o.summary.json")
+run_train() { "$BIN/train" --model "$ROOT/models/simplenet.json" --params "$P" --data "$TMP/nodata" \
+                --stats "$TMP/nostats.json" "${out[@]}"; }
+# edit PY: applies a python expression to the params dict d, writes $P
+edit() { "$PY" -c "import json,sys; d=json.load(open('$good')); $1; json.dump(d, open('$P','w'))"; }
+PY=$(command -v python3 || echo "$ROOT/.venv/bin/python")
+
+edit 'd["foo"]=1';                       expect_error params_unknown_key 'train: .*p\.json: foo: unknown key' run_train
+edit 'd["phases"][1]["lr"]=-1';          expect_error params_phase_lr 'p\.json: phases\[1\]\.lr: must be in' run_train
+edit 'del d["batch_size"]';              expect_error params_missing 'p\.json: batch_size: missing required key' run_train
+edit 'd["seed"]="0"';                    expect_error params_type 'p\.json: seed: must be an integer' run_train
+edit 'd["augment"]["flip"]=1';           expect_error params_nested 'p\.json: augment\.flip: must be true or false' run_train
+edit 'd["phases"][0]["cycle_mult"]=2';   expect_error params_cycle_mult 'p\.json: phases\[0\]\.cycle_mult: needs cycle_len' run_train
+edit 'd["phases"]=[]';                   expect_error params_no_phases 'p\.json: phases: must hold' run_train
+edit 'd["batch_size"]=0';                expect_error params_range 'p\.json: batch_size: must be in' run_train
+edit 'd["lr_find"]["end_lr"]=1e-6';      expect_error params_lrfind 'p\.json: lr_find\.end_lr' \
+  "$BIN/lrfind" --model "$ROOT/models/simplenet.json" --params "$P" --data "$TMP/nodata" --stats "$TMP/s.json" --out "$TMP/l.json"
+printf '{"seed": 0,\n "batch_size": }' > "$P"; expect_error params_syntax 'p\.json' run_train
+rm -f "$P";                              expect_error params_absent 'p\.json' run_train
+expect_error cli_unknown_option 'train: --bogus: unknown option' "$BIN/train" --bogus 1
+expect_error cli_missing_option 'train: --ckpt: missing' "$BIN/train" --model m --params p --data d --stats s
+cp "$good" "$P"
+expect_error data_missing 'nostats\.json|nodata/train\.safetensors' run_train
+
+if ls "$TMP"/o.* >/dev/null 2>&1; then fail no_outputs "outputs written: $(ls "$TMP"/o.*)"; else pass no_outputs; fi
+no_leftovers no_temporaries "$TMP"
+finish
