@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "augment.h"
-#include "backend.h"
+#include "backend_select.h"
 #include "checkpoint.h"
 #include "dataset.h"
 #include "error.h"
@@ -163,7 +163,7 @@ int eval_run(const eval_opts *o)
     if (stats_load(o->stats_path, &ns, mean, std) != C_OK) return C_ERR;
     snprintf(path, sizeof path, "%s/test.safetensors", o->data_dir);
     if (dataset_load(&ds, path) != C_OK) return C_ERR;
-    if (backend_cpu_init(&be, o->threads) != C_OK) goto done;
+    if (backend_select(&be, NULL, o->threads) != C_OK) goto done;   /* DEVICE=cpu|cuda|auto */
     have_be = 1;
     if (net_load(&nt, o->model_path, &be, ep.batch_size) != C_OK) goto done;
     const model_desc *m = net_model(nt);

@@ -217,6 +217,33 @@ static void phase_marks(FILE *g, const rp_arch *a)
                     a->epochs[i].epoch + 0.5, a->epochs[i].epoch + 0.5);
 }
 
+static int any_finite(const double *v, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (isfinite(v[i])) return 1;
+    return 0;
+}
+
+static int any_epoch_value(const rp_arch *a, int which)
+{
+    for (int i = 0; i < a->n_epochs; i++) {
+        const rp_epoch *e = &a->epochs[i];
+        double v = which == 0 ? e->trn_loss : which == 1 ? e->val_loss : e->accuracy;
+        if (isfinite(v)) return 1;
+    }
+    return 0;
+}
+
+/* A chart with nothing to draw (every value missing or not finite) still gets its PNG, saying
+ * so, rather than failing gnuplot's autoscaling. */
+static void empty_plot(FILE *g, const char *msg)
+{
+    fputs("unset key\nunset xtics\nunset ytics\nunset xlabel\nunset ylabel\nset xrange [0:1]\nset yrange [0:1]\n"
+          "set label 1 ", g);
+    gstr(g, msg);
+    fputs(" at graph 0.5, 0.5 center\nplot NaN notitle\nunset label 1\n", g);
+}
+
 /* Whole-epoch tics while they stay readable. */
 static void epoch_tics(FILE *g, const rp_arch *a)
 {
@@ -233,19 +260,20 @@ static void arch_script(FILE *g, const rp_report *r, const rp_arch *a)
         title(g, "%s: learning-rate finder", n);
         fputs("set logscale x\nset format x '%.0e'\nset xlabel 'learning rate (log scale)'\n"
               "set ylabel 'smoothed training loss (NLL)'\nset key below\n", g);
-        int lo, hi, best;
+        int lo, hi, best = -1;
         lrf_range(a, &lo, &hi);
-        best = lo;
         for (int i = lo; i < hi; i++)
-            if (a->lrf_loss[i] < a->lrf_loss[best]) best = i;
+            if (isfinite(a->lrf_loss[i]) && (best < 0 || a->lrf_loss[i] < a->lrf_loss[best])) best = i;
+        if (best < 0) {
+            empty_plot(g, "no finite loss recorded");
+        } else {
         fprintf(g, "plot '%s_lrfind.dat' using 1:2 with lines lw 2 lc rgb '%s' title '%s'", n, col,
                 hi - lo < a->n_lrf ? "smoothed loss (first 10 and last 5 points skipped, as fastai)"
                                    : "smoothed loss (all points: too few to skip)");
-        if (isfinite(a->lrf_loss[best]))
-            fprintf(g, ", \\\n     '+' using (%.9g):(%.9g) every ::0::0 with points pt 7 ps 1.3 lc rgb '#333333' "
-                       "title 'lowest loss: %.3g at lr %.2g'", a->lrf_lr[best], a->lrf_loss[best], a->lrf_loss[best],
-                    a->lrf_lr[best]);
-        fputc('\n', g);
+        fprintf(g, ", \\\n     '+' using (%.9g):(%.9g) every ::0::0 with points pt 7 ps 1.3 lc rgb '#333333' "
+                   "title 'lowest loss: %.3g at lr %.2g'\n", a->lrf_lr[best], a->lrf_loss[best], a->lrf_loss[best],
+                a->lrf_lr[best]);
+        }
     }
     if (rp_plot_has_training(a)) {
         char out[256];
@@ -255,6 +283,9 @@ static void arch_script(FILE *g, const rp_report *r, const rp_arch *a)
         phase_marks(g, a);
         fputs("set xlabel 'epoch'\nset ylabel 'loss (NLL)'\nset key below\nset xrange [0:*]\n", g);
         epoch_tics(g, a);
+        if (!any_epoch_value(a, 0) && !any_epoch_value(a, 1) && !any_finite(a->iter_loss, a->n_iter))
+            empty_plot(g, "no finite loss recorded");
+        else
         fprintf(g, "plot '%s_iter.dat' using 2:4 with lines lw 0.6 lc rgb '#c8c8c8' title 'batch loss (raw, per iteration)', \\\n"
                    "     '%s_epochs.dat' using 1:2 with linespoints pt 7 ps 0.8 lw 2 lc rgb '%s' title 'trn_loss (smoothed, end of epoch)', \\\n"
                    "     '%s_epochs.dat' using 1:3 with linespoints pt 5 ps 0.8 lw 2 lc rgb '#333333' title 'val_loss (test set)'\n",
@@ -266,19 +297,24 @@ static void arch_script(FILE *g, const rp_report *r, const rp_arch *a)
         phase_marks(g, a);
         fputs("set xlabel 'epoch'\nset ylabel 'accuracy (%)'\nset key below\nset xrange [0:*]\n", g);
         epoch_tics(g, a);
-        fprintf(g, "plot '%s_epochs.dat' using 1:($4*100) with linespoints pt 7 ps 0.8 lw 2 lc rgb '%s' title 'accuracy after each epoch'",
-                n, col);
-        if (a->has_eval)
-            fprintf(g, ", \\\n     %.9g with lines dt 2 lw 1.5 lc rgb '#333333' title 'final TTA accuracy (%.2f%%)'",
-                    a->tta_accuracy * 100, a->tta_accuracy * 100);
-        fputc('\n', g);
+        if (!any_epoch_value(a, 2)) {
+            empty_plot(g, "no accuracy recorded");
+        } else {
+            fprintf(g, "plot '%s_epochs.dat' using 1:($4*100) with linespoints pt 7 ps 0.8 lw 2 lc rgb '%s' title 'accuracy after each epoch'",
+                    n, col);
+            if (a->has_eval)
+                fprintf(g, ", \\\n     %.9g with lines dt 2 lw 1.5 lc rgb '#333333' title 'final TTA accuracy (%.2f%%)'",
+                        a->tta_accuracy * 100, a->tta_accuracy * 100);
+            fputc('\n', g);
+        }
 
         if (a->n_iter > 0) {
             snprintf(out, sizeof out, "%s_lr.png", n);
             common(g, 720, 440, out);
             title(g, "%s: learning-rate schedule", n);
             fputs("set xlabel 'iteration (batch)'\nset ylabel 'learning rate'\nset format y '%g'\nunset key\n", g);
-            fprintf(g, "plot '%s_iter.dat' using 1:3 with lines lw 1.5 lc rgb '%s' title 'lr per iteration'\n", n, col);
+            if (!any_finite(a->iter_lr, a->n_iter)) empty_plot(g, "no learning rate recorded");
+            else fprintf(g, "plot '%s_iter.dat' using 1:3 with lines lw 1.5 lc rgb '%s' title 'lr per iteration'\n", n, col);
         }
     }
     if (rp_plot_has_eval(a)) {
@@ -313,6 +349,9 @@ static void arch_script(FILE *g, const rp_report *r, const rp_arch *a)
         fputs("set style data histograms\nset style histogram clustered gap 1\nset style fill solid 0.9 border -1\n"
               "set boxwidth 0.9\nset ylabel 'accuracy (%)'\nset xlabel 'true class'\nset yrange [0:105]\n"
               "set xtics rotate by 30 right\nset key below\n", g);
+        if (!any_finite(a->per_class, k) && !any_finite(a->tta_per_class, k))
+            empty_plot(g, "no class has test images");
+        else
         fprintf(g, "plot '%s_perclass.dat' using 2:xtic(1) lc rgb '#bbbbbb' title 'plain (1 pass)', \\\n"
                    "     '' using 3 lc rgb '%s' title 'TTA (1 + %ld passes)'\n", n, col, a->n_aug);
     }
@@ -335,6 +374,15 @@ static void compare_script(FILE *g, const rp_report *r)
           "set yrange [0:*]\nset grid noxtics ytics\nset offsets 0.5, 0.5, graph 0.12, 0\n", g);
     for (int p = 0; p < 6; p++) {
         title(g, "%s", panel[p].title);
+        int have = 0;
+        for (int i = 0; i < r->n_archs; i++) {
+            const rp_arch *a = &r->archs[i];
+            have |= panel[p].col <= 6 ? a->has_eval : panel[p].col == 7 ? a->has_summary : a->has_metrics;
+        }
+        if (!have) {
+            fputs("set multiplot next\n", g);   /* leaves the panel empty; the title explains */
+            continue;
+        }
         fputs("set ylabel ", g);
         gstr(g, panel[p].ylabel);
         fprintf(g, "\nplot 'compare.dat' using 1:%d:(0.7):10:xtic(2) with boxes lc rgb variable, \\\n"
