@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "error.h"
 #include "rng.h"
 
@@ -44,7 +45,15 @@ struct net {
     uint64_t last_seed;
     uint32_t last_step;
     int momentum_empty, saved;
+    double *prof;               /* NET_PROFILE=1: seconds per layer, forward then backward */
 };
+
+static double prof_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec * 1e-9;
+}
 
 #define BE (n->be->iface)
 #define CTX (n->be->ctx)
@@ -192,6 +201,7 @@ int net_build(net **out, const model_desc *m, backend *be, int max_batch)
     n->layers = xcalloc((size_t)n->n_layers, sizeof *n->layers);
     n->pt = xcalloc((size_t)n->n_layers * 5 + 1, sizeof *n->pt);
     n->momentum_empty = 1;
+    if (getenv("NET_PROFILE")) n->prof = xcalloc(2 * (size_t)m->n_layers, sizeof(double));
     int is[4] = { max_batch, m->input[0], m->input[1], m->input[2] }, ls[1] = { max_batch };
     if (BE->alloc(CTX, &n->input, DT_F32, 4, is, TL_PLAIN) || BE->alloc(CTX, &n->labels, DT_U8, 1, ls, TL_PLAIN)) {
         net_free(n);
@@ -224,6 +234,13 @@ int net_load(net **out, const char *path, backend *be, int max_batch)
 void net_free(net *n)
 {
     if (!n) return;
+    if (n->prof) {
+        fprintf(stderr, "%-12s %-12s %10s %10s\n", "layer", "type", "fwd s", "bwd s");
+        for (int i = 0; i < n->n_layers; i++)
+            fprintf(stderr, "%-12s %-12s %10.3f %10.3f\n", n->model.layers[i].name, model_type_name(n->model.layers[i].type),
+                    n->prof[i], n->prof[n->n_layers + i]);
+        free(n->prof);
+    }
     for (int i = 0; i < n->n_layers; i++) {
         layer *L = &n->layers[i];
         if (L->plan) BE->conv_plan_free(CTX, L->plan);
@@ -279,6 +296,7 @@ int net_forward(net *n, const float *input, int batch, int training, uint64_t se
         const tensor *x = i ? &n->layers[i - 1].y : &n->input;
         set_batch(&L->y, batch); set_batch(&L->dy, batch); set_batch(&L->c, batch); set_batch(&L->dc, batch);
         set_batch(&L->idx, batch);
+        double t0 = n->prof ? prof_now() : 0;
         switch (L->ml->type) {
         case ML_CONV2D: case ML_CONVLAYER:
             if (BE->conv_fwd(CTX, L->plan, x, P(n, L->w), P(n, L->b), &L->y)) return C_ERR;
@@ -307,6 +325,7 @@ int net_forward(net *n, const float *input, int batch, int training, uint64_t se
             BE->logsoftmax_fwd(CTX, x, &L->y);
             break;
         }
+        if (n->prof) { BE->sync(CTX); n->prof[i] += prof_now() - t0; }
     }
     return C_OK;
 }
@@ -342,6 +361,7 @@ float net_loss_backward(net *n, const uint8_t *labels, int batch)
         layer *L = &n->layers[i];
         const tensor *x = i ? &n->layers[i - 1].y : &n->input;
         tensor *dx = i && L->needs_dx ? &n->layers[i - 1].dy : NULL;
+        double t0 = n->prof ? prof_now() : 0;
         switch (L->ml->type) {
         case ML_CONV2D: case ML_CONVLAYER:
             if (BE->conv_bwd(CTX, L->plan, x, P(n, L->w), &L->y, &L->dy, dx, G(n, L->w), G(n, L->b)))
@@ -372,6 +392,7 @@ float net_loss_backward(net *n, const uint8_t *labels, int batch)
         case ML_LOGSOFTMAX:
             break;
         }
+        if (n->prof) { BE->sync(CTX); n->prof[n->n_layers + i] += prof_now() - t0; }
     }
     return loss;
 }
