@@ -551,8 +551,9 @@ static void test_training_steps(void)
 
 int main(int argc, char **argv)
 {
-    (void)argc;
     err_init(argv[0]);
+    /* --gpu-available: exit status 0 when a CUDA device is usable (for the shell tests) */
+    if (argc > 1 && !strcmp(argv[1], "--gpu-available")) return backend_cuda_available() ? 0 : 1;
     TEST_RUN(test_philox_matches_rng);
     TEST_RUN(test_select_cpu_and_errors);
     TEST_RUN(test_select_cuda_without_gpu);

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# CUDA against the CPU on a whole training run: convbnnet, 100 iterations (2 epochs of 50 batches
+# of 32) on ../shared/data/cifar-mini.tgz with the same seed on both backends; every iteration's
+# loss must agree to 1e-3 relative (cuDNN with TF32 off, CUDA_TF32=0). Then deterministic mode:
+# two GPU runs with "deterministic": true give byte-identical checkpoints.
+# Without a GPU (or without the CUDA backend, or while the train stage does not pick its backend
+# through backend_select) every case is reported as SKIP, never PASS.
+source "$(dirname "$0")/../lib.sh"
+for b in sort stats train; do
+  [ -x "$BIN/$b" ] || { skip cuda_train "build/bin/$b not built"; finish; }
+done
+MINI=$SHARED_DATA/cifar-mini.tgz
+[ -f "$MINI" ] || { skip cuda_train "no $MINI"; finish; }
+PROBE=$ROOT/build/tests/unit/test_cuda_parity
+[ -x "$PROBE" ] || { skip cuda_train "build/tests/unit/test_cuda_parity not built"; finish; }
+if ! "$PROBE" --gpu-available; then
+  skip cuda_cpu_loss_parity "no CUDA device visible (or no CUDA backend in this build)"
+  skip cuda_deterministic_checkpoint "no CUDA device visible"
+  finish
+fi
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2} CUDA_TF32=0
+
+ART=$TMP/art
+"$BIN/sort" --archive "$MINI" --out "$ART" >/dev/null 2>"$TMP/sort.err" &&
+  "$BIN/stats" --data "$ART/data/train.safetensors" --out "$ART/stats.json" >/dev/null 2>>"$TMP/sort.err" ||
+  { fail data_stages "$(cat "$TMP/sort.err")"; finish; }
+
+# train DEVICE PARAMS NAME
+train() {
+  DEVICE=$1 "$BIN/train" --model "$ROOT/models/convbnnet.json" --params "$2" --data "$ART/data" \
+    --stats "$ART/stats.json" --threads 2 --ckpt "$TMP/$3.ckpt" --metrics "$TMP/$3.metrics.json" \
+    --summary "$TMP/$3.summary.json" >"$TMP/$3.out" 2>"$TMP/$3.err"
+}
+device_of() { sed -n 's/.*"device":[[:space:]]*"\([a-z]*\)".*/\1/p' "$1" | head -n 1; }
+
+# Probe: one batch on DEVICE=cuda. No GPU gives a one-line error; a CPU run means the stage does
+# not select its backend yet.
+cat >"$TMP/probe.json" <<'JSON'
+{"seed": 0, "batch_size": 32, "momentum": 0.9, "augment": {"pad": 4, "flip": true},
+ "lr_find": {"start_lr": 1e-5, "end_lr": 10}, "limit_batches": 1, "phases": [{"lr": 0.01, "n_cycle": 1}]}
+JSON
+if ! train cuda "$TMP/probe.json" probe; then
+  if grep -Eq 'no CUDA device is visible|no CUDA backend' "$TMP/probe.err"; then
+    skip cuda_cpu_loss_parity "no GPU: $(head -n 1 "$TMP/probe.err")"
+    skip cuda_deterministic_checkpoint "no GPU"
+  else
+    fail cuda_probe "DEVICE=cuda train failed: $(cat "$TMP/probe.err")"
+  fi
+  finish
+fi
+if [ "$(device_of "$TMP/probe.metrics.json")" != cuda ]; then
+  skip cuda_cpu_loss_parity "the train stage ran on '$(device_of "$TMP/probe.metrics.json")' with DEVICE=cuda (not using backend_select yet)"
+  skip cuda_deterministic_checkpoint "the train stage does not select the GPU"
+  finish
+fi
+
+cat >"$TMP/run.json" <<'JSON'
+{"seed": 3, "batch_size": 32, "momentum": 0.9, "augment": {"pad": 4, "flip": true},
+ "lr_find": {"start_lr": 1e-5, "end_lr": 10}, "limit_batches": 50,
+ "phases": [{"lr": 0.03, "n_cycle": 2, "wd": 1e-5}]}
+JSON
+if train cuda "$TMP/run.json" gpu && train cpu "$TMP/run.json" cpu; then
+  if "${PYTHON:-python3}" - "$TMP/cpu.metrics.json" "$TMP/gpu.metrics.json" <<'PY' >"$TMP/cmp.out" 2>&1
+import json, sys
+c = json.load(open(sys.argv[1])); g = json.load(open(sys.argv[2]))
+assert c["device"] == "cpu" and g["device"] == "cuda", (c["device"], g["device"])
+lc, lg = c["iterations"]["loss"], g["iterations"]["loss"]
+assert len(lc) == len(lg) == 100, (len(lc), len(lg))
+worst = max(abs(a - b) / abs(a) for a, b in zip(lc, lg))
+print(f"worst relative loss difference over 100 iterations: {worst:.3g} (tol 1e-3)")
+assert worst <= 1e-3
+PY
+  then pass "cuda_cpu_loss_parity ($(cat "$TMP/cmp.out"))"
+  else fail cuda_cpu_loss_parity "$(cat "$TMP/cmp.out")"; fi
+else
+  fail cuda_cpu_loss_parity "training failed: $(cat "$TMP/gpu.err" "$TMP/cpu.err" 2>/dev/null)"
+fi
+
+# Deterministic mode (needs the params key; reported as skipped while train_params lacks it).
+sed 's/"seed": 3,/"seed": 3, "deterministic": true,/' "$TMP/run.json" >"$TMP/det.json"
+if train cuda "$TMP/det.json" det1 && train cuda "$TMP/det.json" det2; then
+  if cmp -s "$TMP/det1.ckpt" "$TMP/det2.ckpt"; then pass cuda_deterministic_checkpoint
+  else fail cuda_deterministic_checkpoint "two deterministic GPU runs gave different checkpoints"; fi
+elif grep -q 'deterministic' "$TMP/det1.err"; then
+  skip cuda_deterministic_checkpoint "params do not accept \"deterministic\" yet: $(head -n 1 "$TMP/det1.err")"
+else
+  fail cuda_deterministic_checkpoint "training failed: $(cat "$TMP/det1.err" "$TMP/det2.err" 2>/dev/null)"
+fi
+no_leftovers no_temporaries "$TMP"
+finish
