@@ -12,6 +12,8 @@ CUDA_SRC     := $(wildcard lib/cuda/*.cu)
 CUDA_OBJ     := $(CUDA_SRC:%.cu=build/obj/%.o)
 CUDA_ARCH    := -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 \
                 -gencode arch=compute_90,code=compute_90
+# -fmad=false: a*b+c rounds twice, as in the CPU backend's C (our kernels are memory-bound, so
+# nothing is lost; cuDNN and cuBLAS are unaffected).
 NVCCFLAGS    ?= -O3
 NVCCFLAGS    += -std=c++20 -fmad=false $(CUDA_ARCH) -Ilib -I$(CUDA_HOME)/include -Xcompiler -Wall,-Wextra -D_GNU_SOURCE
 
