@@ -14,11 +14,13 @@
 #include "safetensors.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static uint32_t be32(const unsigned char *p)
 {
@@ -43,18 +45,29 @@ static int png_is_plain_rgb8(const unsigned char *d, size_t len)
     return 0;
 }
 
-static int write_file(const char *path, const void *data, size_t len, int *err)
+/* Writes one file in the folder dirfd with plain syscalls: no stdio buffer, no fstat, and a
+ * short relative name instead of a full path lookup (60,000 files make this the hot spot). */
+static int write_file_at(int dirfd, const char *name, const void *data, size_t len, int *err)
 {
-    FILE *fp = fopen(path, "wb");
-    if (!fp) {
+    int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
         *err = errno;
         return C_ERR;
     }
-    size_t w = fwrite(data, 1, len, fp);
-    int e = errno;
-    if (fclose(fp) != 0 && w == len) w = 0, e = errno;
-    if (w != len) {
-        *err = e ? e : EIO;
+    const char *p = data;
+    while (len > 0) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) {
+            *err = w < 0 ? errno : EIO;
+            close(fd);
+            return C_ERR;
+        }
+        p += w;
+        len -= (size_t)w;
+    }
+    if (close(fd) != 0) {
+        *err = errno;
         return C_ERR;
     }
     return C_OK;
@@ -65,9 +78,16 @@ static int write_split_folders(const sort_set *s, const sort_split *sp, const ch
                                progress *bar, long *done)
 {
     char dir[PATH_MAX];
+    int *dirfd = xmalloc((size_t)s->n_classes * sizeof *dirfd);
     for (int c = 0; c < s->n_classes; c++) {
         snprintf(dir, sizeof dir, "%s/%s/%s", root, sp->name, s->classes[c]);
-        if (mkdir_p(dir) != C_OK) return C_ERR;
+        dirfd[c] = mkdir_p(dir) == C_OK ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+        if (dirfd[c] < 0) {
+            int e = errno;
+            for (int k = 0; k < c; k++) close(dirfd[k]);
+            free(dirfd);
+            return err_msg(dir, "cannot open folder: %s", strerror(e));
+        }
     }
     long n = (long)sp->n, first_bad = -1;
     int bad_errno = 0, stop = 0;
@@ -78,18 +98,17 @@ static int write_split_folders(const sort_set *s, const sort_split *sp, const ch
         halt = stop;
         if (halt) continue;
         const sort_image *im = &sp->items[i];
-        char path[PATH_MAX];
-        snprintf(path, sizeof path, "%s/%s/%s/%ld.png", root, sp->name, s->classes[im->label],
-                 im->index);
+        char name[32];
+        snprintf(name, sizeof name, "%ld.png", im->index);
         int err = 0, rc;
         if (png_is_plain_rgb8(im->png, im->png_len)) {
-            rc = write_file(path, im->png, im->png_len, &err);
+            rc = write_file_at(dirfd[im->label], name, im->png, im->png_len, &err);
         } else {
             void *enc = NULL;
             size_t enc_len = 0;
             rc = png_encode_rgb(sp->pixels + (size_t)i * SORT_IMAGE_BYTES, SORT_SIDE, SORT_SIDE,
                                 &enc, &enc_len);
-            if (rc == C_OK) rc = write_file(path, enc, enc_len, &err);
+            if (rc == C_OK) rc = write_file_at(dirfd[im->label], name, enc, enc_len, &err);
             free(enc);
         }
         if (rc != C_OK) {
@@ -106,6 +125,8 @@ static int write_split_folders(const sort_set *s, const sort_split *sp, const ch
             progress_update(bar, d);
         }
     }
+    for (int c = 0; c < s->n_classes; c++) close(dirfd[c]);
+    free(dirfd);
     if (first_bad >= 0) {
         char path[PATH_MAX];
         const sort_image *im = &sp->items[first_bad];
