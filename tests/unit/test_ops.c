@@ -157,6 +157,7 @@ static const conv_case conv_cases[] = {
     { 2, 3, 12, 12, 16, 7, 1, 1, 0, 0, 1 },
     { 2, 6, 15, 15, 10, 3, 2, 0, 1, 1, 0 },
     { 1, 4, 10, 10, 8, 5, 2, 1, 1, 0, 0 },
+    { 2, 10, 12, 12, 20, 3, 2, 1, 0, 1, 0 },   /* convbnnet layers.0: oneDNN has no blocked kernel, nhwc path */
 };
 #define N_CONV ((int)(sizeof conv_cases / sizeof conv_cases[0]))
 
