@@ -35,7 +35,7 @@ static const char *const css =
     "table.small{font-size:12.5px}table.small td,table.small th{padding:2px 8px}\n"
     ".grid{display:grid;grid-template-columns:repeat(2,minmax(0,1fr));gap:14px}\n"
     ".grid figure,figure.wide{margin:0;border:1px solid var(--line);border-radius:6px;padding:6px;background:#fff}\n"
-    "figure img{width:100%;height:auto;display:block}\n"
+    "figure img{width:100%;height:auto;display:block}figure.wide img{max-width:1080px;margin:0 auto}\n"
     "figcaption{font-size:13px;color:var(--muted);padding:4px 2px 0}\n"
     ".tiles{display:flex;flex-wrap:wrap;gap:10px;margin:8px 0 12px}\n"
     ".tile{border:1px solid var(--line);border-radius:6px;padding:8px 14px;min-width:120px;background:var(--bg)}\n"

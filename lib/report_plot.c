@@ -165,7 +165,7 @@ static int write_compare_data(const rp_report *r, const char *dir)
 {
     dat d;
     if (dat_open(&d, dir, "compare.dat") != C_OK) return C_ERR;
-    fputs("# slot arch accuracy_% tta_accuracy_% log_loss tta_log_loss params_k epochs train_minutes colour\n",
+    fputs("# slot arch accuracy_% tta_accuracy_% log_loss tta_log_loss params_k epochs train_seconds colour\n",
           d.af.fp);
     int slot = 0;
     for (int i = 0; i < r->n_archs; i++) {
@@ -179,7 +179,7 @@ static int write_compare_data(const rp_report *r, const char *dir)
         num(&d, a->has_eval ? a->tta_log_loss : NAN);
         num(&d, a->has_summary ? a->total_params / 1000.0 : NAN);
         num(&d, a->has_metrics ? a->n_epochs : NAN);
-        num(&d, a->has_metrics ? a->train_seconds / 60.0 : NAN);
+        num(&d, a->has_metrics ? a->train_seconds : NAN);
         fprintf(d.af.fp, " %ld\n", strtol(rp_arch_colour(a->index) + 1, NULL, 16));
     }
     return dat_close(&d);
@@ -259,7 +259,7 @@ static void arch_script(FILE *g, const rp_report *r, const rp_arch *a)
         common(g, 720, 440, out);
         title(g, "%s: learning-rate finder", n);
         fputs("set logscale x\nset format x '%.0e'\nset xlabel 'learning rate (log scale)'\n"
-              "set ylabel 'smoothed training loss (NLL)'\nset key below\n", g);
+              "set ylabel 'smoothed training loss (NLL)'\nset key below spacing 1.1\nset xlabel offset 0,0.4\nset bmargin 7\n", g);
         int lo, hi, best = -1;
         lrf_range(a, &lo, &hi);
         for (int i = lo; i < hi; i++)
@@ -281,7 +281,7 @@ static void arch_script(FILE *g, const rp_report *r, const rp_arch *a)
         common(g, 720, 440, out);
         title(g, "%s: loss per epoch", n);
         phase_marks(g, a);
-        fputs("set xlabel 'epoch'\nset ylabel 'loss (NLL)'\nset key below\nset xrange [0:*]\n", g);
+        fputs("set xlabel 'epoch'\nset ylabel 'loss (NLL)'\nset key below spacing 1.1\nset xlabel offset 0,0.4\nset bmargin 7\nset xrange [0:*]\n", g);
         epoch_tics(g, a);
         if (!any_epoch_value(a, 0) && !any_epoch_value(a, 1) && !any_finite(a->iter_loss, a->n_iter))
             empty_plot(g, "no finite loss recorded");
@@ -295,8 +295,9 @@ static void arch_script(FILE *g, const rp_report *r, const rp_arch *a)
         common(g, 720, 440, out);
         title(g, "%s: test accuracy per epoch", n);
         phase_marks(g, a);
-        fputs("set xlabel 'epoch'\nset ylabel 'accuracy (%)'\nset key below\nset xrange [0:*]\n", g);
+        fputs("set xlabel 'epoch'\nset ylabel 'accuracy (%)'\nset key below spacing 1.1\nset xlabel offset 0,0.4\nset bmargin 7\nset xrange [0:*]\n", g);
         epoch_tics(g, a);
+        fputs("set offsets 0, 0, graph 0.06, graph 0.06\n", g);   /* keep the TTA line off the border */
         if (!any_epoch_value(a, 2)) {
             empty_plot(g, "no accuracy recorded");
         } else {
@@ -348,7 +349,7 @@ static void arch_script(FILE *g, const rp_report *r, const rp_arch *a)
         title(g, "%s: accuracy per class", n);
         fputs("set style data histograms\nset style histogram clustered gap 1\nset style fill solid 0.9 border -1\n"
               "set boxwidth 0.9\nset ylabel 'accuracy (%)'\nset xlabel 'true class'\nset yrange [0:105]\n"
-              "set xtics rotate by 30 right\nset key below\n", g);
+              "set xtics rotate by 30 right\nset key below spacing 1.1\nset bmargin 8\n", g);
         if (!any_finite(a->per_class, k) && !any_finite(a->tta_per_class, k))
             empty_plot(g, "no class has test images");
         else
@@ -366,14 +367,21 @@ static void compare_script(FILE *g, const rp_report *r)
         {6, "NLL", "log loss, TTA (lower is better)"},
         {7, "thousands", "parameters (thousands)"},
         {8, "epochs", "epochs trained"},
-        {9, "minutes", "training time (minutes)"},
+        {9, "", ""},   /* training time: unit chosen below */
     };
+    double max_s = 0;
+    for (int i = 0; i < r->n_archs; i++)
+        if (r->archs[i].has_metrics && r->archs[i].train_seconds > max_s) max_s = r->archs[i].train_seconds;
+    const char *unit = max_s < 120 ? "seconds" : max_s < 3 * 3600 ? "minutes" : "hours";
+    char time_title[64];
+    snprintf(time_title, sizeof time_title, "training time (%s)", unit);
     common(g, 1080, 640, "compare_bars.png");
+    fprintf(g, "time_div = %g\n", max_s < 120 ? 1.0 : max_s < 3 * 3600 ? 60.0 : 3600.0);
     fputs("set multiplot layout 2,3 title 'all architectures' font 'DejaVu Sans,13'\n"
           "unset key\nset style fill solid 0.9 border -1\nset boxwidth 0.7\nset xtics rotate by 30 right\n"
           "set yrange [0:*]\nset grid noxtics ytics\nset offsets 0.5, 0.5, graph 0.12, 0\n", g);
     for (int p = 0; p < 6; p++) {
-        title(g, "%s", panel[p].title);
+        title(g, "%s", panel[p].col == 9 ? time_title : panel[p].title);
         int have = 0;
         for (int i = 0; i < r->n_archs; i++) {
             const rp_arch *a = &r->archs[i];
@@ -384,17 +392,20 @@ static void compare_script(FILE *g, const rp_report *r)
             continue;
         }
         fputs("set ylabel ", g);
-        gstr(g, panel[p].ylabel);
-        fprintf(g, "\nplot 'compare.dat' using 1:%d:(0.7):10:xtic(2) with boxes lc rgb variable, \\\n"
-                   "     '' using 1:%d:(sprintf('%%.%df', $%d)) with labels offset 0,0.7 font ',8'\n",
-                panel[p].col, panel[p].col, panel[p].col == 6 ? 3 : panel[p].col == 8 ? 0 : 1, panel[p].col);
+        gstr(g, panel[p].col == 9 ? unit : panel[p].ylabel);
+        char expr[32];   /* the plotted value as a gnuplot expression */
+        if (panel[p].col == 9) snprintf(expr, sizeof expr, "$9/time_div");
+        else snprintf(expr, sizeof expr, "$%d", panel[p].col);
+        fprintf(g, "\nplot 'compare.dat' using 1:(%s):(0.7):10:xtic(2) with boxes lc rgb variable, \\\n"
+                   "     '' using 1:(%s):(sprintf('%%.%df', %s)) with labels offset 0,0.7 font ',8'\n",
+                expr, expr, panel[p].col == 6 ? 3 : panel[p].col == 8 ? 0 : 1, expr);
     }
     fputs("unset multiplot\n", g);
 
     int any = 0;
     for (int i = 0; i < r->n_archs; i++) any |= rp_plot_has_training(&r->archs[i]);
     if (!any) return;
-    common(g, 900, 480, "compare_val_accuracy.png");
+    common(g, 1080, 500, "compare_val_accuracy.png");
     title(g, "test accuracy per epoch, all architectures");
     fputs("set xlabel 'epoch'\nset ylabel 'accuracy (%)'\nset key outside right top\nset xrange [0:*]\n", g);
     fputs("plot ", g);

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# The whole pipeline as users run it: `make report PROFILE=quick` on ../shared/data/cifar-mini.tgz
+# into temporary ART/REP/PARAMS folders (so the checkout's own artifacts are never touched):
+# every stage runs, the page references only files that exist and are valid PNGs, every model
+# is trained and evaluated (above chance for at least one), a second `make report` plans
+# nothing, and after an edit of convnet's params `make -n report` plans only convnet's stages and
+# the report. Slow (trains all seven models briefly): set SKIP_PIPELINE=1 to skip it.
+source "$(dirname "$0")/../lib.sh"
+[ -z "${SKIP_PIPELINE:-}" ] || { skip pipeline_quick "SKIP_PIPELINE is set"; finish; }
+MINI=$SHARED_DATA/cifar-mini.tgz
+[ -f "$MINI" ] || { skip pipeline_quick "no $MINI"; finish; }
+command -v gnuplot >/dev/null || { skip pipeline_quick "gnuplot not installed"; finish; }
+cd "$ROOT"
+for b in fetch sort stats lrfind train evaluate report; do
+  [ -x "build/bin/$b" ] || { skip pipeline_quick "build/bin/$b not built"; finish; }
+done
+
+# Work on copies of the quick params so the edit below never touches the checkout.
+P=$TMP/params A=$TMP/art R=$TMP/rep
+cp -r params/quick "$P"
+MK=(make --no-print-directory PROFILE=quick PARAMS="$P" ART="$A" REP="$R" CIFAR_URL="file://$MINI")
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
+
+if "${MK[@]}" report >"$TMP/make.log" 2>&1; then pass make_report_quick
+else fail make_report_quick "$(tail -n 5 "$TMP/make.log")"; finish; fi
+
+# check_page NAME DIR: every src/href of DIR/index.html is a local file that exists (PNGs with
+# a valid signature and IHDR chunk) or an in-page anchor.
+check_page() {
+  local name=$1 dir=$2 bad="" n=0 ref
+  [ -s "$dir/index.html" ] || { fail "$name" "no $dir/index.html"; return; }
+  while read -r ref; do
+    case $ref in
+      \#*) continue ;;
+      *://*|//*) bad="$bad external:$ref"; continue ;;
+    esac
+    n=$((n + 1))
+    if [ ! -f "$dir/$ref" ]; then bad="$bad missing:$ref"; continue; fi
+    case $ref in
+      *.png)
+        [ "$(od -An -tx1 -N16 "$dir/$ref" | tr -d ' \n')" = "89504e470d0a1a0a0000000d49484452" ] ||
+          bad="$bad not-png:$ref" ;;
+    esac
+  done < <(grep -o -E '(src|href)="[^"]*"' "$dir/index.html" | sed -E 's/^(src|href)="//; s/"$//')
+  if [ -n "$bad" ]; then fail "$name" "$bad"
+  elif [ "$n" -eq 0 ]; then fail "$name" "the page references no file"
+  else pass "$name"; fi
+}
+check_page page_references_valid_pngs "$R"
+
+n_eval=$(grep -c 'trained and evaluated</span></h2>' "$R/index.html")
+[ "$n_eval" -eq 7 ] && pass all_seven_evaluated || fail all_seven_evaluated "$n_eval of 7 trained and evaluated"
+best=$(for f in "$A"/*.eval.json; do sed -n 's/^[[:space:]]*"tta_accuracy":[[:space:]]*\([0-9.e-]*\),$/\1/p' "$f"; done |
+       sort -g | tail -n 1)
+awk -v b="${best:-0}" 'BEGIN { exit !(b > 0.2) }' && pass some_model_learns ||
+  fail some_model_learns "best TTA accuracy ${best:-none} (chance 0.1)"
+
+# The plain accuracy of the evaluate stage equals the last validation accuracy of training (the
+# same weights, statistics and clean images; only the batch split differs).
+acc_eval=$(sed -n 's/^[[:space:]]*"accuracy":[[:space:]]*\([0-9.e-]*\),$/\1/p' "$A/convnet.eval.json")
+acc_train=$(grep -o '"accuracy":[[:space:]]*[0-9.e-]*' "$A/convnet.metrics.json" | tail -n 1 | sed 's/.*:[[:space:]]*//')
+awk -v a="$acc_eval" -v b="$acc_train" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(a != "" && b != "" && d <= 0.002) }' &&
+  pass eval_matches_training_accuracy || fail eval_matches_training_accuracy "evaluate $acc_eval, train $acc_train"
+
+# Plans: only pipeline commands (lines running build/bin/<stage>), not compiler lines.
+plan() { "${MK[@]}" -n report 2>&1 | grep -oE '^build/bin/[a-z]+( --model models/[a-z0-9]+)?' | sort -u; }
+p=$(plan)
+[ -z "$p" ] && pass noop_plans_nothing || fail noop_plans_nothing "$(echo $p)"
+
+sed -i 's/"seed": 0/"seed": 1/' "$P/convnet.json"
+p=$(plan | tr '\n' ' ')
+want="build/bin/evaluate --model models/convnet build/bin/lrfind --model models/convnet build/bin/report build/bin/train --model models/convnet "
+[ "$p" = "$want" ] && pass params_edit_plans_convnet_only || fail params_edit_plans_convnet_only "planned: $p"
+no_leftovers pipeline_no_temporaries "$A"
+finish
