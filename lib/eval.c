@@ -207,7 +207,7 @@ int eval_run(const eval_opts *o)
         if (run_pass(nt, &ds, &ns, &ep, p, x, logp, k, desc) != C_OK) goto done;
         metrics_tta_add_logp(&acc, logp);
         if (p < 0)
-            for (size_t i = 0; i < count; i++) clean[i] = expf(logp[i]);
+            for (size_t i = 0; i < count; i++) clean[i] = (float)exp((double)logp[i]);   /* as metrics_tta */
     }
     metrics_tta_mean(&acc, tta);
 
