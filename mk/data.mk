@@ -38,3 +38,16 @@ $(ART)/stats.json: $(ART)/data/train.safetensors build/bin/stats
 fetch: $(ART)/cifar.tgz
 sort: $(DATA_OUT)
 stats: $(ART)/stats.json
+
+# sort throughput on the fetched archive, against the ceiling of merely decompressing it
+# (gzip -dc, one core): the ratio says how close the stage gets to reading speed.
+.PHONY: bench
+bench:: build/bin/sort $(ART)/cifar.tgz
+	@mkdir -p build/bench
+	@t0=$$(date +%s.%N); gzip -dc $(ART)/cifar.tgz >/dev/null; t1=$$(date +%s.%N); \
+	 build/bin/sort --archive $(ART)/cifar.tgz --out build/bench/sort >/dev/null 2>build/bench/sort.log || { cat build/bench/sort.log; exit 1; }; \
+	 t2=$$(date +%s.%N); \
+	 n=$$(find build/bench/sort/cifar10 -name '*.png' | wc -l); \
+	 awk -v n=$$n -v t0=$$t0 -v t1=$$t1 -v t2=$$t2 'BEGIN { g = t1 - t0; s = t2 - t1; \
+	   printf "sort: %d images in %.2f s = %.0f images/s; gzip -dc alone %.2f s (sort takes %.1fx that)\n", n, s, n / s, g, s / g }'
+	@rm -rf build/bench/sort
