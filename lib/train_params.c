@@ -16,6 +16,7 @@ int train_params_load(const char *path, train_params *p)
         { "lr_find", P_OBJECT, 1, 0, 0, 0 },
         { "phases", P_ARRAY, 1, 0, 0, 0 },
         { "limit_batches", P_INT, 0, 1, 1e9, 0 },
+        { "device", P_STRING, 0, 0, 0, 0 },
     };
     static const p_field aug[] = {
         { "pad", P_INT, 1, 0, 16, 0 },
@@ -50,6 +51,12 @@ int train_params_load(const char *path, train_params *p)
     p->batch_size = (int)params_int(root, "batch_size", 256);
     p->momentum = params_number(root, "momentum", 0.9);
     p->limit_batches = params_int(root, "limit_batches", 0);
+    const char *dev = params_string(root, "device", "auto");
+    if (strcmp(dev, "auto") && strcmp(dev, "cpu") && strcmp(dev, "cuda")) {
+        err_msg(path, "device: must be \"auto\", \"cpu\" or \"cuda\" (got \"%s\")", dev);
+        goto out;
+    }
+    snprintf(p->device, sizeof p->device, "%s", dev);
     p->pad = (int)params_int(a, "pad", 4);
     p->flip = params_bool(a, "flip", 1);
     p->lrf_start = params_number(l, "start_lr", 1e-5);

@@ -6,7 +6,8 @@
  *   "lr_find": {"start_lr": 1e-5, "end_lr": 10, "wd": 0},
  *   "phases": [{"lr": 1e-2, "n_cycle": 2, "wd": 1e-5},
  *              {"lr": 1e-2, "n_cycle": 3, "cycle_len": 1, "cycle_mult": 2, "wd": 1e-5}, ...],
- *   "limit_batches": 4          (optional: at most this many training batches per epoch; quick)
+ *   "limit_batches": 4,         (optional: at most this many training batches per epoch; quick)
+ *   "device": "auto"            (optional: "auto", "cpu" or "cuda"; the DEVICE variable overrides)
  * }
  * One phase = one fastai fit() call. Every error names the file and the key path. */
 #ifndef TRAIN_PARAMS_H
@@ -27,6 +28,7 @@ typedef struct train_params {
     int n_phases;
     fit_phase phases[TRAIN_MAX_PHASES];
     long limit_batches;     /* 0 = whole epochs */
+    char device[8];         /* "auto" (default), "cpu" or "cuda"; env DEVICE overrides */
 } train_params;
 
 int train_params_load(const char *path, train_params *p);
