@@ -37,8 +37,8 @@ bench:: build/bin/train $(TRAIN_DATA) $(ART)/stats.json
 	  build/bin/train --model models/$$a.json --params $(BENCH_DIR)/train.json $(TRAIN_ARGS) \
 	    --ckpt $(BENCH_DIR)/$$a.ckpt --metrics $(BENCH_DIR)/$$a.metrics.json \
 	    --summary $(BENCH_DIR)/$$a.summary.json >/dev/null 2>$(BENCH_DIR)/$$a.log || { cat $(BENCH_DIR)/$$a.log; exit 1; }; \
-	  awk -v a=$$a -F'[:,]' '{ gsub(/[" \t]/, "", $$1); v[$$1] = $$2 } \
-	    /"seconds"/ { ep = $$2 } \
+	  awk -v a=$$a -F'[:,]' '/"seconds"/ { ep = $$2 } \
+	    { gsub(/[" \t]/, "", $$1); v[$$1] = $$2 } \
 	    END { b = v["train_images"] / 256; \
 	          printf "  %-11s %8.1f images/s  (%d images in %.2f s, loader wait %.3f s, validation %.2f s)\n", \
 	            a, v["images_per_second"], v["train_images"], v["loop_seconds"], v["loader_wait_seconds"], ep - v["loop_seconds"]; \
