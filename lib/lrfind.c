@@ -14,6 +14,7 @@ int lrfind_run(net *n, const train_params *p, loader *trn, int show_progress, lr
     memset(r, 0, sizeof *r);
     net_params_save(n);
     net_reset_momentum(n);
+    trn->limit = p->lrf_limit;   /* read by loader_start only */
     /* Its own shuffle and augmentation pass, disjoint from every training epoch. */
     loader_start(trn, AUGMENT_PASS_LRFIND, AUGMENT_PASS_LRFIND);
     long nb = trn->n_batches;

@@ -26,6 +26,7 @@ int train_params_load(const char *path, train_params *p)
         { "start_lr", P_NUMBER, 1, 0, 10, 1 },
         { "end_lr", P_NUMBER, 1, 0, 1e3, 1 },
         { "wd", P_NUMBER, 0, 0, 1, 0 },
+        { "limit_batches", P_INT, 0, 1, 1e9, 0 },
     };
     /* cycle_mult <= 20 keeps fastai's warm-up test (iteration < nb/20 with the current cycle's nb)
      * true only at the start of the first cycle, which sched_lr relies on. */
@@ -46,7 +47,7 @@ int train_params_load(const char *path, train_params *p)
     const cJSON *l = cJSON_GetObjectItemCaseSensitive(root, "lr_find");
     const cJSON *ph = cJSON_GetObjectItemCaseSensitive(root, "phases");
     if (params_check(path, "augment", a, aug, 2) != C_OK) goto out;
-    if (params_check(path, "lr_find", l, lrf, 3) != C_OK) goto out;
+    if (params_check(path, "lr_find", l, lrf, 4) != C_OK) goto out;
     p->seed = (uint64_t)params_number(root, "seed", 0);
     p->batch_size = (int)params_int(root, "batch_size", 256);
     p->momentum = params_number(root, "momentum", 0.9);
@@ -62,6 +63,7 @@ int train_params_load(const char *path, train_params *p)
     p->lrf_start = params_number(l, "start_lr", 1e-5);
     p->lrf_end = params_number(l, "end_lr", 10);
     p->lrf_wd = params_number(l, "wd", 0);
+    p->lrf_limit = params_int(l, "limit_batches", 0);
     if (!(p->lrf_end > p->lrf_start)) { err_msg(path, "lr_find.end_lr: must be above start_lr"); goto out; }
     int n = cJSON_GetArraySize(ph);
     if (n < 1 || n > TRAIN_MAX_PHASES) {

@@ -3,10 +3,11 @@
  * {
  *   "seed": 0, "batch_size": 256, "momentum": 0.9,
  *   "augment": {"pad": 4, "flip": true},
- *   "lr_find": {"start_lr": 1e-5, "end_lr": 10, "wd": 0},
+ *   "lr_find": {"start_lr": 1e-5, "end_lr": 10, "wd": 0, "limit_batches": 0},
  *   "phases": [{"lr": 1e-2, "n_cycle": 2, "wd": 1e-5},
  *              {"lr": 1e-2, "n_cycle": 3, "cycle_len": 1, "cycle_mult": 2, "wd": 1e-5}, ...],
- *   "limit_batches": 4,         (optional: at most this many training batches per epoch; quick)
+ *   "limit_batches": 4,         (optional: at most this many training batches per epoch; quick;
+ *                                lr_find has its own, default: the whole epoch)
  *   "device": "auto"            (optional: "auto", "cpu" or "cuda"; the DEVICE variable overrides)
  * }
  * One phase = one fastai fit() call. Every error names the file and the key path. */
@@ -25,6 +26,7 @@ typedef struct train_params {
     double momentum;
     int pad, flip;
     double lrf_start, lrf_end, lrf_wd;
+    long lrf_limit;         /* lr_find.limit_batches: 0 = one whole epoch */
     int n_phases;
     fit_phase phases[TRAIN_MAX_PHASES];
     long limit_batches;     /* 0 = whole epochs */

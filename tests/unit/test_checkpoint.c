@@ -141,7 +141,7 @@ static void lrfind_restores_weights(void)
     train_params p;
     memset(&p, 0, sizeof p);
     p.seed = 4; p.batch_size = 16; p.momentum = 0.9; p.pad = 4; p.flip = 1;
-    p.lrf_start = 1e-5; p.lrf_end = 10;
+    p.lrf_start = 1e-5; p.lrf_end = 10; p.lrf_limit = 0;
     augment_cfg aug = { 4, 1, 4 };
     loader l;
     CHECK(loader_init(&l, &ds, &ns, 16, 1, &aug, 4, 0) == 0);
