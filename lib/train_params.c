@@ -17,6 +17,7 @@ int train_params_load(const char *path, train_params *p)
         { "phases", P_ARRAY, 1, 0, 0, 0 },
         { "limit_batches", P_INT, 0, 1, 1e9, 0 },
         { "device", P_STRING, 0, 0, 0, 0 },
+        { "deterministic", P_BOOL, 0, 0, 0, 0 },
     };
     static const p_field aug[] = {
         { "pad", P_INT, 1, 0, 16, 0 },
@@ -58,6 +59,7 @@ int train_params_load(const char *path, train_params *p)
         goto out;
     }
     snprintf(p->device, sizeof p->device, "%s", dev);
+    p->deterministic = params_bool(root, "deterministic", 0);
     p->pad = (int)params_int(a, "pad", 4);
     p->flip = params_bool(a, "flip", 1);
     p->lrf_start = params_number(l, "start_lr", 1e-5);

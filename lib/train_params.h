@@ -9,6 +9,7 @@
  *   "limit_batches": 4,         (optional: at most this many training batches per epoch; quick;
  *                                lr_find has its own, default: the whole epoch)
  *   "device": "auto"            (optional: "auto", "cpu" or "cuda"; the DEVICE variable overrides)
+ *   "deterministic": false      (optional: GPU runs give byte-identical checkpoints when true)
  * }
  * One phase = one fastai fit() call. Every error names the file and the key path. */
 #ifndef TRAIN_PARAMS_H
@@ -31,6 +32,7 @@ typedef struct train_params {
     fit_phase phases[TRAIN_MAX_PHASES];
     long limit_batches;     /* 0 = whole epochs */
     char device[8];         /* "auto" (default), "cpu" or "cuda"; env DEVICE overrides */
+    int deterministic;      /* 1: deterministic cuDNN algorithms and reductions (the CPU always is) */
 } train_params;
 
 int train_params_load(const char *path, train_params *p);
