@@ -4,47 +4,18 @@
 #include "error.h"
 #include "params.h"
 #include "test.h"
+#include "test_stderr.h"
 
 #include <fcntl.h>
 #include <unistd.h>
 
 static char dir[256];
 static char err[2048];
-static int saved_fd = -1;
-
-static void capture_begin(void)
-{
-    char p[300];
-    snprintf(p, sizeof p, "%s/stderr.txt", dir);
-    fflush(stderr);
-    int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    saved_fd = dup(2);
-    dup2(fd, 2);
-    close(fd);
-}
-
+static void capture_begin(void) { stderr_capture_begin(); }
 /* Restores stderr and leaves what was printed in err[]. */
-static void capture_end(void)
-{
-    char p[300];
-    snprintf(p, sizeof p, "%s/stderr.txt", dir);
-    fflush(stderr);
-    dup2(saved_fd, 2);
-    close(saved_fd);
-    err[0] = '\0';
-    FILE *f = fopen(p, "rb");
-    if (!f) return;
-    size_t n = fread(err, 1, sizeof err - 1, f);
-    err[n] = '\0';
-    fclose(f);
-}
+static void capture_end(void) { stderr_capture_end(err, sizeof err); }
 
-static int one_line(void)
-{
-    int n = 0;
-    for (const char *s = err; *s; s++) n += *s == '\n';
-    return n == 1;
-}
+static int one_line(void) { return count_lines(err) == 1; }
 
 static void write_file(char *path, size_t cap, const char *name, const char *text)
 {

@@ -4,6 +4,7 @@
 #include "error.h"
 #include "png_io.h"
 #include "test.h"
+#include "test_stderr.h"
 
 #include <fcntl.h>
 #include <png.h>
@@ -13,40 +14,11 @@
 
 static char dir[256];
 static char err[2048];
-static int saved_fd = -1;
+static void capture_begin(void) { stderr_capture_begin(); }
+/* Restores stderr and leaves what was printed in err[]. */
+static void capture_end(void) { stderr_capture_end(err, sizeof err); }
 
-static void capture_begin(void)
-{
-    char p[300];
-    snprintf(p, sizeof p, "%s/stderr.txt", dir);
-    fflush(stderr);
-    int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    saved_fd = dup(2);
-    dup2(fd, 2);
-    close(fd);
-}
-
-static void capture_end(void)
-{
-    char p[300];
-    snprintf(p, sizeof p, "%s/stderr.txt", dir);
-    fflush(stderr);
-    dup2(saved_fd, 2);
-    close(saved_fd);
-    err[0] = '\0';
-    FILE *f = fopen(p, "rb");
-    if (!f) return;
-    size_t n = fread(err, 1, sizeof err - 1, f);
-    err[n] = '\0';
-    fclose(f);
-}
-
-static int one_line(void)
-{
-    int n = 0;
-    for (const char *s = err; *s; s++) n += *s == '\n';
-    return n == 1;
-}
+static int one_line(void) { return count_lines(err) == 1; }
 
 /* ---- a general libpng encoder for test inputs (any colour type / depth / palette / tRNS) */
 

@@ -4,6 +4,7 @@
 #include "error.h"
 #include "safetensors.h"
 #include "test.h"
+#include "test_stderr.h"
 
 #include <fcntl.h>
 #include <stdint.h>
@@ -13,39 +14,9 @@
 static char dir[256];
 static char venv_python[512];
 
-/* ---- stderr capture: the rejection messages are part of the contract */
-static int saved_fd = -1;
-static char cap_path[300];
-
-static void capture_begin(void)
-{
-    fflush(stderr);
-    snprintf(cap_path, sizeof cap_path, "%s/stderr.txt", dir);
-    int fd = open(cap_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    saved_fd = dup(2);
-    dup2(fd, 2);
-    close(fd);
-}
-
-static void capture_end(char *buf, size_t cap)
-{
-    fflush(stderr);
-    dup2(saved_fd, 2);
-    close(saved_fd);
-    buf[0] = '\0';
-    FILE *f = fopen(cap_path, "rb");
-    if (!f) return;
-    size_t n = fread(buf, 1, cap - 1, f);
-    buf[n] = '\0';
-    fclose(f);
-}
-
-static int count_lines(const char *s)
-{
-    int n = 0;
-    for (; *s; s++) n += *s == '\n';
-    return n;
-}
+/* stderr capture: the rejection messages are part of the contract */
+static void capture_begin(void) { stderr_capture_begin(); }
+static void capture_end(char *buf, size_t cap) { stderr_capture_end(buf, cap); }
 
 /* Writes an 8-byte length (hlen, or strlen(json) when hlen < 0), the JSON and data bytes. */
 static void write_raw(const char *path, long long hlen, const char *json, const void *data, size_t n)
