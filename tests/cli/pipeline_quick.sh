@@ -24,28 +24,6 @@ export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
 if "${MK[@]}" report >"$TMP/make.log" 2>&1; then pass make_report_quick
 else fail make_report_quick "$(tail -n 5 "$TMP/make.log")"; finish; fi
 
-# check_page NAME DIR: every src/href of DIR/index.html is a local file that exists (PNGs with
-# a valid signature and IHDR chunk) or an in-page anchor.
-check_page() {
-  local name=$1 dir=$2 bad="" n=0 ref
-  [ -s "$dir/index.html" ] || { fail "$name" "no $dir/index.html"; return; }
-  while read -r ref; do
-    case $ref in
-      \#*) continue ;;
-      *://*|//*) bad="$bad external:$ref"; continue ;;
-    esac
-    n=$((n + 1))
-    if [ ! -f "$dir/$ref" ]; then bad="$bad missing:$ref"; continue; fi
-    case $ref in
-      *.png)
-        [ "$(od -An -tx1 -N16 "$dir/$ref" | tr -d ' \n')" = "89504e470d0a1a0a0000000d49484452" ] ||
-          bad="$bad not-png:$ref" ;;
-    esac
-  done < <(grep -o -E '(src|href)="[^"]*"' "$dir/index.html" | sed -E 's/^(src|href)="//; s/"$//')
-  if [ -n "$bad" ]; then fail "$name" "$bad"
-  elif [ "$n" -eq 0 ]; then fail "$name" "the page references no file"
-  else pass "$name"; fi
-}
 check_page page_references_valid_pngs "$R"
 
 n_eval=$(grep -c 'trained and evaluated</span></h2>' "$R/index.html")

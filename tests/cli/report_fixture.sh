@@ -61,28 +61,6 @@ JSON
     printf "]}\n" }' > "$dir/$arch.eval.json"
 }
 
-# check_page NAME DIR: every src/href of DIR/index.html is a local file that exists (PNGs with
-# a valid signature and IHDR chunk) or an in-page anchor.
-check_page() {
-  local name=$1 dir=$2 bad="" n=0 ref
-  [ -s "$dir/index.html" ] || { fail "$name" "no $dir/index.html"; return; }
-  while read -r ref; do
-    case $ref in
-      \#*) continue ;;
-      *://*|//*) bad="$bad external:$ref"; continue ;;
-    esac
-    n=$((n + 1))
-    if [ ! -f "$dir/$ref" ]; then bad="$bad missing:$ref"; continue; fi
-    case $ref in
-      *.png)
-        [ "$(od -An -tx1 -N16 "$dir/$ref" | tr -d ' \n')" = "89504e470d0a1a0a0000000d49484452" ] ||
-          bad="$bad not-png:$ref" ;;
-    esac
-  done < <(grep -o -E '(src|href)="[^"]*"' "$dir/index.html" | sed -E 's/^(src|href)="//; s/"$//')
-  if [ -n "$bad" ]; then fail "$name" "$bad"
-  elif [ "$n" -eq 0 ]; then fail "$name" "the page references no file"
-  else pass "$name"; fi
-}
 
 A=$TMP/art R=$TMP/rep
 make_data "$A/data/train.safetensors" 60 train
