@@ -178,6 +178,7 @@ int backend_cpu_init(backend *be, int threads)
     cpu_ctx *c = xcalloc(1, sizeof *c);
     if (threads > 0) omp_set_num_threads(threads);
     c->threads = omp_get_max_threads();
+    c->avx512 = __builtin_cpu_supports("avx512f") && !getenv("CPU_NO_AVX512");
     if (cpu_dnnl_check(dnnl_engine_create(&c->engine, dnnl_cpu, 0), "dnnl_engine_create") ||
         cpu_dnnl_check(dnnl_stream_create(&c->stream, c->engine, dnnl_stream_default_flags), "dnnl_stream_create")) {
         cpu_free(c);

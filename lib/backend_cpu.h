@@ -16,6 +16,7 @@ typedef struct cpu_ctx {
     dnnl_engine_t engine;
     dnnl_stream_t stream;
     int threads;
+    int avx512;             /* the CPU runs AVX-512F: our own ops use their vector kernels */
     void *scratch;          /* oneDNN user scratchpad, shared: primitives run one at a time */
     size_t scratch_size;
     void *tmp;              /* temporaries of our own ops (per-thread partial sums) */
