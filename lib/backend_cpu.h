@@ -44,6 +44,12 @@ static inline size_t cpu_used_bytes(const tensor *t)
     return n * tensor_elsize(t->dtype);
 }
 
+/* Functions with AVX-512 vector kernels (the build has no -march: called only when ctx->avx512). */
+#define CPU_AVX512 __attribute__((target("avx512f")))
+
+/* out[i] = y[i] > 0 ? g[i] : 0 (ReLU backward from its output), in parallel; out may be g */
+void cpu_mask_pos(const cpu_ctx *c, const float *y, const float *g, float *out, size_t n);
+
 /* oneDNN status check: prints `what: status` and returns C_ERR. */
 int cpu_dnnl_check(dnnl_status_t st, const char *what);
 #define DNNL_TRY(call) do { if (cpu_dnnl_check((call), #call) != C_OK) goto fail; } while (0)

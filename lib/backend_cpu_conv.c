@@ -304,11 +304,8 @@ int cpu_conv_bwd(void *ctx, conv_plan *P, const tensor *x, const tensor *w, cons
     const float *g = dy->data;
     if (P->d.relu) {
         size_t n = (size_t)x->shape[0] * ((P->d.oc + CPU_BLK - 1) / CPU_BLK * CPU_BLK) * P->oh * P->ow;
-        const float *yv = y->data, *dv = dy->data;
-        float *mk = P->dmask;
-        #pragma omp parallel for simd schedule(static)
-        for (size_t i = 0; i < n; i++) mk[i] = yv[i] > 0.0f ? dv[i] : 0.0f;
-        g = mk;
+        cpu_mask_pos(c, y->data, dy->data, P->dmask, n);
+        g = P->dmask;
     }
     void *xp = x->data;
     if (I->r_x) {  /* alt: nhwc copies of x and dy */

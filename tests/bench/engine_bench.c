@@ -1,6 +1,7 @@
 /* engine_bench: forward+backward throughput of every architecture on the CPU backend.
  *
- * usage: engine_bench [--batch 256] [--seconds 3] [arch...]   (default: all seven)
+ * usage: engine_bench [--batch 256] [--seconds 3] [--step-only] [arch...]   (default: all seven)
+ * --step-only skips the convolutions-alone columns (for profiling the step with perf).
  * For each model: images/s and GFLOP/s of a training step (training-mode forward, loss and
  * backward; no SGD), and beside it the same model's convolutions alone (forward, backward data,
  * backward weights through the same oneDNN plans, nothing else) with algorithm auto and direct,
@@ -134,7 +135,7 @@ static double whole_step(backend *be, const char *path, int batch, double second
 int main(int argc, char **argv)
 {
     err_init(argv[0]);
-    int batch = 256;
+    int batch = 256, step_only = 0;
     double seconds = 3;
     const char *all[] = { "simplenet", "convnet", "convnet2", "convbnnet", "convbnnet2", "resnet", "resnet2" };
     const char *archs[16];
@@ -142,8 +143,9 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--batch") && i + 1 < argc) batch = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--seconds") && i + 1 < argc) seconds = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--step-only")) step_only = 1;
         else if (argv[i][0] != '-' && na < 16) archs[na++] = argv[i];
-        else err_die(NULL, "usage: engine_bench [--batch N] [--seconds S] [arch...]");
+        else err_die(NULL, "usage: engine_bench [--batch N] [--seconds S] [--step-only] [arch...]");
     }
     if (batch < 1) err_die(NULL, "--batch must be positive");
     if (!na) for (na = 0; na < 7; na++) archs[na] = all[na];
@@ -167,6 +169,7 @@ int main(int argc, char **argv)
         flops *= 3.0 * batch;
         cflops *= 3.0 * batch;
         double ts = whole_step(&be, path, batch, seconds);
+        if (step_only) cflops = 0;
         double tc = cflops > 0 ? convs_alone(&be, &m, batch, CONV_ALGO_AUTO, seconds) : 0;
         double td = cflops > 0 ? convs_alone(&be, &m, batch, CONV_ALGO_DIRECT, seconds) : 0;
         double g = flops / ts * 1e-9, gc = tc > 0 ? cflops / tc * 1e-9 : 0, gd = td > 0 ? cflops / td * 1e-9 : 0;
