@@ -407,6 +407,21 @@ static void resnetlayer_matches_reference(void)
 {
     bn_run(2, 20, 20, 5, 3, 1, 1, TL_ACT);
     bn_run(3, 32, 32, 4, 3, 1, 1, TL_ACT);
+    bn_run(2, 17, 17, 19, 3, 1, 1, TL_ACT);      /* 361 positions: the sums' float sub-blocks and odd tails */
+}
+
+/* The same ops on the generic loops that CPUs without AVX-512 run (CPU_NO_AVX512 set). */
+static void generic_kernels_match_reference(void)
+{
+    backend_free(&be);
+    setenv("CPU_NO_AVX512", "1", 1);
+    if (backend_cpu_init(&be, 0)) exit(2);
+    relu_and_maxpool_match_reference();
+    bnlayer_matches_reference();
+    resnetlayer_matches_reference();
+    unsetenv("CPU_NO_AVX512");
+    backend_free(&be);
+    if (backend_cpu_init(&be, 0)) exit(2);
 }
 
 /* ---- log-softmax + NLL ---- */
@@ -484,6 +499,7 @@ int main(int argc, char **argv)
     TEST_RUN(dropout_matches_reference);
     TEST_RUN(bnlayer_matches_reference);
     TEST_RUN(resnetlayer_matches_reference);
+    TEST_RUN(generic_kernels_match_reference);
     TEST_RUN(logsoftmax_nll_matches_reference);
     TEST_RUN(sgd_step_is_pytorch_sgd);
     backend_free(&be);
