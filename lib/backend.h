@@ -110,7 +110,41 @@ typedef struct backend_iface {
      * d = g + wd*p; buf = first_step ? d : momentum*buf + d; p -= lr*buf */
     void (*sgd_step)(void *ctx, tensor *param, const tensor *grad, tensor *momentum_buf, size_t n,
                      float lr, float momentum, float wd, int first_step);
+
+    /* ---- the training loop on the device (optional: NULL on backends whose data lives on the
+     * host, e.g. the CPU; callers then take the host path) ---- */
+
+    /* Builds a batch from a dataset resident on the backend: images U8 [N,h,w,3] (NHWC), labels
+     * U8 [N], lut F32 [3,256] (norm_stats.lut), ids I32 [>= first+n] (the epoch's order). Slot i
+     * takes image ids[first+i]; augment = 1 applies augment_image's reflect pad / flip / crop with
+     * the draws rng_block(seed, RNG_AUGMENT, pass, id), 0 only normalises. out: F32 [n,3,h,w]
+     * TL_PLAIN; labels_out U8 [n] or NULL. Queued, never waits. */
+    int (*augment_batch)(void *ctx, const tensor *images, const tensor *labels, const tensor *lut,
+                         const tensor *ids, long first, int n, int augment, int pad, int flip,
+                         uint64_t seed, uint32_t pass, tensor *out, tensor *labels_out);
+
+    /* Asynchronous loss: nll_loss_queue computes nll_loss into the backend's loss scalar on the
+     * device (capturable in a graph); loss_stash(slot) queues its copy to host slot `slot`
+     * (0..BACKEND_LOSS_SLOTS-1); loss_fetch(slot) waits for that copy only and returns it. */
+    void (*nll_loss_queue)(void *ctx, const tensor *logp, const tensor *labels);
+    void (*loss_stash)(void *ctx, int slot);
+    float (*loss_fetch)(void *ctx, int slot);
+
+    /* Graph capture of a whole training step. graph_begin starts recording the queued work
+     * instead of running it (sgd_step and dropout then read lr and step from the device scalars
+     * that set_step_scalars writes, so one recording serves every step); graph_end stops and
+     * returns an executable graph (NULL with C_ERR when capture failed: run uncaptured).
+     * graph_launch replays it; it returns 1 without running anything when a scratch buffer the
+     * graph uses was reallocated since the capture (capture again), C_ERR on failure.
+     * set_step_scalars is queued before each launch. */
+    int (*graph_begin)(void *ctx);
+    int (*graph_end)(void *ctx, void **graph);
+    int (*graph_launch)(void *ctx, void *graph);
+    void (*graph_free)(void *ctx, void *graph);
+    void (*set_step_scalars)(void *ctx, float lr, uint32_t step);
 } backend_iface;
+
+#define BACKEND_LOSS_SLOTS 8
 
 typedef struct backend {
     const backend_iface *iface;

@@ -20,6 +20,13 @@ typedef struct ptensor {
     tensor val, grad, mom, saved;
 } ptensor;
 
+/* What a recorded training step depends on besides lr and step (read from device scalars). */
+typedef struct step_key {
+    int valid, batch;
+    float momentum, wd;
+    uint64_t seed;
+} step_key;
+
 typedef struct layer {
     const model_layer *ml;
     int w, b, a, m, mean, std;  /* ptensor indices or -1 */
@@ -47,6 +54,15 @@ struct net {
     int momentum_empty, saved;
     double *prof;               /* NET_PROFILE=1: seconds per layer: fwd, bwd, fwd conv, bwd conv */
     int prof_steps;
+    /* losses by ticket (net_train_step / net_loss_queue) on backends without asynchronous loss */
+    float loss_ring[BACKEND_LOSS_SLOTS];
+    long tickets;
+    /* the captured training step (backend-owned graph) and what it was recorded for */
+    void *graph;
+    step_key gkey;              /* shapes and constants baked into graph */
+    step_key warm;              /* the last uncaptured step: its shapes have run once */
+    int graphs_off;             /* NET_GRAPH=0, or a capture failed */
+    long graph_steps;
 };
 
 static double prof_now(void)
@@ -63,6 +79,8 @@ const model_desc *net_model(const net *n) { return &n->model; }
 int net_max_batch(const net *n) { return n->max_batch; }
 int net_classes(const net *n) { return n->model.classes; }
 tensor *net_input(net *n) { return &n->input; }
+tensor *net_labels(net *n) { return &n->labels; }
+long net_graph_steps(const net *n) { return n->graph_steps; }
 
 static int add_pt(net *n, const char *owner, const char *suffix, int ndim, const int *shape, int trainable, int init, float bound)
 {
@@ -202,6 +220,8 @@ int net_build(net **out, const model_desc *m, backend *be, int max_batch)
     n->layers = xcalloc((size_t)n->n_layers, sizeof *n->layers);
     n->pt = xcalloc((size_t)n->n_layers * 5 + 1, sizeof *n->pt);
     n->momentum_empty = 1;
+    const char *g = getenv("NET_GRAPH");
+    n->graphs_off = g && !strcmp(g, "0");
     if (getenv("NET_PROFILE")) n->prof = xcalloc(4 * (size_t)m->n_layers, sizeof(double));
     int is[4] = { max_batch, m->input[0], m->input[1], m->input[2] }, ls[1] = { max_batch };
     if (BE->alloc(CTX, &n->input, DT_F32, 4, is, TL_PLAIN) || BE->alloc(CTX, &n->labels, DT_U8, 1, ls, TL_PLAIN)) {
@@ -256,6 +276,7 @@ void net_free(net *n)
 {
     if (!n) return;
     if (n->prof) prof_print(n);
+    if (n->graph) BE->graph_free(CTX, n->graph);
     for (int i = 0; i < n->n_layers; i++) {
         layer *L = &n->layers[i];
         if (L->plan) BE->conv_plan_free(CTX, L->plan);
@@ -352,12 +373,15 @@ void net_output(net *n, float *host_out)
     BE->download(CTX, &n->layers[n->n_layers - 1].y, host_out);
 }
 
+/* labels NULL: the caller already wrote them into n->labels on the backend */
 static const tensor *upload_labels(net *n, const uint8_t *labels, int batch)
 {
     set_batch(&n->labels, batch);
-    BE->upload(CTX, &n->labels, labels);
+    if (labels) BE->upload(CTX, &n->labels, labels);
     return &n->labels;
 }
+
+static int async_loss(const net *n) { return BE->nll_loss_queue && BE->loss_stash && BE->loss_fetch; }
 
 float net_loss(net *n, const uint8_t *labels, int batch)
 {
@@ -366,13 +390,14 @@ float net_loss(net *n, const uint8_t *labels, int batch)
     return BE->nll_loss(CTX, &n->layers[n->n_layers - 1].y, lab);
 }
 
-float net_loss_backward(net *n, const uint8_t *labels, int batch)
+/* The loss (queued into the backend's device scalar when queue, else returned) and the backward
+ * of the last training-mode forward. */
+static float backward_from(net *n, const tensor *lab, int queue)
 {
-    if (batch != n->last_n) err_die(n->model.path, "net_loss_backward: batch %d but the last forward had %d", batch, n->last_n);
-    if (!n->last_training) err_die(n->model.path, "net_loss_backward after an eval-mode forward");
-    const tensor *lab = upload_labels(n, labels, batch);
     layer *last = &n->layers[n->n_layers - 1];
-    float loss = BE->nll_loss(CTX, &last->y, lab);
+    float loss = 0.0f;
+    if (queue) BE->nll_loss_queue(CTX, &last->y, lab);
+    else loss = BE->nll_loss(CTX, &last->y, lab);
     BE->logsoftmax_nll_bwd(CTX, &last->y, lab, &n->layers[n->n_layers - 2].dy);
     for (int i = n->n_layers - 2; i >= 0; i--) {
         layer *L = &n->layers[i];
@@ -417,6 +442,142 @@ float net_loss_backward(net *n, const uint8_t *labels, int batch)
     /* the first step (first touch of buffers, lazy set-ups) is left out of the profile */
     if (n->prof && n->prof_steps++ == 0) memset(n->prof, 0, 4 * (size_t)n->n_layers * sizeof(double));
     return loss;
+}
+
+float net_loss_backward(net *n, const uint8_t *labels, int batch)
+{
+    if (batch != n->last_n) err_die(n->model.path, "net_loss_backward: batch %d but the last forward had %d", batch, n->last_n);
+    if (!n->last_training) err_die(n->model.path, "net_loss_backward after an eval-mode forward");
+    return backward_from(n, upload_labels(n, labels, batch), 0);
+}
+
+long net_loss_queue(net *n, const uint8_t *labels, int batch)
+{
+    long tk = n->tickets++;
+    int slot = (int)(tk % BACKEND_LOSS_SLOTS);
+    if (!async_loss(n)) {
+        n->loss_ring[slot] = net_loss(n, labels, batch);
+        return tk;
+    }
+    if (batch != n->last_n) err_die(n->model.path, "net_loss_queue: batch %d but the last forward had %d", batch, n->last_n);
+    BE->nll_loss_queue(CTX, &n->layers[n->n_layers - 1].y, upload_labels(n, labels, batch));
+    BE->loss_stash(CTX, slot);
+    return tk;
+}
+
+float net_loss_result(net *n, long ticket)
+{
+    int slot = (int)(ticket % BACKEND_LOSS_SLOTS);
+    return async_loss(n) ? BE->loss_fetch(CTX, slot) : n->loss_ring[slot];
+}
+
+/* The queued step body (input and labels already on the backend): what a graph records. */
+static int step_ops(net *n, int batch, uint64_t seed, uint32_t step, float lr, float momentum, float wd)
+{
+    if (net_forward(n, NULL, batch, 1, seed, step) != C_OK) return C_ERR;
+    backward_from(n, &n->labels, 1);
+    net_sgd_step(n, lr, momentum, wd);
+    return C_OK;
+}
+
+static int key_eq(const step_key *a, const step_key *b)
+{
+    return a->valid && b->valid && a->batch == b->batch && a->momentum == b->momentum && a->wd == b->wd &&
+           a->seed == b->seed;
+}
+
+static void drop_graph(net *n)
+{
+    if (n->graph) BE->graph_free(CTX, n->graph);
+    n->graph = NULL;
+    n->gkey.valid = 0;
+}
+
+/* Replays the graph: C_OK, 1 when it went stale (nothing ran), C_ERR. */
+static int replay(net *n, float lr, uint32_t step)
+{
+    BE->set_step_scalars(CTX, lr, step);
+    int r = BE->graph_launch(CTX, n->graph);
+    if (r == C_OK) n->graph_steps++;
+    return r;
+}
+
+long net_train_step(net *n, const float *input, const uint8_t *labels, int batch, uint64_t seed, uint32_t step,
+                    float lr, float momentum, float wd)
+{
+    long tk = n->tickets++;
+    int slot = (int)(tk % BACKEND_LOSS_SLOTS);
+    if (!async_loss(n)) {
+        /* the synchronous sequence of net.h's typical step, unchanged */
+        if (net_forward(n, input, batch, 1, seed, step) != C_OK) return -1;
+        n->loss_ring[slot] = net_loss_backward(n, labels, batch);
+        net_sgd_step(n, lr, momentum, wd);
+        return tk;
+    }
+    if (batch < 1 || batch > n->max_batch) {
+        err_msg(n->model.path, "batch %d outside 1..%d", batch, n->max_batch);
+        return -1;
+    }
+    set_batch(&n->input, batch);
+    if (input) BE->upload(CTX, &n->input, input);
+    upload_labels(n, labels, batch);
+    step_key k = { 1, batch, momentum, wd, seed };
+    /* The first step after a momentum reset runs uncaptured (first_step is baked into a graph). */
+    int graphs = BE->graph_begin && BE->graph_end && BE->graph_launch && BE->graph_free && BE->set_step_scalars &&
+                 !n->graphs_off && !n->prof && !n->momentum_empty;
+    int done = 0;
+    if (graphs && n->graph && key_eq(&n->gkey, &k)) {
+        int r = replay(n, lr, step);
+        if (r == C_ERR) return -1;
+        done = r == C_OK;
+        if (!done) {            /* a scratch buffer moved (another shape grew it): record again */
+            drop_graph(n);
+            n->warm = k;
+        }
+    }
+    /* Record once this shape has run uncaptured (algorithms chosen, buffers grown). */
+    if (!done && graphs && key_eq(&n->warm, &k)) {
+        drop_graph(n);
+        if (BE->graph_begin(CTX) == C_OK) {
+            int rc = step_ops(n, batch, seed, step, lr, momentum, wd);
+            void *g = NULL;
+            int erc = BE->graph_end(CTX, &g);
+            if (rc != C_OK) {
+                if (g) BE->graph_free(CTX, g);
+                return -1;
+            }
+            if (erc == C_OK && g) {
+                n->graph = g;
+                n->gkey = k;
+                int r = replay(n, lr, step);
+                if (r == C_ERR) return -1;
+                done = r == C_OK;
+            }
+        }
+        if (!done) {
+            err_warn(n->model.path, "could not record the training step as a graph; running it uncaptured");
+            drop_graph(n);
+            n->graphs_off = 1;
+        }
+    }
+    if (!done) {
+        if (step_ops(n, batch, seed, step, lr, momentum, wd) != C_OK) return -1;
+        n->warm = k;
+    } else {
+        /* what net_forward / net_sgd_step would have recorded on the host */
+        for (int i = 0; i < n->n_layers; i++) {
+            layer *L = &n->layers[i];
+            set_batch(&L->y, batch); set_batch(&L->dy, batch); set_batch(&L->c, batch); set_batch(&L->dc, batch);
+            set_batch(&L->idx, batch);
+        }
+        n->last_n = batch;
+        n->last_training = 1;
+        n->last_seed = seed;
+        n->last_step = step;
+        n->momentum_empty = 0;
+    }
+    BE->loss_stash(CTX, slot);
+    return tk;
 }
 
 void net_sgd_step(net *n, float lr, float momentum, float wd)

@@ -55,6 +55,27 @@ float net_loss(net *n, const uint8_t *labels, int batch);
  * gradient is overwritten. */
 float net_loss_backward(net *n, const uint8_t *labels, int batch);
 
+/* The labels tensor U8 [max_batch] on the backend. Functions taking host labels accept NULL
+ * when the caller already wrote the batch's labels here (the device-side data loader). */
+tensor *net_labels(net *n);
+
+/* One whole training step: net_forward (training), the loss, the backward and net_sgd_step, as
+ * the three calls above would do them (byte for byte the same on the CPU). input/labels NULL:
+ * already in net_input/net_labels. Returns a ticket for net_loss_result, or -1 after an error.
+ * On a backend with the asynchronous entries the loss is not waited for, and once a batch size
+ * has run uncaptured once the step is recorded as a graph and replayed from then on
+ * (NET_GRAPH=0 in the environment turns graphs off). At most BACKEND_LOSS_SLOTS tickets may be
+ * outstanding. */
+long net_train_step(net *n, const float *input, const uint8_t *labels, int batch, uint64_t dropout_seed,
+                    uint32_t step, float lr, float momentum, float wd);
+/* net_loss queued the same way after an eval-mode forward; a ticket. */
+long net_loss_queue(net *n, const uint8_t *labels, int batch);
+/* The loss of a ticket (waits for that step only). Tickets must be read within
+ * BACKEND_LOSS_SLOTS of each other. */
+float net_loss_result(net *n, long ticket);
+/* Training steps run by replaying a graph so far (0 on the CPU). */
+long net_graph_steps(const net *n);
+
 /* One SGD step with PyTorch semantics (coupled weight decay, momentum buffers). */
 void net_sgd_step(net *n, float lr, float momentum, float wd);
 /* Empties the momentum buffers: the next step starts them from the gradient (new optimizer). */

@@ -48,6 +48,39 @@ __global__ void augment_kernel(cuda_augment_args a)
     }
 }
 
+/* The backend_iface entry: a batch from the dataset tensors resident on the device. */
+int cuda_augment_batch_op(void *ctx, const tensor *images, const tensor *labels, const tensor *lut,
+                          const tensor *ids, long first, int n, int augment, int pad, int flip, uint64_t seed,
+                          uint32_t pass, tensor *out, tensor *labels_out)
+{
+    cuda_ctx *c = (cuda_ctx *)ctx;
+    if (images->dtype != DT_U8 || images->ndim != 4 || images->shape[3] != 3 || lut->dtype != DT_F32 ||
+        tensor_numel(lut) != 768 || ids->dtype != DT_I32 || first < 0 || n < 1 ||
+        (size_t)first + (size_t)n > tensor_numel(ids) || pad < 0 || out->dtype != DT_F32 ||
+        tensor_numel(out) < (size_t)n * 3 * images->shape[1] * images->shape[2] ||
+        (labels_out && (!labels || labels->dtype != DT_U8 || labels_out->dtype != DT_U8 ||
+                        tensor_numel(labels_out) < (size_t)n)))
+        return err_msg("augment", "invalid device batch description");
+    cuda_augment_args a;
+    memset(&a, 0, sizeof a);
+    a.images = (const uint8_t *)images->data;
+    a.labels = labels_out ? (const uint8_t *)labels->data : NULL;
+    a.lut = (const float *)lut->data;
+    a.ids = (const uint32_t *)ids->data + first;
+    a.n = n;
+    a.h = images->shape[1];
+    a.w = images->shape[2];
+    a.train = augment;
+    a.pad = pad;
+    a.flip = flip;
+    a.seed = seed;
+    a.pass = pass;
+    a.out = (float *)out->data;
+    a.labels_out = labels_out ? (uint8_t *)labels_out->data : NULL;
+    LAUNCH_RET(c, augment_kernel, cuda_blocks((size_t)n * a.h * a.w), CUDA_THREADS, a);
+    return C_OK;
+}
+
 extern "C" int cuda_augment_batch(backend *be, const cuda_augment_args *a)
 {
     if (!be->iface || strcmp(be->iface->name, "cuda")) return err_msg("augment", "the GPU data path needs the CUDA backend");

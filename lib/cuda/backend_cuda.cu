@@ -26,6 +26,9 @@ int cublas_check(cublasStatus_t s, const char *call, const char *file, int line)
 int cuda_reserve(cuda_ctx *c, void **buf, size_t *size, size_t bytes)
 {
     if (bytes <= *size) return C_OK;
+    if (c->capturing)
+        return err_msg("cuda", "a scratch buffer must grow to %zu bytes while recording a graph", bytes);
+    c->buf_gen++;
     if (*buf) {
         CU_RET(cudaStreamSynchronize(c->stream));
         CU_RET(cudaFree(*buf));
@@ -125,11 +128,87 @@ static void cuda_free(void *ctx)
     if (c->mask) cuda_check(cudaFree(c->mask), "cudaFree(mask)", __FILE__, __LINE__);
     if (c->loss_dev) cuda_check(cudaFree(c->loss_dev), "cudaFree(loss)", __FILE__, __LINE__);
     if (c->loss_host) cuda_check(cudaFreeHost(c->loss_host), "cudaFreeHost", __FILE__, __LINE__);
+    if (c->loss_ring) cuda_check(cudaFreeHost(c->loss_ring), "cudaFreeHost(ring)", __FILE__, __LINE__);
+    for (int i = 0; i < BACKEND_LOSS_SLOTS; i++)
+        if (c->loss_ev[i]) cuda_check(cudaEventDestroy(c->loss_ev[i]), "cudaEventDestroy", __FILE__, __LINE__);
+    if (c->step_lr) cuda_check(cudaFree(c->step_lr), "cudaFree(step)", __FILE__, __LINE__);
     if (c->blas) cublas_check(cublasDestroy(c->blas), "cublasDestroy", __FILE__, __LINE__);
+    if (c->blas_ws) cuda_check(cudaFree(c->blas_ws), "cudaFree(blas_ws)", __FILE__, __LINE__);
     if (c->dnn) cudnn_check(cudnnDestroy(c->dnn), "cudnnDestroy", __FILE__, __LINE__);
     if (c->stream) cuda_check(cudaStreamDestroy(c->stream), "cudaStreamDestroy", __FILE__, __LINE__);
     free(c->algos);
     free(c);
+}
+
+/* ---- graphs ---- */
+
+typedef struct cuda_graph {
+    cudaGraphExec_t exec;
+    unsigned long gen;      /* buf_gen at capture */
+} cuda_graph;
+
+static int cuda_graph_begin(void *ctx)
+{
+    cuda_ctx *c = (cuda_ctx *)ctx;
+    /* thread-local: the loader threads never touch CUDA, and other threads' calls stay legal */
+    CU_RET(cudaStreamBeginCapture(c->stream, cudaStreamCaptureModeThreadLocal));
+    c->capturing = 1;
+    return C_OK;
+}
+
+static int cuda_graph_end(void *ctx, void **out)
+{
+    cuda_ctx *c = (cuda_ctx *)ctx;
+    cudaGraph_t g = NULL;
+    *out = NULL;
+    cudaError_t e = cudaStreamEndCapture(c->stream, &g);
+    c->capturing = 0;
+    if (cuda_check(e, "cudaStreamEndCapture", __FILE__, __LINE__)) {
+        if (g) cudaGraphDestroy(g);
+        (void)cudaGetLastError();
+        return C_ERR;
+    }
+    cudaGraphExec_t ex;
+    e = cudaGraphInstantiate(&ex, g, 0);
+    cudaGraphDestroy(g);
+    if (cuda_check(e, "cudaGraphInstantiate", __FILE__, __LINE__)) return C_ERR;
+    cuda_graph *cg = (cuda_graph *)xcalloc(1, sizeof *cg);
+    cg->exec = ex;
+    cg->gen = c->buf_gen;
+    *out = cg;
+    return C_OK;
+}
+
+static int cuda_graph_launch(void *ctx, void *graph)
+{
+    cuda_ctx *c = (cuda_ctx *)ctx;
+    cuda_graph *cg = (cuda_graph *)graph;
+    if (cg->gen != c->buf_gen) return 1;
+    CU_RET(cudaGraphLaunch(cg->exec, c->stream));
+    return C_OK;
+}
+
+static void cuda_graph_free(void *ctx, void *graph)
+{
+    (void)ctx;
+    cuda_graph *cg = (cuda_graph *)graph;
+    if (!cg) return;
+    cuda_check(cudaGraphExecDestroy(cg->exec), "cudaGraphExecDestroy", __FILE__, __LINE__);
+    free(cg);
+}
+
+__global__ void set_scalars_kernel(float *lr_dev, uint32_t *step_dev, float lr, uint32_t step)
+{
+    *lr_dev = lr;
+    *step_dev = step;
+}
+
+/* A kernel rather than a copy: its arguments are taken at launch, so no host buffer has to stay
+ * unchanged until the stream reaches it. */
+static void cuda_set_step_scalars(void *ctx, float lr, uint32_t step)
+{
+    cuda_ctx *c = (cuda_ctx *)ctx;
+    LAUNCH_DIE(c, set_scalars_kernel, 1, 1, c->step_lr, c->step_no, lr, step);
 }
 
 static const backend_iface cuda_iface = {
@@ -163,6 +242,15 @@ static const backend_iface cuda_iface = {
     .nll_loss = cuda_nll_loss,
     .logsoftmax_nll_bwd = cuda_logsoftmax_nll_bwd,
     .sgd_step = cuda_sgd_step,
+    .augment_batch = cuda_augment_batch_op,
+    .nll_loss_queue = cuda_nll_loss_queue,
+    .loss_stash = cuda_loss_stash,
+    .loss_fetch = cuda_loss_fetch,
+    .graph_begin = cuda_graph_begin,
+    .graph_end = cuda_graph_end,
+    .graph_launch = cuda_graph_launch,
+    .graph_free = cuda_graph_free,
+    .set_step_scalars = cuda_set_step_scalars,
 };
 
 extern "C" int backend_cuda_init_ex(backend *be, int device, int deterministic, int allow_tf32)
@@ -186,10 +274,21 @@ extern "C" int backend_cuda_init_ex(backend *be, int device, int deterministic, 
         cublas_check(cublasSetMathMode(c->blas, CUBLAS_DEFAULT_MATH), "cublasSetMathMode", __FILE__, __LINE__) ||
         cublas_check(cublasSetAtomicsMode(c->blas, CUBLAS_ATOMICS_NOT_ALLOWED), "cublasSetAtomicsMode", __FILE__, __LINE__) ||
         cuda_check(cudaMalloc(&c->loss_dev, sizeof(float)), "cudaMalloc(loss)", __FILE__, __LINE__) ||
-        cuda_check(cudaMallocHost(&c->loss_host, sizeof(float)), "cudaMallocHost(loss)", __FILE__, __LINE__)) {
+        cuda_check(cudaMallocHost(&c->loss_host, sizeof(float)), "cudaMallocHost(loss)", __FILE__, __LINE__) ||
+        cuda_check(cudaMallocHost(&c->loss_ring, BACKEND_LOSS_SLOTS * sizeof(float)), "cudaMallocHost(ring)", __FILE__, __LINE__) ||
+        cuda_check(cudaMalloc(&c->step_lr, 2 * sizeof(float)), "cudaMalloc(step)", __FILE__, __LINE__) ||
+        /* 32 MiB: NVIDIA's suggestion for Hopper; a workspace of our own keeps captures allocation-free */
+        cuda_check(cudaMalloc(&c->blas_ws, (size_t)32 << 20), "cudaMalloc(blas_ws)", __FILE__, __LINE__) ||
+        cublas_check(cublasSetWorkspace(c->blas, c->blas_ws, (size_t)32 << 20), "cublasSetWorkspace", __FILE__, __LINE__)) {
         cuda_free(c);
         return C_ERR;
     }
+    c->step_no = (uint32_t *)(c->step_lr + 1);
+    for (int i = 0; i < BACKEND_LOSS_SLOTS; i++)
+        if (cuda_check(cudaEventCreateWithFlags(&c->loss_ev[i], cudaEventDisableTiming), "cudaEventCreateWithFlags", __FILE__, __LINE__)) {
+            cuda_free(c);
+            return C_ERR;
+        }
     snprintf(c->name, sizeof c->name, "%s", prop.name);
     be->iface = &cuda_iface;
     be->ctx = c;

@@ -49,6 +49,13 @@ typedef struct cuda_ctx {
     size_t mask_size;
     float *loss_dev;        /* [1] the last nll_loss on the device */
     float *loss_host;       /* [1] pinned, for the readback */
+    float *loss_ring;       /* [BACKEND_LOSS_SLOTS] pinned: loss_stash copies of loss_dev */
+    cudaEvent_t loss_ev[BACKEND_LOSS_SLOTS];   /* recorded after each stash copy */
+    void *blas_ws;          /* cuBLAS workspace set once, so graph capture never allocates */
+    float *step_lr;         /* device scalars a recorded step reads (set_step_scalars) */
+    uint32_t *step_no;
+    int capturing;          /* recording a graph: sgd/dropout take lr/step from the scalars */
+    unsigned long buf_gen;  /* bumped whenever cuda_reserve reallocates a scratch buffer */
     cuda_algo *algos;
     int n_algos, cap_algos;
 } cuda_ctx;
@@ -87,7 +94,8 @@ static inline unsigned cuda_blocks(size_t n)
 }
 
 /* Grow-only device buffers (a grow synchronises the stream first, since queued work may still
- * read the old buffer). Return C_OK or C_ERR. */
+ * read the old buffer, and bumps buf_gen so recorded graphs that used the old one are not
+ * replayed). Growing while recording a graph is an error. Return C_OK or C_ERR. */
 int cuda_reserve(cuda_ctx *c, void **buf, size_t *size, size_t bytes);
 static inline int cuda_ws_reserve(cuda_ctx *c, size_t bytes) { return cuda_reserve(c, &c->ws, &c->ws_size, bytes); }
 static inline int cuda_red_reserve(cuda_ctx *c, size_t bytes) { return cuda_reserve(c, &c->red, &c->red_size, bytes); }
@@ -168,6 +176,13 @@ void cuda_sgd_step(void *ctx, tensor *param, const tensor *grad, tensor *buf, si
 
 void cuda_logsoftmax_fwd(void *ctx, const tensor *x, tensor *y);
 float cuda_nll_loss(void *ctx, const tensor *logp, const tensor *labels);
+void cuda_nll_loss_queue(void *ctx, const tensor *logp, const tensor *labels);
+void cuda_loss_stash(void *ctx, int slot);
+float cuda_loss_fetch(void *ctx, int slot);
+
+int cuda_augment_batch_op(void *ctx, const tensor *images, const tensor *labels, const tensor *lut,
+                          const tensor *ids, long first, int n, int augment, int pad, int flip, uint64_t seed,
+                          uint32_t pass, tensor *out, tensor *labels_out);
 void cuda_logsoftmax_nll_bwd(void *ctx, const tensor *logp, const tensor *labels, tensor *dx);
 
 #endif

@@ -52,6 +52,30 @@ float cuda_nll_loss(void *ctx, const tensor *logp, const tensor *labels)
     return *c->loss_host;
 }
 
+void cuda_nll_loss_queue(void *ctx, const tensor *logp, const tensor *labels)
+{
+    cuda_ctx *c = (cuda_ctx *)ctx;
+    int n = logp->shape[0], k = logp->shape[1];
+    LAUNCH_DIE(c, nll_kernel, 1, 32, (const float *)logp->data, (const uint8_t *)labels->data, n, k, c->loss_dev);
+}
+
+/* Outside any graph: the slot differs from step to step. */
+void cuda_loss_stash(void *ctx, int slot)
+{
+    cuda_ctx *c = (cuda_ctx *)ctx;
+    if (slot < 0 || slot >= BACKEND_LOSS_SLOTS) err_die("cuda", "loss slot %d outside 0..%d", slot, BACKEND_LOSS_SLOTS - 1);
+    CU_DIE(cudaMemcpyAsync(c->loss_ring + slot, c->loss_dev, sizeof(float), cudaMemcpyDeviceToHost, c->stream));
+    CU_DIE(cudaEventRecord(c->loss_ev[slot], c->stream));
+}
+
+float cuda_loss_fetch(void *ctx, int slot)
+{
+    cuda_ctx *c = (cuda_ctx *)ctx;
+    if (slot < 0 || slot >= BACKEND_LOSS_SLOTS) err_die("cuda", "loss slot %d outside 0..%d", slot, BACKEND_LOSS_SLOTS - 1);
+    CU_DIE(cudaEventSynchronize(c->loss_ev[slot]));
+    return c->loss_ring[slot];
+}
+
 void cuda_logsoftmax_nll_bwd(void *ctx, const tensor *logp, const tensor *labels, tensor *dx)
 {
     cuda_ctx *c = (cuda_ctx *)ctx;

@@ -103,8 +103,9 @@ void cuda_flatten_bwd(void *ctx, const tensor *dy, tensor *dx)
 
 /* One thread per Philox block of four elements: the mask of op_dropout.h, y = x * mask * scale. */
 __global__ void dropout_kernel(const float *x, float *y, size_t n, float p, float scale, uint64_t seed,
-                               uint32_t step, uint32_t salt)
+                               uint32_t step_v, const uint32_t *step_p, uint32_t salt)
 {
+    const uint32_t step = step_p ? *step_p : step_v;   /* step_p: a recorded graph's device scalar */
     size_t nb = (n + 3) / 4;
     for (size_t b = blockIdx.x * (size_t)blockDim.x + threadIdx.x; b < nb; b += (size_t)gridDim.x * blockDim.x) {
         uint32_t w[4];
@@ -127,7 +128,7 @@ void cuda_dropout_fwd(void *ctx, const tensor *x, tensor *y, float p, uint64_t s
     }
     float scale = 1.0f / (1.0f - p);
     LAUNCH_DIE(c, dropout_kernel, cuda_blocks((n + 3) / 4), CUDA_THREADS, (const float *)x->data, (float *)y->data,
-               n, p, scale, seed, step, salt);
+               n, p, scale, seed, step, c->capturing ? c->step_no : (const uint32_t *)NULL, salt);
 }
 
 void cuda_dropout_bwd(void *ctx, const tensor *dy, tensor *dx, float p, uint64_t seed, uint32_t step, uint32_t salt)
@@ -136,8 +137,10 @@ void cuda_dropout_bwd(void *ctx, const tensor *dy, tensor *dx, float p, uint64_t
 }
 
 /* PyTorch SGD: d = g + wd*p; buf = first ? d : momentum*buf + d; p -= lr*buf. */
-__global__ void sgd_kernel(float *p, const float *g, float *buf, size_t n, float lr, float momentum, float wd, int first)
+__global__ void sgd_kernel(float *p, const float *g, float *buf, size_t n, float lr_v, const float *lr_p, float momentum,
+                           float wd, int first)
 {
+    const float lr = lr_p ? *lr_p : lr_v;   /* lr_p: a recorded graph's device scalar */
     for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x) {
         float d = g[i] + wd * p[i];
         float b = first ? d : momentum * buf[i] + d;
@@ -151,5 +154,5 @@ void cuda_sgd_step(void *ctx, tensor *param, const tensor *grad, tensor *buf, si
 {
     cuda_ctx *c = (cuda_ctx *)ctx;
     LAUNCH_DIE(c, sgd_kernel, cuda_blocks(n), CUDA_THREADS, (float *)param->data, (const float *)grad->data,
-               (float *)buf->data, n, lr, momentum, wd, first_step);
+               (float *)buf->data, n, lr, c->capturing ? c->step_lr : (const float *)NULL, momentum, wd, first_step);
 }
