@@ -16,12 +16,14 @@
 #include <stdint.h>
 
 #include "augment.h"
+#include "backend.h"
 #include "dataset.h"
 
 typedef struct batch {
     int n;               /* images in this batch (<= batch size) */
     long index;          /* batch number within the epoch */
-    float *x;            /* [n, 3, h, w] normalised (owned by the loader) */
+    float *x;            /* [n, 3, h, w] normalised (owned by the loader); NULL in device mode:
+                            the images (and labels) are already in the attached tensors */
     uint8_t *y;          /* [n] labels (U8, as the backends take them) */
     uint32_t *ids;       /* [n] dataset indices of the images */
 } batch;
@@ -30,7 +32,8 @@ typedef struct loader {
     const dataset *ds;         /* borrowed */
     const norm_stats *ns;      /* borrowed */
     int bs;
-    int train;                 /* 1: shuffle + augment; 0: dataset order, normalise only */
+    int train;                 /* as given to loader_init */
+    int shuffle, augment;      /* this epoch: shuffled order; training transform (else normalise) */
     augment_cfg aug;
     uint64_t seed;
     long limit;                /* at most this many batches per epoch (0 = all) */
@@ -52,6 +55,12 @@ typedef struct loader {
 
     double wait_s;             /* total time the caller blocked in loader_next */
     long waits;                /* how many loader_next calls had to block */
+
+    /* device mode (loader_attach_device): the dataset lives on the backend */
+    backend *be;               /* borrowed; NULL: host batches from the worker thread */
+    tensor d_images, d_labels, d_lut, d_order;   /* owned, on be */
+    tensor *x_out, *y_out;     /* borrowed: where batches go (net_input, net_labels) */
+    batch dev;                 /* the current device batch (host labels and ids) */
 } loader;
 
 /* Batches per epoch without a limit: ceil(n / bs). */
@@ -62,6 +71,20 @@ long loader_batches(int n, int bs);
 int loader_init(loader *l, const dataset *ds, const norm_stats *ns, int bs, int train,
                 const augment_cfg *aug, uint64_t seed, long limit);
 void loader_free(loader *l);
+
+/* Device mode, for a backend with augment_batch (the GPU): uploads the images, labels and
+ * normalisation table once; from then on each epoch uploads only its order (the same
+ * rng_permutation as the host path), and loader_next queues the batch's gather + augmentation
+ * straight into x_out [>= bs,3,h,w] F32 and y_out [>= bs] U8 (their first dimension is set to
+ * the batch size) and returns a batch with x = NULL (y and ids stay valid on the host). Every
+ * pixel equals the host path's. The worker thread stays idle. C_OK, or C_ERR (backend without
+ * augment_batch, or out of device memory): the loader keeps working on the host. */
+int loader_attach_device(loader *l, backend *be, tensor *x_out, tensor *y_out);
+
+/* Chooses what the next loader_start does: shuffle the order, augment (the training transform
+ * with the loader's augment_cfg and the epoch's pass) or only normalise. loader_init sets both
+ * to `train`; evaluation with TTA uses (0, 1). */
+void loader_set_mode(loader *l, int shuffle, int augment);
 
 /* Begins an epoch: the order for `epoch` (shuffled when training) and the augmentation pass
  * `pass` (normally = epoch). Any batches of an unfinished epoch are dropped. */

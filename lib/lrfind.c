@@ -31,12 +31,15 @@ int lrfind_run(net *n, const train_params *p, loader *trn, int show_progress, lr
     long t = 0;
     for (const batch *b; (b = loader_next(trn)); t++) {
         double lr = sched_lrfind_lr(p->lrf_start, p->lrf_end, nb, t);
-        if (net_forward(n, b->x, b->n, 1, p->seed, AUGMENT_PASS_LRFIND + (uint32_t)t) != C_OK) {
+        /* device batches (x NULL) are in the net's tensors already; the stop rule needs each loss
+         * before the next step, so it is read at once */
+        long tk = net_train_step(n, b->x, b->x ? b->y : NULL, b->n, p->seed, AUGMENT_PASS_LRFIND + (uint32_t)t,
+                                 (float)lr, (float)p->momentum, (float)p->lrf_wd);
+        if (tk < 0) {
             if (show_progress) progress_finish(&bar);
             return C_ERR;
         }
-        float loss = net_loss_backward(n, b->y, b->n);
-        net_sgd_step(n, (float)lr, (float)p->momentum, (float)p->lrf_wd);
+        float loss = net_loss_result(n, tk);
         double smooth = ema_update(&ema, loss);
         if (lrfind_rule_step(&rule, t, smooth)) {
             r->stopped_early = 1;

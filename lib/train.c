@@ -23,6 +23,7 @@ void trainer_init(trainer *t, net *n, const train_params *p, loader *trn, loader
     t->p = p;
     t->trn = trn;
     t->val = val;
+    t->loss_lag = 1;
 }
 
 void trainer_free(trainer *t)
@@ -55,8 +56,11 @@ int train_validate(net *n, loader *val, double *loss, double *accuracy)
     loader_start(val, 0, 0);
     for (const batch *b; (b = loader_next(val));) {
         if (net_forward(n, b->x, b->n, 0, 0, 0) != C_OK) { free(logp); return C_ERR; }
-        double batch_loss = net_loss(n, b->y, b->n);
+        /* device batches (x NULL) have their labels on the device already; the output's download
+         * is the one wait per batch, the loss is ready by then */
+        long tk = net_loss_queue(n, b->x ? b->y : NULL, b->n);
         net_output(n, logp);
+        double batch_loss = net_loss_result(n, tk);
         long correct = 0;
         for (int i = 0; i < b->n; i++) {
             const float *r = logp + (size_t)i * classes;
@@ -109,6 +113,34 @@ void train_print_row(FILE *f, long epoch, const double *vals, int n)
     fflush(f);
 }
 
+/* A queued training step whose loss has not been read yet. */
+typedef struct pending_step {
+    long ticket, it, index, epoch;
+    double lr;
+    int n;
+} pending_step;
+
+/* Reads the oldest queued step's loss and books it: NaN stop, smoothed loss, records, bar. */
+static int settle(trainer *t, pending_step *q, int *nq, loss_ema *ema, progress *bar)
+{
+    pending_step s = q[0];
+    memmove(q, q + 1, sizeof *q * (size_t)--*nq);
+    float loss = net_loss_result(t->net, s.ticket);
+    if (!isfinite(loss)) {
+        if (t->progress) progress_finish(bar);
+        return err_msg(NULL, "epoch %ld, iteration %ld (batch %ld of the epoch): loss is %s", s.epoch, s.it, s.index,
+                       isnan(loss) ? "nan" : "infinite");
+    }
+    double smooth = ema_update(ema, loss);
+    record_iteration(t, s.lr, loss);
+    t->images += s.n;
+    if (t->progress) {
+        progress_set_field(bar, "loss=%.4f", smooth);
+        progress_update(bar, s.index + 1);
+    }
+    return C_OK;
+}
+
 int trainer_run(trainer *t)
 {
     const train_params *p = t->p;
@@ -135,24 +167,21 @@ int trainer_run(trainer *t)
             progress bar;
             memset(&bar, 0, sizeof bar);
             if (t->progress) progress_init(&bar, desc, nb);
+            int lag = t->loss_lag < 0 ? 0 : t->loss_lag >= BACKEND_LOSS_SLOTS ? BACKEND_LOSS_SLOTS - 1 : t->loss_lag;
+            pending_step q[BACKEND_LOSS_SLOTS];
+            int nq = 0;
             for (const batch *b; (b = loader_next(t->trn)); it++, step++) {
                 double lr = sched_lr(f, nb, it);
-                if (net_forward(t->net, b->x, b->n, 1, p->seed, step) != C_OK) return C_ERR;
-                float loss = net_loss_backward(t->net, b->y, b->n);
-                if (!isfinite(loss)) {
-                    if (t->progress) progress_finish(&bar);
-                    return err_msg(NULL, "epoch %ld, iteration %ld (batch %ld of the epoch): loss is %s",
-                                   epoch, it, b->index, isnan(loss) ? "nan" : "infinite");
-                }
-                net_sgd_step(t->net, (float)lr, (float)p->momentum, (float)f->wd);
-                double smooth = ema_update(&ema, loss);
-                record_iteration(t, lr, loss);
-                t->images += b->n;
-                if (t->progress) {
-                    progress_set_field(&bar, "loss=%.4f", smooth);
-                    progress_update(&bar, b->index + 1);
-                }
+                /* device batches (x NULL) are in the net's input and label tensors already */
+                long tk = net_train_step(t->net, b->x, b->x ? b->y : NULL, b->n, p->seed, step, (float)lr,
+                                         (float)p->momentum, (float)f->wd);
+                if (tk < 0) return C_ERR;
+                q[nq++] = (pending_step){ tk, it, b->index, epoch, lr, b->n };
+                /* the GPU runs this step while the host reads the loss of an earlier one */
+                if (nq > lag && settle(t, q, &nq, &ema, &bar) != C_OK) return C_ERR;
             }
+            while (nq > 0)
+                if (settle(t, q, &nq, &ema, &bar) != C_OK) return C_ERR;
             if (t->progress) progress_finish(&bar);
             t->loop_seconds += now_s() - ep_start;
             epoch_rec *r = &t->epochs[epoch];
@@ -170,6 +199,7 @@ int trainer_run(trainer *t)
         }
     }
     t->train_seconds = now_s() - run_start;
+    t->graph_steps = net_graph_steps(t->net);
     return C_OK;
 }
 
@@ -189,6 +219,7 @@ cJSON *trainer_metrics_json(const trainer *t, const char *arch, const char *devi
     cJSON_AddNumberToObject(o, "batch_size", t->p->batch_size);
     cJSON_AddNumberToObject(o, "batches_per_epoch", (double)t->batches_per_epoch);
     cJSON_AddNumberToObject(o, "train_images", (double)t->images);
+    cJSON_AddNumberToObject(o, "graph_steps", (double)t->graph_steps);   /* GPU: steps replayed from a graph */
     /* Wall-clock fields (the only ones that differ between identical runs): */
     cJSON_AddNumberToObject(o, "train_seconds", t->train_seconds);
     cJSON_AddNumberToObject(o, "loop_seconds", t->loop_seconds);

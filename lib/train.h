@@ -29,6 +29,9 @@ typedef struct trainer {
     loader *trn, *val;
     FILE *table;             /* the epoch table (stdout); NULL = none */
     int progress;            /* 1: progress bar / progress lines on stderr */
+    int loss_lag;            /* steps queued before a loss is read back (trainer_init: 1; 0 =
+                                synchronous). Every step's exact loss is still recorded, in order;
+                                only the progress bar and the NaN stop come that many steps late. */
 
     /* results (owned; trainer_free) */
     epoch_rec *epochs;
@@ -39,6 +42,7 @@ typedef struct trainer {
     long images;             /* training images stepped on */
     double loop_seconds;     /* wall-clock in training batches (loader included, validation not) */
     double train_seconds;    /* wall-clock of the whole run */
+    long graph_steps;        /* steps replayed from a recorded graph (GPU) */
 } trainer;
 
 void trainer_init(trainer *t, net *n, const train_params *p, loader *trn, loader *val);

@@ -88,6 +88,13 @@ int train_setup_load(train_setup *s)
         if (loader_init(&s->val, &s->val_ds, &s->ns, s->p.batch_size, 0, NULL, s->p.seed, 0) != C_OK) return C_ERR;
         s->have_val = 1;
     }
+    /* On the GPU the data stays on the device: batches are gathered, augmented and normalised
+     * there, straight into the net's input (the same pixels as the host loader). */
+    if (s->be.iface->augment_batch) {
+        tensor *x = net_input(s->net), *y = net_labels(s->net);
+        if (loader_attach_device(&s->trn, &s->be, x, y) != C_OK) return C_ERR;
+        if (s->need_test && loader_attach_device(&s->val, &s->be, x, y) != C_OK) return C_ERR;
+    }
     return C_OK;
 }
 
