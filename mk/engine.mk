@@ -11,3 +11,14 @@ $(ENGINE_BENCH): build/obj/tests/bench/engine_bench.o $(LIBA)
 .PHONY: bench
 bench:: $(ENGINE_BENCH)
 	$(ENGINE_BENCH) --batch 256 --seconds 3
+
+# oneDNN against im2col + OpenBLAS sgemm on resnet2's and convbnnet's convolution shapes (issue 3
+# item 3). The only program that links OpenBLAS.
+CONV_GEMM_BENCH := build/bench/conv_gemm_bench
+
+$(CONV_GEMM_BENCH): build/obj/tests/bench/conv_gemm_bench.o $(LIBA)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) $< $(LIBA) $(LDLIBS) -lopenblas -o $@
+
+bench:: $(CONV_GEMM_BENCH)
+	$(CONV_GEMM_BENCH) --batch 256 --seconds 1

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(build-essential pkg-config libarchive-dev libpng-dev libcjson-dev libcurl4-openssl-dev libssl-dev
-          libdnnl-dev gnuplot-nox python3 python3-venv)
+          libdnnl-dev libopenblas-dev gnuplot-nox python3 python3-venv)
 python_packages=(numpy safetensors)
 
 missing=()
