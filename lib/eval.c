@@ -95,6 +95,25 @@ static int run_pass(net *nt, const dataset *ds, const norm_stats *ns, const eval
     return C_OK;
 }
 
+/* The same pass with the test set resident on the device (dl attached to the net's input):
+ * batches are normalised or augmented there (same draws: pass, dataset index), only the
+ * log-probabilities come back. */
+static int run_pass_device(net *nt, loader *dl, int pass, float *logp, int k, const char *desc)
+{
+    progress pr;
+    loader_set_mode(dl, 0, pass >= 0);
+    loader_start(dl, 0, pass < 0 ? 0 : AUGMENT_PASS_TTA + (uint32_t)pass);
+    progress_init(&pr, desc, dl->n_batches);
+    long start = 0;
+    for (const batch *b; (b = loader_next(dl)); start += b->n) {
+        if (net_forward(nt, NULL, b->n, 0, 0, 0) != C_OK) return C_ERR;
+        net_output(nt, logp + (size_t)start * k);
+        progress_update(&pr, b->index + 1);
+    }
+    progress_finish(&pr);
+    return C_OK;
+}
+
 static cJSON *num_array(const double *v, int n)
 {
     cJSON *a = cJSON_CreateArray();
@@ -157,6 +176,8 @@ int eval_run(const eval_opts *o)
     int have_be = 0, rc = C_ERR;
     float *x = NULL, *logp = NULL, *clean = NULL, *tta = NULL;
     metrics_tta acc = { 0 };
+    loader dl;
+    int have_dl = 0;
     char path[4096];
 
     if (eval_params_load(o->params_path, &ep) != C_OK) return C_ERR;
@@ -200,11 +221,20 @@ int eval_run(const eval_opts *o)
     clean = xmalloc(sizeof *clean * count);
     tta = xmalloc(sizeof *tta * count);
     metrics_tta_init(&acc, count);
+    if (be.iface->augment_batch) {
+        /* on the GPU: the test set is uploaded once and every pass runs there */
+        augment_cfg cfg = { .pad = ds.h / 8, .flip = 1, .seed = ep.seed };
+        if (loader_init(&dl, &ds, &ns, ep.batch_size, 0, &cfg, ep.seed, 0) != C_OK) goto done;
+        have_dl = 1;
+        if (loader_attach_device(&dl, &be, net_input(nt), net_labels(nt)) != C_OK) goto done;
+    }
     for (int p = -1; p < ep.n_aug; p++) {
         char desc[128];
         if (p < 0) snprintf(desc, sizeof desc, "%.60s clean pass", m->arch);
         else snprintf(desc, sizeof desc, "%.60s TTA pass %d/%d", m->arch, p + 1, ep.n_aug);
-        if (run_pass(nt, &ds, &ns, &ep, p, x, logp, k, desc) != C_OK) goto done;
+        if ((have_dl ? run_pass_device(nt, &dl, p, logp, k, desc)
+                     : run_pass(nt, &ds, &ns, &ep, p, x, logp, k, desc)) != C_OK)
+            goto done;
         metrics_tta_add_logp(&acc, logp);
         if (p < 0)
             for (size_t i = 0; i < count; i++) clean[i] = (float)exp((double)logp[i]);   /* as metrics_tta */
@@ -238,6 +268,7 @@ int eval_run(const eval_opts *o)
     cJSON_Delete(j);
     rc = wrc;
 done:
+    if (have_dl) loader_free(&dl);
     metrics_tta_free(&acc);
     free(x);
     free(logp);
