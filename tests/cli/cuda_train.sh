@@ -16,6 +16,7 @@ PROBE=$ROOT/build/tests/unit/test_cuda_parity
 if ! "$PROBE" --gpu-available; then
   skip cuda_cpu_loss_parity "no CUDA device visible (or no CUDA backend in this build)"
   skip cuda_deterministic_checkpoint "no CUDA device visible"
+  skip cuda_graph_equals_uncaptured "no CUDA device visible"
   finish
 fi
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2} CUDA_TF32=0
@@ -85,6 +86,20 @@ elif grep -q 'deterministic' "$TMP/det1.err"; then
   skip cuda_deterministic_checkpoint "params do not accept \"deterministic\" yet: $(head -n 1 "$TMP/det1.err")"
 else
   fail cuda_deterministic_checkpoint "training failed: $(cat "$TMP/det1.err" "$TMP/det2.err" 2>/dev/null)"
+fi
+# The device loop: graph replay (the default) against NET_GRAPH=0 (every step uncaptured) in
+# deterministic mode: the same checkpoint bytes, and the metrics say graphs were used.
+if [ -f "$TMP/det1.ckpt" ]; then
+  if NET_GRAPH=0 train cuda "$TMP/det.json" nograph; then
+    steps=$(sed -n 's/.*"graph_steps":[[:space:]]*\([0-9]*\).*/\1/p' "$TMP/det1.metrics.json" | head -n 1)
+    if cmp -s "$TMP/det1.ckpt" "$TMP/nograph.ckpt" && [ "${steps:-0}" -gt 0 ]; then
+      pass "cuda_graph_equals_uncaptured ($steps steps replayed)"
+    else fail cuda_graph_equals_uncaptured "checkpoints differ or no step replayed (graph_steps=${steps:-none})"; fi
+  else
+    fail cuda_graph_equals_uncaptured "training failed: $(cat "$TMP/nograph.err")"
+  fi
+else
+  skip cuda_graph_equals_uncaptured "no deterministic GPU checkpoint to compare with"
 fi
 no_leftovers no_temporaries "$TMP"
 finish

@@ -21,6 +21,7 @@
 #include "backend.h"
 #include "backend_select.h"
 #include "error.h"
+#include "loader.h"
 #include "net.h"
 #include "op_dropout.h"
 #include "philox.h"
@@ -540,6 +541,114 @@ static void run_net(const char *arch, int batch, int steps)
     net_free(ng);
 }
 
+/* The device loader against the host loader: every batch of a training epoch (shuffled,
+ * augmented, last batch partial), an evaluation pass and a TTA pass, bit for bit. */
+static void test_device_loader(void)
+{
+    NEED_GPU();
+    enum { N = 70, BS = 32 };
+    uint8_t *img = xmalloc((size_t)N * 32 * 32 * 3), lab[N];
+    rng_stream s;
+    rng_stream_init(&s, 8, RNG_TEST, 0);
+    for (size_t i = 0; i < (size_t)N * 32 * 32 * 3; i++) img[i] = (uint8_t)rng_next_u32(&s);
+    for (int i = 0; i < N; i++) lab[i] = (uint8_t)(rng_next_u32(&s) % 10);
+    dataset ds;
+    memset(&ds, 0, sizeof ds);
+    ds.images = img; ds.labels = lab; ds.n = N; ds.h = 32; ds.w = 32; ds.n_classes = 10;
+    const double mean[3] = { 0.4914, 0.4822, 0.4465 }, sdv[3] = { 0.2470, 0.2435, 0.2616 };
+    norm_stats ns;
+    norm_init(&ns, mean, sdv);
+    augment_cfg aug = { .pad = 4, .flip = 1, .seed = 13 };
+    tensor x, y;
+    int xs[4] = { BS, 3, 32, 32 }, ys[1] = { BS };
+    const backend_iface *g = gpu.iface;
+    CHECK(!g->alloc(gpu.ctx, &x, DT_F32, 4, xs, TL_PLAIN) && !g->alloc(gpu.ctx, &y, DT_U8, 1, ys, TL_PLAIN));
+    float *got = xmalloc(sizeof(float) * BS * 3 * 32 * 32);
+    uint8_t glab[BS];
+    /* mode: 0 training epoch 2, 1 evaluation, 2 TTA pass 1 */
+    for (int mode = 0; mode < 3; mode++) {
+        loader h, d;
+        CHECK(loader_init(&h, &ds, &ns, BS, mode == 0, &aug, 13, 0) == C_OK);
+        CHECK(loader_init(&d, &ds, &ns, BS, mode == 0, &aug, 13, 0) == C_OK);
+        CHECK(loader_attach_device(&d, &gpu, &x, &y) == C_OK);
+        if (mode == 2) { loader_set_mode(&h, 0, 1); loader_set_mode(&d, 0, 1); }
+        uint32_t pass = mode == 0 ? 2 : mode == 2 ? AUGMENT_PASS_TTA + 1 : 0;
+        loader_start(&h, 2, pass);
+        loader_start(&d, 2, pass);
+        size_t bad = 0;
+        long nb = 0;
+        for (const batch *hb, *db; (hb = loader_next(&h)) && (db = loader_next(&d)); nb++) {
+            CHECK(db->x == NULL && db->n == hb->n && db->index == hb->index);
+            CHECK(!memcmp(db->ids, hb->ids, sizeof(uint32_t) * (size_t)hb->n));
+            CHECK(x.shape[0] == hb->n && y.shape[0] == hb->n);
+            g->download(gpu.ctx, &x, got);
+            g->download(gpu.ctx, &y, glab);
+            for (size_t i = 0; i < (size_t)hb->n * 3 * 32 * 32; i++) bad += got[i] != hb->x[i];
+            CHECK(!memcmp(glab, hb->y, (size_t)hb->n) && !memcmp(db->y, hb->y, (size_t)hb->n));
+        }
+        printf("    device loader (%s): %ld batches, %zu values differ (tol 0)\n",
+               mode == 0 ? "train" : mode == 1 ? "eval" : "tta", nb, bad);
+        CHECK(nb == 3 && bad == 0);
+        CHECK(loader_next(&d) == NULL);
+        loader_free(&h);
+        loader_free(&d);
+    }
+    g->free_tensor(gpu.ctx, &x);
+    g->free_tensor(gpu.ctx, &y);
+    free(got);
+    free(img);
+}
+
+/* Graph replay against uncaptured steps on a deterministic context: the same losses and
+ * weights bit for bit, over full batches (replayed), a partial batch (uncaptured) and a
+ * momentum reset (first step uncaptured). */
+static void test_graph_replay(void)
+{
+    NEED_GPU();
+    backend det;
+    if (backend_cuda_init_ex(&det, 0, 1, 0) != C_OK) { CHECK(!"deterministic backend"); return; }
+    net *plain = NULL, *graph = NULL;
+    setenv("NET_GRAPH", "0", 1);
+    int rc = net_load(&plain, "models/convbnnet.json", &det, 32);
+    unsetenv("NET_GRAPH");
+    rc = rc || net_load(&graph, "models/convbnnet.json", &det, 32);
+    if (rc) { CHECK(!"net_load"); net_free(plain); backend_free(&det); return; }
+    net_init_params(plain, 4);
+    net_init_params(graph, 4);
+    float *x = xmalloc(sizeof(float) * 32 * 3 * 32 * 32);
+    uint8_t lab[32];
+    int same = 1;
+    for (int s = 0; s < 12; s++) {
+        int bn = s == 6 ? 20 : 32;
+        if (s == 8) { net_reset_momentum(plain); net_reset_momentum(graph); }
+        fill(x, (size_t)bn * 3 * 32 * 32, -2, 2, 90 + (uint32_t)s);
+        for (int i = 0; i < bn; i++) lab[i] = (uint8_t)((i * 7 + s) % 10);
+        float lr = 0.01f * (float)(s + 1);
+        long ta = net_train_step(plain, x, lab, bn, 3, (uint32_t)s, lr, 0.9f, 1e-4f);
+        long tb = net_train_step(graph, x, lab, bn, 3, (uint32_t)s, lr, 0.9f, 1e-4f);
+        CHECK(ta >= 0 && tb >= 0);
+        float la = net_loss_result(plain, ta), lb = net_loss_result(graph, tb);
+        same &= !memcmp(&la, &lb, sizeof la);
+    }
+    CHECK(same);
+    for (int t = 0; t < net_n_tensors(plain); t++) {
+        size_t n = net_tensor_numel(plain, t);
+        float *a = xmalloc(n * sizeof(float)), *b = xmalloc(n * sizeof(float));
+        net_tensor_get(plain, t, a);
+        net_tensor_get(graph, t, b);
+        same &= !memcmp(a, b, n * sizeof(float));
+        free(a); free(b);
+    }
+    printf("    graph replay: %ld of 12 steps replayed, losses and weights %s the uncaptured run's\n",
+           net_graph_steps(graph), same ? "equal" : "DIFFER from");
+    CHECK(same);
+    CHECK(net_graph_steps(plain) == 0 && net_graph_steps(graph) >= 6);
+    free(x);
+    net_free(plain);
+    net_free(graph);
+    backend_free(&det);
+}
+
 static void test_training_steps(void)
 {
     NEED_GPU();
@@ -569,6 +678,8 @@ int main(int argc, char **argv)
     TEST_RUN(test_augment_kernel);
     TEST_RUN(test_deterministic_mode);
     TEST_RUN(test_training_steps);
+    TEST_RUN(test_device_loader);
+    TEST_RUN(test_graph_replay);
     if (gpu_ok) { backend_free(&gpu); backend_free(&cpu); }
 #else
     printf("SKIP: gpu_parity: built without CUDA (nvcc not found)\n");
