@@ -487,6 +487,7 @@ static int bench_model(backend *be, const char *arch, int batch, int threads, do
     shape_result res[MAX_SHAPES];
     int ns = model_shapes(&m, batch, sh), bad = 0;
     double tot[NV] = { 0 }, tot_best = 0, tot_dnnl = 0;
+    int img_wins = 0;
     printf("\n%s: %d convolutions, batch %d\n", arch, ns, batch);
     printf("%-10s %-26s %9s %9s %9s %9s %6s  %-14s %9s %7s\n", "layer", "in -> out", "auto ms", "direct ms",
            "gemm-all", "gemm-img", "sgemm%", "winner", "maxdiff", "rounds");
@@ -511,6 +512,7 @@ static int bench_model(backend *be, const char *arch, int batch, int threads, do
             printf("%-10s FAIL: im2col+sgemm differs from oneDNN by %.2e (> %.0e)\n", S->name, r->diff, TOL);
         }
         for (int v = 0; v < NV; v++) tot[v] += r->ms[v];
+        img_wins += r->ms[V_GEMM_IMG] < r->ms[V_GEMM_ALL];
         double best = r->ms[0];
         for (int v = 1; v < NV; v++) best = fmin(best, r->ms[v]);
         tot_best += best;
@@ -520,6 +522,10 @@ static int bench_model(backend *be, const char *arch, int batch, int threads, do
            tot[V_GEMM_ALL], tot[V_GEMM_IMG]);
     printf("%-10s %-26s %9.0f %9.0f %9.0f %9.0f   (images/s, convolutions alone)\n", "", "", batch / tot[V_AUTO] * 1e3,
            batch / tot[V_DIRECT] * 1e3, batch / tot[V_GEMM_ALL] * 1e3, batch / tot[V_GEMM_IMG] * 1e3);
+    int img = tot[V_GEMM_IMG] < tot[V_GEMM_ALL];
+    printf("%s: im2col+sgemm kept: %s (faster in total by %.0f%%; per image faster on %d of %d convolutions)\n", arch,
+           img ? "per-image sgemm, OpenBLAS single-threaded in an OpenMP loop" : "one sgemm over the whole batch",
+           100 * (fmax(tot[V_GEMM_ALL], tot[V_GEMM_IMG]) / fmin(tot[V_GEMM_ALL], tot[V_GEMM_IMG]) - 1), img_wins, ns);
     printf("%s: best oneDNN per shape %.0f images/s; best of all four per shape %.0f images/s (%+.1f%%)\n", arch,
            batch / tot_dnnl * 1e3, batch / tot_best * 1e3, 100 * (tot_dnnl / tot_best - 1));
     fflush(stdout);
