@@ -8,6 +8,19 @@
 #include "backend_select.h"
 #include "error.h"
 
+/* `stage: OPTION: what; usage: stage --model ... <outputs> [--threads N]` */
+static int usage_error(const char *option, const char *what, const char *const *out_names, int n_out)
+{
+    char outs[256] = "";
+    for (int k = 0; k < n_out; k++) {
+        strcat(outs, " ");
+        strcat(outs, out_names[k]);
+        strcat(outs, " F");
+    }
+    return err_msg(option, "%s; usage: %s --model M.json --params P.json --data DIR --stats stats.json%s [--threads N]",
+                   what, err_stage(), outs);
+}
+
 int train_setup_args(train_setup *s, int argc, char **argv, const char *const *out_names, int n_out)
 {
     memset(s, 0, sizeof *s);
@@ -28,7 +41,7 @@ int train_setup_args(train_setup *s, int argc, char **argv, const char *const *o
             i++;
             continue;
         }
-        if (!dst) return err_msg(o, "unknown option");
+        if (!dst) return usage_error(o, "unknown option", out_names, n_out);
         if (!v) return err_msg(o, "needs a value");
         *dst = v;
         i++;
@@ -37,16 +50,7 @@ int train_setup_args(train_setup *s, int argc, char **argv, const char *const *o
                         : !s->stats_path ? "--stats" : NULL;
     for (int k = 0; k < n_out && !missing; k++)
         if (!s->out[k]) missing = out_names[k];
-    if (missing) {
-        char usage[256] = "";
-        for (int k = 0; k < n_out; k++) {
-            strcat(usage, " ");
-            strcat(usage, out_names[k]);
-            strcat(usage, " F");
-        }
-        return err_msg(missing, "missing; usage: %s --model M.json --params P.json --data DIR --stats stats.json%s [--threads N]",
-                       err_stage(), usage);
-    }
+    if (missing) return usage_error(missing, "missing", out_names, n_out);
     return C_OK;
 }
 
