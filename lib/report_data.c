@@ -354,6 +354,12 @@ int rp_arch_load(rp_arch *a, const char *art_dir, const char *name, int index)
         load_optional(a, art_dir, "metrics", &a->has_metrics, load_metrics) != C_OK ||
         load_optional(a, art_dir, "eval", &a->has_eval, load_eval) != C_OK)
         return C_ERR;
+    /* train writes summary, metrics and checkpoint together and evaluate needs the checkpoint, so
+     * a summary or evaluation without metrics means the metrics file went missing: an error, not
+     * "not trained yet" (that is a model with none of these files). */
+    if (!a->has_metrics && (a->has_summary || a->has_eval))
+        return err_msg(NULL, "%s/%s.metrics.json: missing (the model has a %s but no training metrics)",
+                       art_dir, name, a->has_eval ? "evaluation" : "summary");
     return C_OK;
 }
 

@@ -124,7 +124,6 @@ static const char *status_badge(const rp_arch *a, const char **cls)
 {
     if (a->has_eval && a->has_metrics) { *cls = "ok"; return "trained and evaluated"; }
     if (a->has_metrics) { *cls = "part"; return "trained, not evaluated yet"; }
-    if (a->has_eval) { *cls = "part"; return "evaluated (training metrics missing)"; }
     *cls = "no";
     return "not trained yet";
 }
