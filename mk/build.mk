@@ -1,4 +1,4 @@
-# Build rules: lib/*.c -> build/libcifar.a; stages/<s>.c -> build/bin/<s>;
+# Build rules: lib/<subsystem>/**/*.c -> build/libcifar.a; stages/<s>.c -> build/bin/<s>;
 # tests/unit/test_<x>.c and tests/tools/<t>.c -> build/tests/.
 # Every object gets a -MMD -MP dependency file, so a header edit rebuilds exactly what includes it.
 
@@ -9,7 +9,7 @@ DEPFLAGS = -MMD -MP
 LDLIBS  += -larchive -lpng -lcjson -lcurl -lcrypto -ldnnl -lm
 LDFLAGS += -fopenmp
 
-LIB_SRC   := $(wildcard lib/*.c)
+LIB_SRC   := $(shell find lib -name '*.c' | sort)
 STAGE_SRC := $(wildcard stages/*.c)
 TEST_SRC  := $(wildcard tests/unit/*.c)
 TOOL_SRC  := $(wildcard tests/tools/*.c)

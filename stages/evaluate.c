@@ -3,8 +3,8 @@
  *
  *   evaluate --model models/A.json --ckpt ART/A.ckpt --params PARAMS/eval.json --data ART/data
  *            --stats ART/stats.json --eval ART/A.eval.json --probs ART/A.probs.safetensors [--threads N] */
-#include "error.h"
-#include "eval.h"
+#include "core/error.h"
+#include "eval/eval.h"
 
 int main(int argc, char **argv)
 {

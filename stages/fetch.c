@@ -5,9 +5,9 @@
  *
  * The URL and optional sha256 come from the params file ({"url": ..., "sha256": ...}); --url
  * (the Makefile's CIFAR_URL) overrides the URL, --sha256 the checksum. See lib/fetch.h. */
-#include "error.h"
-#include "fetch.h"
-#include "params.h"
+#include "core/error.h"
+#include "io/download.h"
+#include "core/params.h"
 
 #include <stdio.h>
 #include <stdlib.h>

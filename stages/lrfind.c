@@ -5,9 +5,9 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "error.h"
-#include "lrfind.h"
-#include "train_setup.h"
+#include "core/error.h"
+#include "train/lr_finder.h"
+#include "train/train_setup.h"
 
 int main(int argc, char **argv)
 {

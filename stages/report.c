@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "error.h"
-#include "report.h"
+#include "core/error.h"
+#include "report/report.h"
 
 static const char *const default_archs[] = {"simplenet", "convnet", "convnet2", "convbnnet",
                                             "convbnnet2", "resnet", "resnet2"};

@@ -4,8 +4,8 @@
  *
  * Streams the archive (lib/sort.h), then writes artifacts/cifar10/{train,test}/<class>/<i>.png
  * and artifacts/data/{train,test}.safetensors. Any refused entry: one line, exit 1, no output. */
-#include "error.h"
-#include "sort.h"
+#include "core/error.h"
+#include "ingest/ingest.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -1,9 +1,9 @@
 /* stats: per-channel mean and population std of pixel/255 over the training images.
  *
  *   stats --data artifacts/data/train.safetensors --out artifacts/stats.json */
-#include "error.h"
-#include "safetensors.h"
-#include "stats.h"
+#include "core/error.h"
+#include "io/safetensors.h"
+#include "data/norm_stats.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -6,9 +6,9 @@
  * model file's own shape inference, the same the net is built from. */
 #include <stdlib.h>
 #include <string.h>
-#include "atomic.h"
-#include "error.h"
-#include "model_file.h"
+#include "core/atomic.h"
+#include "core/error.h"
+#include "nn/model_file.h"
 
 int main(int argc, char **argv)
 {

@@ -8,11 +8,11 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "checkpoint.h"
-#include "error.h"
-#include "params.h"
-#include "train.h"
-#include "train_setup.h"
+#include "io/checkpoint.h"
+#include "core/error.h"
+#include "core/params.h"
+#include "train/trainer.h"
+#include "train/train_setup.h"
 
 int main(int argc, char **argv)
 {

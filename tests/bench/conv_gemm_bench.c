@@ -35,10 +35,10 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include "backend.h"
-#include "error.h"
-#include "model_file.h"
-#include "rng.h"
+#include "backend/backend.h"
+#include "core/error.h"
+#include "nn/model_file.h"
+#include "core/rng.h"
 
 #define TOL 1e-3
 #define MAX_SHAPES 64

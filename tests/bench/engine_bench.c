@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "error.h"
-#include "net.h"
-#include "rng.h"
+#include "core/error.h"
+#include "nn/net.h"
+#include "core/rng.h"
 
 static double now(void)
 {

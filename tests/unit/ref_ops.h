@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
-#include "op_dropout.h"
+#include "ops/dropout.h"
 
 static inline int ref_out(int in, int k, int s, int p) { return (in + 2 * p - k) / s + 1; }
 

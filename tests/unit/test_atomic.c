@@ -1,6 +1,6 @@
 /* Atomic artifact writes: commit replaces, abort and exit leave nothing half-written. */
-#include "atomic.h"
-#include "error.h"
+#include "core/atomic.h"
+#include "core/error.h"
 #include "test.h"
 
 #include <dirent.h>

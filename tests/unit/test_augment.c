@@ -1,8 +1,8 @@
 /* Augmentation (fastai-semantics.md §2.2): BORDER_REFLECT mapping, crop offsets 0..7 and their
  * uniformity, flip frequency, normalisation, and the whole transform against a literal
  * pad -> flip -> crop reference. */
-#include "augment.h"
-#include "rng.h"
+#include "data/augment.h"
+#include "core/rng.h"
 #include "test.h"
 
 static void reflect_mapping(void)

@@ -4,11 +4,11 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "backend.h"
-#include "checkpoint.h"
-#include "lrfind.h"
-#include "rng.h"
-#include "safetensors.h"
+#include "backend/backend.h"
+#include "io/checkpoint.h"
+#include "train/lr_finder.h"
+#include "core/rng.h"
+#include "io/safetensors.h"
 #include "test.h"
 
 static char dir[] = "/tmp/test_checkpoint.XXXXXX";

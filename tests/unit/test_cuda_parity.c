@@ -17,18 +17,18 @@
 #include <string.h>
 
 #include "test.h"
-#include "augment.h"
-#include "backend.h"
-#include "backend_select.h"
-#include "error.h"
-#include "loader.h"
-#include "net.h"
-#include "op_dropout.h"
-#include "philox.h"
-#include "rng.h"
+#include "data/augment.h"
+#include "backend/backend.h"
+#include "backend/select.h"
+#include "core/error.h"
+#include "data/loader.h"
+#include "nn/net.h"
+#include "ops/dropout.h"
+#include "core/philox.h"
+#include "core/rng.h"
 #ifdef HAVE_CUDA
-#include "cuda/augment_cuda.h"
-#include "cuda/backend_cuda.h"
+#include "backend/cuda/augment_batch.h"
+#include "backend/cuda_init.h"
 #endif
 
 /* ---- CPU-only cases ---- */

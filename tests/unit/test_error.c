@@ -1,5 +1,5 @@
 /* One-line diagnostics: `stage: where: message`, C_ERR returns, nonzero exit on err_die. */
-#include "error.h"
+#include "core/error.h"
 #include "test.h"
 #include "test_stderr.h"
 

@@ -3,8 +3,8 @@
  * evaluation order, the batch limit, and abandoning an epoch half-way (the lr finder does). */
 #include <stdlib.h>
 
-#include "loader.h"
-#include "rng.h"
+#include "data/loader.h"
+#include "core/rng.h"
 #include "test.h"
 
 /* An in-memory dataset of n random h x w images (no file behind it). */

@@ -1,7 +1,7 @@
 /* test_metrics.c: log loss, accuracy, confusion and TTA averaging against hand-computed values. */
 #include <math.h>
 
-#include "metrics.h"
+#include "eval/metrics.h"
 #include "test.h"
 
 /* Three rows; the last has a hard zero on the true class, so clipping decides its loss. */

@@ -3,9 +3,9 @@
  * message naming the file and the layer. */
 #include <stdlib.h>
 #include <unistd.h>
-#include "error.h"
-#include "model_file.h"
-#include "net.h"
+#include "core/error.h"
+#include "nn/model_file.h"
+#include "nn/net.h"
 #include "test.h"
 
 static backend be;

@@ -4,10 +4,10 @@
  * central differences of the reference loss along a random direction over a few entries.
  * Also init ranges, eval mode using the stored BnLayer statistics, SGD, save/restore. */
 #include <stdlib.h>
-#include "error.h"
-#include "net.h"
+#include "core/error.h"
+#include "nn/net.h"
 #include "ref_ops.h"
-#include "rng.h"
+#include "core/rng.h"
 #include "test.h"
 
 static backend be;

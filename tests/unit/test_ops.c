@@ -4,10 +4,10 @@
  * Tolerances: forward 1e-4 relative to the output's scale (float accumulation, Winograd);
  * gradients 2e-3 relative to the largest finite-difference value sampled. */
 #include <stdlib.h>
-#include "backend.h"
-#include "error.h"
+#include "backend/backend.h"
+#include "core/error.h"
 #include "ref_ops.h"
-#include "rng.h"
+#include "core/rng.h"
 #include "test.h"
 
 static backend be;

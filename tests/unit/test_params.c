@@ -1,8 +1,8 @@
 /* params: json_load and params_check refuse every kind of bad file with one line naming the
  * file and the key; accessors and file_hash_hex. */
-#include "atomic.h"
-#include "error.h"
-#include "params.h"
+#include "core/atomic.h"
+#include "core/error.h"
+#include "core/params.h"
 #include "test.h"
 #include "test_stderr.h"
 

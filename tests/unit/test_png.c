@@ -1,8 +1,8 @@
 /* png_io: RGB round trip, every input colour type converted to 8-bit RGB, and broken or
  * oversized PNGs refused with one line naming `where`. Inputs are produced with libpng here. */
-#include "atomic.h"
-#include "error.h"
-#include "png_io.h"
+#include "core/atomic.h"
+#include "core/error.h"
+#include "io/png_io.h"
 #include "test.h"
 #include "test_stderr.h"
 

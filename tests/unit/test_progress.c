@@ -1,6 +1,6 @@
 /* progress: the formatted bar for known states (tty and plain), and how often a simulated run
  * draws in each mode. Time is injected (progress_*_at), so nothing here depends on the clock. */
-#include "progress.h"
+#include "core/progress.h"
 #include "test.h"
 
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* Counter-based generator: known-answer vector, purity, uniformity, permutations. */
-#include "rng.h"
+#include "core/rng.h"
 #include "test.h"
 
 static void philox_known_answer(void)

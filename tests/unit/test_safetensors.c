@@ -1,8 +1,8 @@
 /* safetensors: round trip of every dtype, each malformed-file rejection, and interop with
  * Python's `safetensors` package (from the .venv that `make deps` creates). */
-#include "atomic.h"
-#include "error.h"
-#include "safetensors.h"
+#include "core/atomic.h"
+#include "core/error.h"
+#include "io/safetensors.h"
 #include "test.h"
 #include "test_stderr.h"
 

@@ -1,7 +1,7 @@
 /* Schedules (fastai-semantics.md §4.1-4.3, §5): sum_geom epoch counts, the worked CosAnneal values,
  * a literal transliteration of fastai's CosAnneal.calc_lr, the lr finder's schedule, the debiased
  * EMA and the lr finder's stop rule on synthetic loss curves. */
-#include "schedule.h"
+#include "train/schedule.h"
 #include "test.h"
 
 static void epoch_counts(void)

@@ -10,12 +10,12 @@
 #include <string.h>
 
 #include "test.h"
-#include "backend.h"
-#include "error.h"
-#include "loader.h"
-#include "net.h"
-#include "rng.h"
-#include "train.h"
+#include "backend/backend.h"
+#include "core/error.h"
+#include "data/loader.h"
+#include "nn/net.h"
+#include "core/rng.h"
+#include "train/trainer.h"
 
 static backend cpu;
 

@@ -1,0 +1,348 @@
+/* conv2d.c: conv2d forward and backward on oneDNN.
+ *
+ * A plan holds, per distinct batch size, the three training primitives (forward, backward data,
+ * backward weights) made once, with memory objects whose data handles are swapped per call, so a
+ * step allocates nothing. Activations stay nChw16c (the input may be plain NCHW); weights are
+ * kept by the net in PyTorch's oihw and reordered into whatever layout each primitive chose
+ * (format_tag_any) — small next to the convolution itself. `algo` AUTO lets oneDNN pick Winograd
+ * for 3x3 stride-1 layers where it has a kernel; a shape it cannot do falls back to direct. */
+#include <stdlib.h>
+#include <string.h>
+#include "backend/cpu/cpu_backend.h"
+#include "core/error.h"
+
+#define CONV_MAX_INST 8
+
+typedef struct conv_inst {
+    int n;
+    dnnl_primitive_t fwd, bwdd, bwdw;
+    dnnl_memory_t f_src, f_w, f_b, f_dst, f_scr;
+    dnnl_memory_t d_ddst, d_w, d_dsrc, d_scr;
+    dnnl_memory_t w_src, w_ddst, w_dw, w_db, w_scr;
+    /* weight reorders: plain -> forward layout, plain -> backward-data layout, diff -> plain */
+    dnnl_primitive_t r_wf, r_wd, r_dw;
+    dnnl_memory_t r_wf_from, r_wf_to, r_wd_from, r_wd_to, r_dw_from, r_dw_to;
+    float *w_fwd, *w_bwd, *dw_int;
+    /* alt: the convolution runs on nhwc copies: x -> xs, ys -> y, dy -> gs, dxs -> dx */
+    int alt;
+    dnnl_primitive_t r_x, r_y, r_g, r_dx;
+    dnnl_memory_t r_x_from, r_x_to, r_y_from, r_y_to, r_g_from, r_g_to, r_dx_from, r_dx_to;
+    float *xs, *ys, *gs, *dxs;
+} conv_inst;
+
+struct conv_plan {
+    conv_desc d;
+    int oh, ow;
+    float *dmask;       /* dy * (y > 0) for a fused ReLU, max_n images */
+    int n_inst;
+    conv_inst inst[CONV_MAX_INST];
+};
+
+static void mem_free(dnnl_memory_t *m) { if (*m) dnnl_memory_destroy(*m); *m = NULL; }
+static void prim_free(dnnl_primitive_t *p) { if (*p) dnnl_primitive_destroy(*p); *p = NULL; }
+
+static void inst_free(conv_inst *I)
+{
+    prim_free(&I->fwd); prim_free(&I->bwdd); prim_free(&I->bwdw);
+    prim_free(&I->r_wf); prim_free(&I->r_wd); prim_free(&I->r_dw);
+    prim_free(&I->r_x); prim_free(&I->r_y); prim_free(&I->r_g); prim_free(&I->r_dx);
+    dnnl_memory_t *ms[] = { &I->f_src, &I->f_w, &I->f_b, &I->f_dst, &I->f_scr, &I->d_ddst, &I->d_w,
+                            &I->d_dsrc, &I->d_scr, &I->w_src, &I->w_ddst, &I->w_dw, &I->w_db, &I->w_scr,
+                            &I->r_wf_from, &I->r_wf_to, &I->r_wd_from, &I->r_wd_to, &I->r_dw_from, &I->r_dw_to,
+                            &I->r_x_from, &I->r_x_to, &I->r_y_from, &I->r_y_to, &I->r_g_from, &I->r_g_to,
+                            &I->r_dx_from, &I->r_dx_to };
+    for (size_t i = 0; i < sizeof ms / sizeof ms[0]; i++) mem_free(ms[i]);
+    free(I->w_fwd); free(I->w_bwd); free(I->dw_int);
+    free(I->xs); free(I->ys); free(I->gs); free(I->dxs);
+    memset(I, 0, sizeof *I);
+}
+
+static int mem_make(cpu_ctx *c, dnnl_memory_t *m, const dnnl_memory_desc_t *md)
+{
+    return cpu_dnnl_check(dnnl_memory_create(m, md, c->engine, DNNL_MEMORY_NONE), "dnnl_memory_create");
+}
+
+/* Primitive + scratchpad memory from a primitive descriptor (destroyed here). */
+static int prim_make(cpu_ctx *c, dnnl_primitive_desc_t pd, dnnl_primitive_t *p, dnnl_memory_t *scr)
+{
+    const dnnl_memory_desc_t *smd = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+    cpu_scratch_reserve(c, dnnl_memory_desc_get_size(smd));
+    int rc = mem_make(c, scr, smd);
+    if (rc == C_OK) rc = cpu_dnnl_check(dnnl_primitive_create(p, pd), "dnnl_primitive_create");
+    dnnl_primitive_desc_destroy(pd);
+    return rc;
+}
+
+/* A reorder from -> to when the layouts differ (else *r stays NULL); *buf gets the bytes of the
+ * non-plain side when alloc_to (or alloc_from) is set. */
+static int reorder_make(cpu_ctx *c, const dnnl_memory_desc_t *from, const dnnl_memory_desc_t *to,
+                        dnnl_primitive_t *r, dnnl_memory_t *mf, dnnl_memory_t *mt, float **buf, int buf_is_to)
+{
+    if (dnnl_memory_desc_equal(from, to)) return C_OK;
+    dnnl_primitive_desc_t pd;
+    if (cpu_dnnl_check(dnnl_reorder_primitive_desc_create(&pd, from, c->engine, to, c->engine, NULL), "reorder pd"))
+        return C_ERR;
+    int rc = cpu_dnnl_check(dnnl_primitive_create(r, pd), "reorder create");
+    dnnl_primitive_desc_destroy(pd);
+    if (rc || mem_make(c, mf, from) || mem_make(c, mt, to)) return C_ERR;
+    *buf = cpu_alloc_bytes(dnnl_memory_desc_get_size(buf_is_to ? to : from));
+    return C_OK;
+}
+
+static int is_ref(const_dnnl_primitive_desc_t pd)
+{
+    const char *impl = NULL;
+    dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl);
+    return impl && !strncmp(impl, "ref", 3);
+}
+
+/* Builds the primitives for batch n. alt = 0: the convolution reads x in its own layout and writes
+ * nChw16c directly. alt = 1 (used when oneDNN has only its slow reference kernel for that, e.g.
+ * 10 input channels blocked by 16): the convolution runs on nhwc copies, with reorders at the
+ * boundaries. Returns C_OK, C_ERR, or 1 when alt = 0 would use a reference kernel. */
+static int inst_make_alt(cpu_ctx *c, conv_plan *P, conv_inst *I, int n, int alt)
+{
+    const conv_desc *d = &P->d;
+    memset(I, 0, sizeof *I);
+    I->n = n;
+    I->alt = alt;
+    dnnl_dims_t sd = { n, d->ic, d->ih, d->iw }, wd = { d->oc, d->ic, d->kh, d->kw }, bd = { d->oc },
+                dd = { n, d->oc, P->oh, P->ow };
+    dnnl_dims_t st = { d->stride, d->stride }, pl = { d->pad, d->pad },
+                pr = { (P->oh - 1) * d->stride + d->kh - d->ih - d->pad, (P->ow - 1) * d->stride + d->kw - d->iw - d->pad };
+    dnnl_memory_desc_t x_md, y_md, src_md, w_any, w_plain, b_md, dst_md;
+    dnnl_convolution_desc_t cd;
+    dnnl_primitive_attr_t attr = NULL, fattr = NULL;
+    dnnl_post_ops_t po = NULL;
+    dnnl_primitive_desc_t fpd = NULL, dpd = NULL, wpd = NULL;
+    int rc = C_ERR;
+    dnnl_format_tag_t xtag = d->src_layout == TL_ACT ? dnnl_nChw16c : dnnl_nchw;
+    DNNL_TRY(dnnl_memory_desc_init_by_tag(&x_md, 4, sd, dnnl_f32, xtag));
+    DNNL_TRY(dnnl_memory_desc_init_by_tag(&y_md, 4, dd, dnnl_f32, dnnl_nChw16c));
+    DNNL_TRY(dnnl_memory_desc_init_by_tag(&src_md, 4, sd, dnnl_f32, alt ? dnnl_nhwc : xtag));
+    DNNL_TRY(dnnl_memory_desc_init_by_tag(&dst_md, 4, dd, dnnl_f32, alt ? dnnl_nhwc : dnnl_nChw16c));
+    DNNL_TRY(dnnl_memory_desc_init_by_tag(&w_any, 4, wd, dnnl_f32, dnnl_format_tag_any));
+    DNNL_TRY(dnnl_memory_desc_init_by_tag(&w_plain, 4, wd, dnnl_f32, dnnl_oihw));
+    DNNL_TRY(dnnl_memory_desc_init_by_tag(&b_md, 1, bd, dnnl_f32, dnnl_x));
+    DNNL_TRY(dnnl_primitive_attr_create(&attr));
+    DNNL_TRY(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user));
+    DNNL_TRY(dnnl_primitive_attr_clone(&fattr, attr));
+    if (d->relu) {
+        DNNL_TRY(dnnl_post_ops_create(&po));
+        DNNL_TRY(dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f));
+        DNNL_TRY(dnnl_primitive_attr_set_post_ops(fattr, po));
+    }
+    /* AUTO lets oneDNN pick Winograd where it has a kernel; fall back to direct otherwise */
+    dnnl_alg_kind_t algs[2] = { d->algo == CONV_ALGO_AUTO ? dnnl_convolution_auto : dnnl_convolution_direct, dnnl_convolution_direct };
+    for (int k = 0; k < 2 && !fpd; k++) {
+        DNNL_TRY(dnnl_convolution_forward_desc_init(&cd, dnnl_forward_training, algs[k], &src_md, &w_any,
+                                                    d->bias ? &b_md : NULL, &dst_md, st, pl, pr));
+        if (dnnl_primitive_desc_create(&fpd, &cd, fattr, c->engine, NULL) != dnnl_success) fpd = NULL;
+    }
+    for (int k = 0; k < 2 && d->need_dx && !dpd; k++) {
+        DNNL_TRY(dnnl_convolution_backward_data_desc_init(&cd, algs[k], &src_md, &w_any, &dst_md, st, pl, pr));
+        if (dnnl_primitive_desc_create(&dpd, &cd, attr, c->engine, fpd) != dnnl_success) dpd = NULL;
+    }
+    for (int k = 0; k < 2 && !wpd; k++) {
+        DNNL_TRY(dnnl_convolution_backward_weights_desc_init(&cd, algs[k], &src_md, &w_any, d->bias ? &b_md : NULL,
+                                                             &dst_md, st, pl, pr));
+        if (dnnl_primitive_desc_create(&wpd, &cd, attr, c->engine, fpd) != dnnl_success) wpd = NULL;
+    }
+    if (!fpd || (d->need_dx && !dpd) || !wpd) goto fail;
+    if (!alt && (is_ref(fpd) || (dpd && is_ref(dpd)) || is_ref(wpd))) { rc = 1; goto fail; }
+
+    dnnl_memory_desc_t wf_md = *dnnl_primitive_desc_query_md(fpd, dnnl_query_weights_md, 0);
+    DNNL_TRY(mem_make(c, &I->f_src, &src_md));
+    DNNL_TRY(mem_make(c, &I->f_w, &wf_md));
+    DNNL_TRY(mem_make(c, &I->f_b, &b_md));
+    DNNL_TRY(mem_make(c, &I->f_dst, &dst_md));
+    if (reorder_make(c, &w_plain, &wf_md, &I->r_wf, &I->r_wf_from, &I->r_wf_to, &I->w_fwd, 1)) goto fail;
+    if (dpd) {
+        dnnl_memory_desc_t wd_md = *dnnl_primitive_desc_query_md(dpd, dnnl_query_weights_md, 0);
+        DNNL_TRY(mem_make(c, &I->d_ddst, &dst_md));
+        DNNL_TRY(mem_make(c, &I->d_w, &wd_md));
+        DNNL_TRY(mem_make(c, &I->d_dsrc, &src_md));
+        if (reorder_make(c, &w_plain, &wd_md, &I->r_wd, &I->r_wd_from, &I->r_wd_to, &I->w_bwd, 1)) goto fail;
+    }
+    dnnl_memory_desc_t dw_md = *dnnl_primitive_desc_query_md(wpd, dnnl_query_diff_weights_md, 0);
+    DNNL_TRY(mem_make(c, &I->w_src, &src_md));
+    DNNL_TRY(mem_make(c, &I->w_ddst, &dst_md));
+    DNNL_TRY(mem_make(c, &I->w_dw, &dw_md));
+    DNNL_TRY(mem_make(c, &I->w_db, &b_md));
+    if (reorder_make(c, &dw_md, &w_plain, &I->r_dw, &I->r_dw_from, &I->r_dw_to, &I->dw_int, 0)) goto fail;
+    if (alt) {  /* activation reorders between our layouts and nhwc */
+        if (reorder_make(c, &x_md, &src_md, &I->r_x, &I->r_x_from, &I->r_x_to, &I->xs, 1) ||
+            reorder_make(c, &dst_md, &y_md, &I->r_y, &I->r_y_from, &I->r_y_to, &I->ys, 0) ||
+            reorder_make(c, &y_md, &dst_md, &I->r_g, &I->r_g_from, &I->r_g_to, &I->gs, 1) ||
+            (dpd && reorder_make(c, &src_md, &x_md, &I->r_dx, &I->r_dx_from, &I->r_dx_to, &I->dxs, 0)))
+            goto fail;
+    }
+    if (dpd) { if (prim_make(c, dpd, &I->bwdd, &I->d_scr)) { dpd = NULL; goto fail; } dpd = NULL; }
+    if (prim_make(c, wpd, &I->bwdw, &I->w_scr)) { wpd = NULL; goto fail; }
+    wpd = NULL;
+    if (prim_make(c, fpd, &I->fwd, &I->f_scr)) { fpd = NULL; goto fail; }
+    fpd = NULL;
+    rc = C_OK;
+fail:
+    if (fpd) dnnl_primitive_desc_destroy(fpd);
+    if (dpd) dnnl_primitive_desc_destroy(dpd);
+    if (wpd) dnnl_primitive_desc_destroy(wpd);
+    if (attr) dnnl_primitive_attr_destroy(attr);
+    if (fattr) dnnl_primitive_attr_destroy(fattr);
+    if (po) dnnl_post_ops_destroy(po);
+    if (rc != C_OK) inst_free(I);
+    if (rc == C_ERR)
+        err_msg("conv2d", "cannot build oneDNN primitives for n=%d ic=%d %dx%d oc=%d k=%dx%d s=%d p=%d",
+                n, d->ic, d->ih, d->iw, d->oc, d->kh, d->kw, d->stride, d->pad);
+    return rc;
+}
+
+static int inst_make(cpu_ctx *c, conv_plan *P, conv_inst *I, int n)
+{
+    int rc = inst_make_alt(c, P, I, n, 0);
+    return rc == 1 ? inst_make_alt(c, P, I, n, 1) : rc;
+}
+
+conv_plan *cpu_conv_plan_make(void *ctx, const conv_desc *d)
+{
+    if (d->max_n < 1 || d->ic < 1 || d->oc < 1 || d->kh < 1 || d->kw < 1 || d->stride < 1 || d->pad < 0) {
+        err_msg("conv2d", "invalid description");
+        return NULL;
+    }
+    conv_plan *P = xcalloc(1, sizeof *P);
+    P->d = *d;
+    P->oh = conv_out_size(d->ih, d->kh, d->stride, d->pad);
+    P->ow = conv_out_size(d->iw, d->kw, d->stride, d->pad);
+    if (P->oh < 1 || P->ow < 1 || d->ih + 2 * d->pad < d->kh || d->iw + 2 * d->pad < d->kw) {
+        err_msg("conv2d", "kernel %dx%d does not fit input %dx%d", d->kh, d->kw, d->ih, d->iw);
+        free(P);
+        return NULL;
+    }
+    if (d->relu) {
+        size_t ocp = (size_t)(d->oc + CPU_BLK - 1) / CPU_BLK * CPU_BLK;
+        P->dmask = cpu_alloc_bytes((size_t)d->max_n * ocp * P->oh * P->ow * sizeof(float));
+    }
+    /* build the max_n instance now so errors show at load time */
+    if (inst_make(ctx, P, &P->inst[0], d->max_n)) { free(P->dmask); free(P); return NULL; }
+    P->n_inst = 1;
+    return P;
+}
+
+void cpu_conv_plan_free(void *ctx, conv_plan *P)
+{
+    (void)ctx;
+    if (!P) return;
+    for (int i = 0; i < P->n_inst; i++) inst_free(&P->inst[i]);
+    free(P->dmask);
+    free(P);
+}
+
+/* The instance for batch n, made on first use; the oldest non-max one is dropped when full. */
+static conv_inst *inst_get(cpu_ctx *c, conv_plan *P, int n)
+{
+    for (int i = 0; i < P->n_inst; i++)
+        if (P->inst[i].n == n) return &P->inst[i];
+    if (n < 1 || n > P->d.max_n) { err_msg("conv2d", "batch %d outside 1..%d", n, P->d.max_n); return NULL; }
+    if (P->n_inst == CONV_MAX_INST) {
+        inst_free(&P->inst[1]);
+        memmove(&P->inst[1], &P->inst[2], (CONV_MAX_INST - 2) * sizeof P->inst[0]);
+        P->n_inst--;
+    }
+    conv_inst *I = &P->inst[P->n_inst];
+    if (inst_make(c, P, I, n)) return NULL;
+    P->n_inst++;
+    return I;
+}
+
+static int exec(cpu_ctx *c, dnnl_primitive_t p, int nargs, const dnnl_exec_arg_t *args)
+{
+    return cpu_dnnl_check(dnnl_primitive_execute(p, c->stream, nargs, args), "dnnl_primitive_execute");
+}
+
+static int reorder_run(cpu_ctx *c, dnnl_primitive_t r, dnnl_memory_t from, void *fp, dnnl_memory_t to, void *tp)
+{
+    dnnl_memory_set_data_handle(from, fp);
+    dnnl_memory_set_data_handle(to, tp);
+    dnnl_exec_arg_t a[2] = { { DNNL_ARG_FROM, from }, { DNNL_ARG_TO, to } };
+    return exec(c, r, 2, a);
+}
+
+int cpu_conv_fwd(void *ctx, conv_plan *P, const tensor *x, const tensor *w, const tensor *b, tensor *y)
+{
+    cpu_ctx *c = ctx;
+    conv_inst *I = inst_get(c, P, x->shape[0]);
+    if (!I) return C_ERR;
+    void *wp = w->data;
+    if (I->r_wf) {
+        if (reorder_run(c, I->r_wf, I->r_wf_from, w->data, I->r_wf_to, I->w_fwd)) return C_ERR;
+        wp = I->w_fwd;
+    }
+    void *xp = x->data;
+    if (I->r_x) {
+        if (reorder_run(c, I->r_x, I->r_x_from, x->data, I->r_x_to, I->xs)) return C_ERR;
+        xp = I->xs;
+    }
+    dnnl_memory_set_data_handle(I->f_src, xp);
+    dnnl_memory_set_data_handle(I->f_w, wp);
+    dnnl_memory_set_data_handle(I->f_dst, I->r_y ? (void *)I->ys : y->data);
+    dnnl_memory_set_data_handle(I->f_scr, c->scratch);
+    dnnl_exec_arg_t a[5] = { { DNNL_ARG_SRC, I->f_src }, { DNNL_ARG_WEIGHTS, I->f_w }, { DNNL_ARG_DST, I->f_dst },
+                             { DNNL_ARG_SCRATCHPAD, I->f_scr }, { DNNL_ARG_BIAS, I->f_b } };
+    int na = 4;
+    if (P->d.bias) { dnnl_memory_set_data_handle(I->f_b, b->data); na = 5; }
+    if (exec(c, I->fwd, na, a)) return C_ERR;
+    if (I->r_y && reorder_run(c, I->r_y, I->r_y_from, I->ys, I->r_y_to, y->data)) return C_ERR;
+    return cpu_dnnl_check(dnnl_stream_wait(c->stream), "dnnl_stream_wait");
+}
+
+int cpu_conv_bwd(void *ctx, conv_plan *P, const tensor *x, const tensor *w, const tensor *y,
+                 const tensor *dy, tensor *dx, tensor *dw, tensor *db)
+{
+    cpu_ctx *c = ctx;
+    conv_inst *I = inst_get(c, P, x->shape[0]);
+    if (!I) return C_ERR;
+    const float *g = dy->data;
+    if (P->d.relu) {
+        size_t n = (size_t)x->shape[0] * ((P->d.oc + CPU_BLK - 1) / CPU_BLK * CPU_BLK) * P->oh * P->ow;
+        cpu_mask_pos(c, y->data, dy->data, P->dmask, n);
+        g = P->dmask;
+    }
+    void *xp = x->data;
+    if (I->r_x) {  /* alt: nhwc copies of x and dy */
+        if (reorder_run(c, I->r_x, I->r_x_from, x->data, I->r_x_to, I->xs) ||
+            reorder_run(c, I->r_g, I->r_g_from, (void *)g, I->r_g_to, I->gs))
+            return C_ERR;
+        xp = I->xs;
+        g = I->gs;
+    }
+    /* weights (and bias) */
+    void *dwp = I->r_dw ? (void *)I->dw_int : dw->data;
+    dnnl_memory_set_data_handle(I->w_src, xp);
+    dnnl_memory_set_data_handle(I->w_ddst, (void *)g);
+    dnnl_memory_set_data_handle(I->w_dw, dwp);
+    dnnl_memory_set_data_handle(I->w_scr, c->scratch);
+    dnnl_exec_arg_t a[5] = { { DNNL_ARG_SRC, I->w_src }, { DNNL_ARG_DIFF_DST, I->w_ddst }, { DNNL_ARG_DIFF_WEIGHTS, I->w_dw },
+                             { DNNL_ARG_SCRATCHPAD, I->w_scr }, { DNNL_ARG_DIFF_BIAS, I->w_db } };
+    int na = 4;
+    if (P->d.bias) { dnnl_memory_set_data_handle(I->w_db, db->data); na = 5; }
+    if (exec(c, I->bwdw, na, a)) return C_ERR;
+    if (I->r_dw && reorder_run(c, I->r_dw, I->r_dw_from, I->dw_int, I->r_dw_to, dw->data)) return C_ERR;
+    /* data */
+    if (dx) {
+        if (!I->bwdd) return err_msg("conv2d", "input gradient asked of a plan made without need_dx");
+        void *wp = w->data;
+        if (I->r_wd) {
+            if (reorder_run(c, I->r_wd, I->r_wd_from, w->data, I->r_wd_to, I->w_bwd)) return C_ERR;
+            wp = I->w_bwd;
+        }
+        dnnl_memory_set_data_handle(I->d_ddst, (void *)g);
+        dnnl_memory_set_data_handle(I->d_w, wp);
+        dnnl_memory_set_data_handle(I->d_dsrc, I->r_dx ? (void *)I->dxs : dx->data);
+        dnnl_memory_set_data_handle(I->d_scr, c->scratch);
+        dnnl_exec_arg_t b[4] = { { DNNL_ARG_DIFF_DST, I->d_ddst }, { DNNL_ARG_WEIGHTS, I->d_w },
+                                 { DNNL_ARG_DIFF_SRC, I->d_dsrc }, { DNNL_ARG_SCRATCHPAD, I->d_scr } };
+        if (exec(c, I->bwdd, 4, b)) return C_ERR;
+        if (I->r_dx && reorder_run(c, I->r_dx, I->r_dx_from, I->dxs, I->r_dx_to, dx->data)) return C_ERR;
+    }
+    return cpu_dnnl_check(dnnl_stream_wait(c->stream), "dnnl_stream_wait");
+}

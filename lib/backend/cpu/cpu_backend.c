@@ -1,0 +1,197 @@
+/* cpu_backend.c: the CPU backend's context, memory and layout conversion, and function table. */
+#include "backend/cpu/cpu_backend.h"
+
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+#include "core/error.h"
+
+void *cpu_alloc_bytes(size_t bytes)
+{
+    size_t sz = (bytes + 63) / 64 * 64;
+    if (sz == 0) sz = 64;
+    void *p = aligned_alloc(64, sz);
+    if (!p) err_die(NULL, "out of memory allocating %zu bytes", sz);
+    memset(p, 0, sz);
+    return p;
+}
+
+void *cpu_tmp(cpu_ctx *c, size_t bytes)
+{
+    if (bytes > c->tmp_size) {
+        free(c->tmp);
+        c->tmp = cpu_alloc_bytes(bytes);
+        c->tmp_size = bytes;
+    }
+    return c->tmp;
+}
+
+void cpu_scratch_reserve(cpu_ctx *c, size_t bytes)
+{
+    if (bytes > c->scratch_size) {
+        free(c->scratch);
+        c->scratch = cpu_alloc_bytes(bytes);
+        c->scratch_size = bytes;
+    }
+}
+
+int cpu_dnnl_check(dnnl_status_t st, const char *what)
+{
+    if (st == dnnl_success) return C_OK;
+    return err_msg("oneDNN", "%s failed with status %d", what, (int)st);
+}
+
+static int cpu_alloc(void *ctx, tensor *t, tensor_dtype dt, int ndim, const int *shape, tensor_layout layout)
+{
+    (void)ctx;
+    if (ndim < 1 || ndim > TENSOR_MAX_DIMS) return err_msg("cpu", "tensor rank %d unsupported", ndim);
+    memset(t, 0, sizeof *t);
+    t->dtype = dt;
+    t->ndim = ndim;
+    for (int i = 0; i < TENSOR_MAX_DIMS; i++) t->shape[i] = i < ndim ? shape[i] : 1;
+    t->device = DEV_CPU;
+    t->layout = ndim == 4 && dt == DT_F32 ? layout : TL_PLAIN;
+    size_t n = tensor_numel(t);
+    if (cpu_blk(t) > 1) n = n / (size_t)shape[1] * (size_t)((shape[1] + CPU_BLK - 1) / CPU_BLK * CPU_BLK);
+    t->bytes = n * tensor_elsize(dt);
+    t->data = cpu_alloc_bytes(t->bytes);
+    return C_OK;
+}
+
+static void cpu_free_tensor(void *ctx, tensor *t)
+{
+    (void)ctx;
+    if (!t->view) free(t->data);
+    memset(t, 0, sizeof *t);
+}
+
+/* plain NCHW <-> nChw16c; padded lanes are written as zeros */
+void cpu_to_blocked(const float *src, float *dst, int N, int C, int HW)
+{
+    int CB = (C + CPU_BLK - 1) / CPU_BLK;
+    #pragma omp parallel for collapse(2) schedule(static)
+    for (int n = 0; n < N; n++)
+        for (int cb = 0; cb < CB; cb++) {
+            float *d = dst + ((size_t)n * CB + cb) * HW * CPU_BLK;
+            for (int hw = 0; hw < HW; hw++)
+                for (int l = 0; l < CPU_BLK; l++) {
+                    int c = cb * CPU_BLK + l;
+                    d[hw * CPU_BLK + l] = c < C ? src[((size_t)n * C + c) * HW + hw] : 0.0f;
+                }
+        }
+}
+
+void cpu_from_blocked(const float *src, float *dst, int N, int C, int HW)
+{
+    int CB = (C + CPU_BLK - 1) / CPU_BLK;
+    #pragma omp parallel for collapse(2) schedule(static)
+    for (int n = 0; n < N; n++)
+        for (int c = 0; c < C; c++) {
+            const float *s = src + ((size_t)n * CB + c / CPU_BLK) * HW * CPU_BLK + c % CPU_BLK;
+            float *d = dst + ((size_t)n * C + c) * HW;
+            for (int hw = 0; hw < HW; hw++) d[hw] = s[hw * CPU_BLK];
+        }
+}
+
+static void cpu_upload(void *ctx, tensor *dst, const void *host)
+{
+    (void)ctx;
+    if (cpu_blk(dst) > 1) cpu_to_blocked(host, dst->data, dst->shape[0], dst->shape[1], dst->shape[2] * dst->shape[3]);
+    else memcpy(dst->data, host, tensor_numel(dst) * tensor_elsize(dst->dtype));
+}
+
+static void cpu_download(void *ctx, const tensor *src, void *host)
+{
+    (void)ctx;
+    if (cpu_blk(src) > 1) cpu_from_blocked(src->data, host, src->shape[0], src->shape[1], src->shape[2] * src->shape[3]);
+    else memcpy(host, src->data, tensor_numel(src) * tensor_elsize(src->dtype));
+}
+
+/* Bytes in use for the tensor's current (possibly smaller than allocated) batch. */
+static size_t used_bytes(const tensor *t)
+{
+    size_t n = tensor_numel(t);
+    if (cpu_blk(t) > 1) n = n / (size_t)t->shape[1] * (size_t)((t->shape[1] + CPU_BLK - 1) / CPU_BLK * CPU_BLK);
+    return n * tensor_elsize(t->dtype);
+}
+
+static void cpu_copy(void *ctx, tensor *dst, const tensor *src)
+{
+    (void)ctx;
+    memcpy(dst->data, src->data, used_bytes(src));
+}
+
+static void cpu_zero(void *ctx, tensor *t)
+{
+    (void)ctx;
+    memset(t->data, 0, used_bytes(t));
+}
+
+static void cpu_sync(void *ctx) { (void)ctx; }
+
+static void cpu_free(void *ctx)
+{
+    cpu_ctx *c = ctx;
+    if (!c) return;
+    if (c->stream) dnnl_stream_destroy(c->stream);
+    if (c->engine) dnnl_engine_destroy(c->engine);
+    free(c->scratch);
+    free(c->tmp);
+    free(c);
+}
+
+static const backend_iface cpu_iface = {
+    .name = "cpu",
+    .free = cpu_free,
+    .alloc = cpu_alloc,
+    .free_tensor = cpu_free_tensor,
+    .upload = cpu_upload,
+    .download = cpu_download,
+    .copy = cpu_copy,
+    .zero = cpu_zero,
+    .add = cpu_add,
+    .sync = cpu_sync,
+    .conv_plan_make = cpu_conv_plan_make,
+    .conv_plan_free = cpu_conv_plan_free,
+    .conv_fwd = cpu_conv_fwd,
+    .conv_bwd = cpu_conv_bwd,
+    .linear_fwd = cpu_linear_fwd,
+    .linear_bwd = cpu_linear_bwd,
+    .relu_fwd = cpu_relu_fwd,
+    .relu_bwd = cpu_relu_bwd,
+    .maxpool_fwd = cpu_maxpool_fwd,
+    .maxpool_bwd = cpu_maxpool_bwd,
+    .flatten_fwd = cpu_flatten_fwd,
+    .flatten_bwd = cpu_flatten_bwd,
+    .dropout_fwd = cpu_dropout_fwd,
+    .dropout_bwd = cpu_dropout_bwd,
+    .bn_fwd = cpu_bn_fwd,
+    .bn_bwd = cpu_bn_bwd,
+    .logsoftmax_fwd = cpu_logsoftmax_fwd,
+    .nll_loss = cpu_nll_loss,
+    .logsoftmax_nll_bwd = cpu_logsoftmax_nll_bwd,
+    .sgd_step = cpu_sgd_step,
+};
+
+int backend_cpu_init(backend *be, int threads)
+{
+    cpu_ctx *c = xcalloc(1, sizeof *c);
+    if (threads > 0) omp_set_num_threads(threads);
+    c->threads = omp_get_max_threads();
+    c->avx512 = __builtin_cpu_supports("avx512f") && !getenv("CPU_NO_AVX512");
+    if (cpu_dnnl_check(dnnl_engine_create(&c->engine, dnnl_cpu, 0), "dnnl_engine_create") ||
+        cpu_dnnl_check(dnnl_stream_create(&c->stream, c->engine, dnnl_stream_default_flags), "dnnl_stream_create")) {
+        cpu_free(c);
+        return C_ERR;
+    }
+    be->iface = &cpu_iface;
+    be->ctx = c;
+    return C_OK;
+}
+
+void backend_free(backend *be)
+{
+    if (be->iface) be->iface->free(be->ctx);
+    be->iface = NULL;
+    be->ctx = NULL;
+}

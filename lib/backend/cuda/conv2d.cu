@@ -1,0 +1,313 @@
+/* conv2d.cu: conv2d forward and backward through cuDNN's legacy API (still in cuDNN 9).
+ *
+ * A plan holds the filter descriptor and, per distinct batch size (made on first use, at most
+ * CONV_MAX_INST), tensor descriptors, one convolution descriptor per direction (each carries the
+ * math type of the algorithm chosen for it) and the three algorithms. Algorithms are chosen once
+ * per shape and batch size and cached in the context, so layers of equal shape share the choice:
+ * by timing (cudnnFind*) normally; in deterministic mode by cuDNN's heuristics (cudnnGet*_v7,
+ * which do not depend on timing, so every run picks the same algorithm) keeping only algorithms
+ * reported CUDNN_DETERMINISTIC. The one workspace in the context grows to the largest need when an
+ * instance is made, so a training step allocates nothing.
+ * Bias and the fused ReLU are our own kernels after the convolution; backward masks dy by y > 0
+ * into ctx->mask and sums the bias gradient with the deterministic channel reduction. */
+#include "backend/cuda/cuda_backend.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define CONV_MAX_INST 8
+#define CONV_WS_LIMIT ((size_t)1 << 30)   /* never pick an algorithm needing more workspace */
+
+typedef struct conv_inst {
+    int n;
+    cudnnTensorDescriptor_t xd, yd;
+    cudnnConvolutionDescriptor_t cf, cd, cw;   /* forward, backward data, backward filter */
+    cuda_algo a;
+    size_t ws_f, ws_d, ws_w;
+} conv_inst;
+
+struct conv_plan {
+    conv_desc d;
+    int oh, ow;
+    cudnnFilterDescriptor_t wd;
+    int n_inst;
+    conv_inst inst[CONV_MAX_INST];
+};
+
+static void inst_free(conv_inst *I)
+{
+    if (I->xd) cudnn_check(cudnnDestroyTensorDescriptor(I->xd), "cudnnDestroyTensorDescriptor", __FILE__, __LINE__);
+    if (I->yd) cudnn_check(cudnnDestroyTensorDescriptor(I->yd), "cudnnDestroyTensorDescriptor", __FILE__, __LINE__);
+    cudnnConvolutionDescriptor_t cs[3] = { I->cf, I->cd, I->cw };
+    for (int i = 0; i < 3; i++)
+        if (cs[i]) cudnn_check(cudnnDestroyConvolutionDescriptor(cs[i]), "cudnnDestroyConvolutionDescriptor", __FILE__, __LINE__);
+    memset(I, 0, sizeof *I);
+}
+
+static cudnnMathType_t base_math(const cuda_ctx *c) { return c->tf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH; }
+
+/* Without TF32 only FMA (or default, which we then pin to FMA) results are acceptable. */
+static int math_ok(const cuda_ctx *c, cudnnMathType_t m) { return c->tf32 || m == CUDNN_FMA_MATH || m == CUDNN_DEFAULT_MATH; }
+static cudnnMathType_t math_use(const cuda_ctx *c, cudnnMathType_t m) { return c->tf32 ? m : CUDNN_FMA_MATH; }
+
+static int conv_desc_make(const cuda_ctx *c, const conv_desc *d, cudnnConvolutionDescriptor_t *cv)
+{
+    DNN_RET(cudnnCreateConvolutionDescriptor(cv));
+    /* PyTorch's Conv2d is a cross-correlation with symmetric zero padding */
+    DNN_RET(cudnnSetConvolution2dDescriptor(*cv, d->pad, d->pad, d->stride, d->stride, 1, 1,
+                                            CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
+    DNN_RET(cudnnSetConvolutionMathType(*cv, base_math(c)));
+    return C_OK;
+}
+
+/* Picks from perf results (sorted best first): success, workspace within the limit, determinism
+ * when asked for, acceptable math. Returns the index or -1. */
+#define PICK(c, perf, got, out) do { \
+        out = -1; \
+        for (int i_ = 0; i_ < (got); i_++) \
+            if ((perf)[i_].status == CUDNN_STATUS_SUCCESS && (perf)[i_].memory <= CONV_WS_LIMIT && \
+                (!(c)->deterministic || (perf)[i_].determinism == CUDNN_DETERMINISTIC) && \
+                math_ok((c), (perf)[i_].mathType)) { out = i_; break; } \
+    } while (0)
+
+static int algo_choose(cuda_ctx *c, const conv_plan *P, conv_inst *I)
+{
+    cuda_algo *a = &I->a;
+    /* fallbacks: deterministic algorithms every shape supports */
+    a->fwd = CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM;
+    a->bwdd = CUDNN_CONVOLUTION_BWD_DATA_ALGO_1;
+    a->bwdf = CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1;
+    a->fwd_math = a->bwdd_math = a->bwdf_math = base_math(c);
+    int got = 0, k;
+
+    cudnnConvolutionFwdAlgoPerf_t pf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
+    if (c->deterministic)
+        DNN_RET(cudnnGetConvolutionForwardAlgorithm_v7(c->dnn, I->xd, P->wd, I->cf, I->yd, CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &got, pf));
+    else
+        DNN_RET(cudnnFindConvolutionForwardAlgorithm(c->dnn, I->xd, P->wd, I->cf, I->yd, CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &got, pf));
+    PICK(c, pf, got, k);
+    if (k >= 0) { a->fwd = pf[k].algo; a->fwd_math = math_use(c, pf[k].mathType); }
+
+    if (P->d.need_dx) {
+        cudnnConvolutionBwdDataAlgoPerf_t pd[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
+        if (c->deterministic)
+            DNN_RET(cudnnGetConvolutionBackwardDataAlgorithm_v7(c->dnn, P->wd, I->yd, I->cd, I->xd,
+                                                                CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &got, pd));
+        else
+            DNN_RET(cudnnFindConvolutionBackwardDataAlgorithm(c->dnn, P->wd, I->yd, I->cd, I->xd,
+                                                              CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &got, pd));
+        PICK(c, pd, got, k);
+        if (k >= 0) { a->bwdd = pd[k].algo; a->bwdd_math = math_use(c, pd[k].mathType); }
+    }
+
+    cudnnConvolutionBwdFilterAlgoPerf_t pw[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
+    if (c->deterministic)
+        DNN_RET(cudnnGetConvolutionBackwardFilterAlgorithm_v7(c->dnn, I->xd, I->yd, I->cw, P->wd,
+                                                              CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &got, pw));
+    else
+        DNN_RET(cudnnFindConvolutionBackwardFilterAlgorithm(c->dnn, I->xd, I->yd, I->cw, P->wd,
+                                                            CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &got, pw));
+    PICK(c, pw, got, k);
+    if (k >= 0) { a->bwdf = pw[k].algo; a->bwdf_math = math_use(c, pw[k].mathType); }
+    return C_OK;
+}
+
+static const cuda_algo *algo_cached(const cuda_ctx *c, const int key[10])
+{
+    for (int i = 0; i < c->n_algos; i++)
+        if (!memcmp(c->algos[i].key, key, sizeof c->algos[i].key)) return &c->algos[i];
+    return NULL;
+}
+
+static void algo_store(cuda_ctx *c, const cuda_algo *a)
+{
+    if (c->n_algos == c->cap_algos) {
+        c->cap_algos = c->cap_algos ? 2 * c->cap_algos : 16;
+        c->algos = (cuda_algo *)xrealloc(c->algos, (size_t)c->cap_algos * sizeof *c->algos);
+    }
+    c->algos[c->n_algos++] = *a;
+}
+
+static int inst_make(cuda_ctx *c, conv_plan *P, conv_inst *I, int n)
+{
+    const conv_desc *d = &P->d;
+    memset(I, 0, sizeof *I);
+    I->n = n;
+    int dims[4];
+    if (cudnn_check(cudnnCreateTensorDescriptor(&I->xd), "cudnnCreateTensorDescriptor", __FILE__, __LINE__) ||
+        cudnn_check(cudnnCreateTensorDescriptor(&I->yd), "cudnnCreateTensorDescriptor", __FILE__, __LINE__) ||
+        cudnn_check(cudnnSetTensor4dDescriptor(I->xd, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, n, d->ic, d->ih, d->iw),
+                    "cudnnSetTensor4dDescriptor(x)", __FILE__, __LINE__) ||
+        cudnn_check(cudnnSetTensor4dDescriptor(I->yd, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, n, d->oc, P->oh, P->ow),
+                    "cudnnSetTensor4dDescriptor(y)", __FILE__, __LINE__) ||
+        conv_desc_make(c, d, &I->cf) || conv_desc_make(c, d, &I->cd) || conv_desc_make(c, d, &I->cw) ||
+        cudnn_check(cudnnGetConvolution2dForwardOutputDim(I->cf, I->xd, P->wd, &dims[0], &dims[1], &dims[2], &dims[3]),
+                    "cudnnGetConvolution2dForwardOutputDim", __FILE__, __LINE__))
+        goto fail;
+    if (dims[0] != n || dims[1] != d->oc || dims[2] != P->oh || dims[3] != P->ow) {
+        err_msg("conv2d", "cuDNN output shape %dx%dx%dx%d differs from the expected %dx%dx%dx%d",
+                dims[0], dims[1], dims[2], dims[3], n, d->oc, P->oh, P->ow);
+        goto fail;
+    }
+    {
+        int key[10] = { n, d->ic, d->ih, d->iw, d->oc, d->kh, d->kw, d->stride, d->pad, d->need_dx };
+        const cuda_algo *hit = algo_cached(c, key);
+        if (hit) I->a = *hit;
+        else {
+            if (algo_choose(c, P, I)) goto fail;
+            memcpy(I->a.key, key, sizeof key);
+            algo_store(c, &I->a);
+        }
+    }
+    if (cudnn_check(cudnnSetConvolutionMathType(I->cf, I->a.fwd_math), "cudnnSetConvolutionMathType", __FILE__, __LINE__) ||
+        cudnn_check(cudnnSetConvolutionMathType(I->cd, I->a.bwdd_math), "cudnnSetConvolutionMathType", __FILE__, __LINE__) ||
+        cudnn_check(cudnnSetConvolutionMathType(I->cw, I->a.bwdf_math), "cudnnSetConvolutionMathType", __FILE__, __LINE__) ||
+        cudnn_check(cudnnGetConvolutionForwardWorkspaceSize(c->dnn, I->xd, P->wd, I->cf, I->yd, I->a.fwd, &I->ws_f),
+                    "cudnnGetConvolutionForwardWorkspaceSize", __FILE__, __LINE__) ||
+        cudnn_check(cudnnGetConvolutionBackwardFilterWorkspaceSize(c->dnn, I->xd, I->yd, I->cw, P->wd, I->a.bwdf, &I->ws_w),
+                    "cudnnGetConvolutionBackwardFilterWorkspaceSize", __FILE__, __LINE__))
+        goto fail;
+    if (d->need_dx &&
+        cudnn_check(cudnnGetConvolutionBackwardDataWorkspaceSize(c->dnn, P->wd, I->yd, I->cd, I->xd, I->a.bwdd, &I->ws_d),
+                    "cudnnGetConvolutionBackwardDataWorkspaceSize", __FILE__, __LINE__))
+        goto fail;
+    {
+        size_t ws = I->ws_f > I->ws_w ? I->ws_f : I->ws_w;
+        if (I->ws_d > ws) ws = I->ws_d;
+        if (cuda_ws_reserve(c, ws)) goto fail;
+    }
+    return C_OK;
+fail:
+    inst_free(I);
+    return err_msg("conv2d", "cannot set up cuDNN for n=%d ic=%d %dx%d oc=%d k=%dx%d s=%d p=%d",
+                   n, d->ic, d->ih, d->iw, d->oc, d->kh, d->kw, d->stride, d->pad);
+}
+
+conv_plan *cuda_conv_plan_make(void *ctx, const conv_desc *d)
+{
+    cuda_ctx *c = (cuda_ctx *)ctx;
+    if (d->max_n < 1 || d->ic < 1 || d->oc < 1 || d->kh < 1 || d->kw < 1 || d->stride < 1 || d->pad < 0) {
+        err_msg("conv2d", "invalid description");
+        return NULL;
+    }
+    conv_plan *P = (conv_plan *)xcalloc(1, sizeof *P);
+    P->d = *d;
+    P->oh = conv_out_size(d->ih, d->kh, d->stride, d->pad);
+    P->ow = conv_out_size(d->iw, d->kw, d->stride, d->pad);
+    if (P->oh < 1 || P->ow < 1 || d->ih + 2 * d->pad < d->kh || d->iw + 2 * d->pad < d->kw) {
+        err_msg("conv2d", "kernel %dx%d does not fit input %dx%d", d->kh, d->kw, d->ih, d->iw);
+        free(P);
+        return NULL;
+    }
+    if (cudnn_check(cudnnCreateFilterDescriptor(&P->wd), "cudnnCreateFilterDescriptor", __FILE__, __LINE__) ||
+        cudnn_check(cudnnSetFilter4dDescriptor(P->wd, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, d->oc, d->ic, d->kh, d->kw),
+                    "cudnnSetFilter4dDescriptor", __FILE__, __LINE__) ||
+        (d->relu && cuda_mask_reserve(c, (size_t)d->max_n * d->oc * P->oh * P->ow * sizeof(float))) ||
+        /* the max_n instance now, so errors show when the net is built */
+        inst_make(c, P, &P->inst[0], d->max_n)) {
+        cuda_conv_plan_free(c, P);
+        return NULL;
+    }
+    P->n_inst = 1;
+    return P;
+}
+
+void cuda_conv_plan_free(void *ctx, conv_plan *P)
+{
+    (void)ctx;
+    if (!P) return;
+    for (int i = 0; i < P->n_inst; i++) inst_free(&P->inst[i]);
+    if (P->wd) cudnn_check(cudnnDestroyFilterDescriptor(P->wd), "cudnnDestroyFilterDescriptor", __FILE__, __LINE__);
+    free(P);
+}
+
+/* The instance for batch n, made on first use; the oldest non-max one goes when full. */
+static conv_inst *inst_get(cuda_ctx *c, conv_plan *P, int n)
+{
+    for (int i = 0; i < P->n_inst; i++)
+        if (P->inst[i].n == n) return &P->inst[i];
+    if (n < 1 || n > P->d.max_n) { err_msg("conv2d", "batch %d outside 1..%d", n, P->d.max_n); return NULL; }
+    if (P->n_inst == CONV_MAX_INST) {
+        inst_free(&P->inst[1]);
+        memmove(&P->inst[1], &P->inst[2], (CONV_MAX_INST - 2) * sizeof P->inst[0]);
+        P->n_inst--;
+    }
+    conv_inst *I = &P->inst[P->n_inst];
+    if (inst_make(c, P, I, n)) return NULL;
+    P->n_inst++;
+    return I;
+}
+
+/* y = relu?(y + b[c]) in place, NCHW */
+__global__ void bias_relu_kernel(float *y, const float *b, int relu, size_t total, int C, int HW)
+{
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < total; i += (size_t)gridDim.x * blockDim.x) {
+        float v = y[i];
+        if (b) v += b[(i / HW) % C];
+        y[i] = relu && !(v > 0.0f) ? 0.0f : v;
+    }
+}
+
+__global__ void relu_mask_kernel(const float *y, const float *dy, float *out, size_t total)
+{
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < total; i += (size_t)gridDim.x * blockDim.x)
+        out[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+}
+
+struct plain_sum {
+    const float *g;
+    __device__ double2 operator()(size_t i, int) const { return make_double2((double)g[i], 0.0); }
+};
+
+__global__ void bias_grad_final_kernel(const double2 *part, int P, int C, float *db)
+{
+    int c = blockIdx.x * blockDim.x + threadIdx.x;
+    if (c < C) db[c] = (float)chan_total(part, c, P).x;
+}
+
+int cuda_conv_fwd(void *ctx, conv_plan *P, const tensor *x, const tensor *w, const tensor *b, tensor *y)
+{
+    cuda_ctx *c = (cuda_ctx *)ctx;
+    conv_inst *I = inst_get(c, P, x->shape[0]);
+    if (!I) return C_ERR;
+    const float one = 1.0f, zero = 0.0f;
+    DNN_RET(cudnnConvolutionForward(c->dnn, &one, I->xd, x->data, P->wd, w->data, I->cf, I->a.fwd, c->ws, I->ws_f,
+                                    &zero, I->yd, y->data));
+    if (P->d.bias || P->d.relu) {
+        size_t total = (size_t)I->n * P->d.oc * P->oh * P->ow;
+        LAUNCH_RET(c, bias_relu_kernel, cuda_blocks(total), CUDA_THREADS, (float *)y->data,
+                   P->d.bias ? (const float *)b->data : (const float *)NULL, P->d.relu, total, P->d.oc, P->oh * P->ow);
+    }
+    return C_OK;
+}
+
+int cuda_conv_bwd(void *ctx, conv_plan *P, const tensor *x, const tensor *w, const tensor *y,
+                  const tensor *dy, tensor *dx, tensor *dw, tensor *db)
+{
+    cuda_ctx *c = (cuda_ctx *)ctx;
+    conv_inst *I = inst_get(c, P, x->shape[0]);
+    if (!I) return C_ERR;
+    const float one = 1.0f, zero = 0.0f;
+    const int N = I->n, C = P->d.oc, HW = P->oh * P->ow;
+    const size_t total = (size_t)N * C * HW;
+    const float *g = (const float *)dy->data;
+    if (P->d.relu) {
+        LAUNCH_RET(c, relu_mask_kernel, cuda_blocks(total), CUDA_THREADS, (const float *)y->data, g, (float *)c->mask, total);
+        g = (const float *)c->mask;
+    }
+    DNN_RET(cudnnConvolutionBackwardFilter(c->dnn, &one, I->xd, x->data, I->yd, g, I->cw, I->a.bwdf, c->ws, I->ws_w,
+                                           &zero, P->wd, dw->data));
+    if (P->d.bias && db) {
+        int parts = chan_parts(N, C, HW);
+        if (cuda_red_reserve(c, (size_t)C * parts * sizeof(double2))) return C_ERR;
+        plain_sum f = { g };
+        LAUNCH_RET(c, chan_partial_kernel<plain_sum>, dim3(C, parts), CUDA_THREADS, f, N, C, HW, parts, (double2 *)c->red);
+        LAUNCH_RET(c, bias_grad_final_kernel, (C + 127) / 128, 128, (const double2 *)c->red, parts, C, (float *)db->data);
+    }
+    if (dx) {
+        if (!P->d.need_dx) return err_msg("conv2d", "input gradient asked of a plan made without need_dx");
+        DNN_RET(cudnnConvolutionBackwardData(c->dnn, &one, P->wd, w->data, I->yd, g, I->cd, I->a.bwdd, c->ws, I->ws_d,
+                                             &zero, I->xd, dx->data));
+    }
+    return C_OK;
+}

@@ -1,0 +1,307 @@
+/* cuda_backend.cu: the CUDA backend's context, checks, memory ops and function table. */
+#include "backend/cuda/cuda_backend.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int cuda_check(cudaError_t e, const char *call, const char *file, int line)
+{
+    if (e == cudaSuccess) return C_OK;
+    return err_msg("cuda", "%s:%d: %s failed: %s (%s)", file, line, call, cudaGetErrorString(e), cudaGetErrorName(e));
+}
+
+int cudnn_check(cudnnStatus_t s, const char *call, const char *file, int line)
+{
+    if (s == CUDNN_STATUS_SUCCESS) return C_OK;
+    return err_msg("cudnn", "%s:%d: %s failed: %s", file, line, call, cudnnGetErrorString(s));
+}
+
+int cublas_check(cublasStatus_t s, const char *call, const char *file, int line)
+{
+    if (s == CUBLAS_STATUS_SUCCESS) return C_OK;
+    return err_msg("cublas", "%s:%d: %s failed: %s (%d)", file, line, call, cublasGetStatusString(s), (int)s);
+}
+
+int cuda_reserve(cuda_ctx *c, void **buf, size_t *size, size_t bytes)
+{
+    if (bytes <= *size) return C_OK;
+    if (c->capturing)
+        return err_msg("cuda", "a scratch buffer must grow to %zu bytes while recording a graph", bytes);
+    c->buf_gen++;
+    if (*buf) {
+        CU_RET(cudaStreamSynchronize(c->stream));
+        CU_RET(cudaFree(*buf));
+        *buf = NULL;
+        *size = 0;
+    }
+    CU_RET(cudaMalloc(buf, bytes));
+    *size = bytes;
+    return C_OK;
+}
+
+extern "C" int backend_cuda_device_count(void)
+{
+    int n = 0;
+    /* No driver or no device is an answer (0), not an error. */
+    if (cudaGetDeviceCount(&n) != cudaSuccess) {
+        (void)cudaGetLastError();
+        return 0;
+    }
+    return n;
+}
+
+/* ---- memory ---- */
+
+static size_t used_bytes(const tensor *t) { return tensor_numel(t) * tensor_elsize(t->dtype); }
+
+static int cuda_alloc(void *ctx, tensor *t, tensor_dtype dt, int ndim, const int *shape, tensor_layout layout)
+{
+    cuda_ctx *c = (cuda_ctx *)ctx;
+    (void)layout;  /* TL_ACT is plain NCHW here */
+    if (ndim < 1 || ndim > TENSOR_MAX_DIMS) return err_msg("cuda", "tensor rank %d unsupported", ndim);
+    memset(t, 0, sizeof *t);
+    t->dtype = dt;
+    t->ndim = ndim;
+    for (int i = 0; i < TENSOR_MAX_DIMS; i++) t->shape[i] = i < ndim ? shape[i] : 1;
+    t->device = DEV_CUDA;
+    t->layout = TL_PLAIN;
+    t->bytes = tensor_numel(t) * tensor_elsize(dt);
+    size_t sz = t->bytes ? t->bytes : 4;
+    CU_RET(cudaMalloc(&t->data, sz));
+    if (cuda_check(cudaMemsetAsync(t->data, 0, sz, c->stream), "cudaMemsetAsync", __FILE__, __LINE__)) {
+        cudaFree(t->data);
+        t->data = NULL;
+        return C_ERR;
+    }
+    return C_OK;
+}
+
+static void cuda_free_tensor(void *ctx, tensor *t)
+{
+    (void)ctx;
+    if (!t->view && t->data) CU_DIE(cudaFree(t->data));
+    memset(t, 0, sizeof *t);
+}
+
+static void cuda_upload(void *ctx, tensor *dst, const void *host)
+{
+    cuda_ctx *c = (cuda_ctx *)ctx;
+    /* From pageable memory the call returns once the host bytes are staged: host may be reused. */
+    CU_DIE(cudaMemcpyAsync(dst->data, host, used_bytes(dst), cudaMemcpyHostToDevice, c->stream));
+}
+
+static void cuda_download(void *ctx, const tensor *src, void *host)
+{
+    cuda_ctx *c = (cuda_ctx *)ctx;
+    CU_DIE(cudaMemcpyAsync(host, src->data, used_bytes(src), cudaMemcpyDeviceToHost, c->stream));
+    CU_DIE(cudaStreamSynchronize(c->stream));
+}
+
+static void cuda_copy(void *ctx, tensor *dst, const tensor *src)
+{
+    cuda_ctx *c = (cuda_ctx *)ctx;
+    if (dst->data != src->data)
+        CU_DIE(cudaMemcpyAsync(dst->data, src->data, used_bytes(src), cudaMemcpyDeviceToDevice, c->stream));
+}
+
+static void cuda_zero(void *ctx, tensor *t)
+{
+    cuda_ctx *c = (cuda_ctx *)ctx;
+    CU_DIE(cudaMemsetAsync(t->data, 0, used_bytes(t), c->stream));
+}
+
+static void cuda_sync(void *ctx)
+{
+    cuda_ctx *c = (cuda_ctx *)ctx;
+    CU_DIE(cudaStreamSynchronize(c->stream));
+}
+
+static void cuda_free(void *ctx)
+{
+    cuda_ctx *c = (cuda_ctx *)ctx;
+    if (!c) return;
+    /* Teardown: report failures but keep releasing. */
+    if (c->stream) cuda_check(cudaStreamSynchronize(c->stream), "cudaStreamSynchronize", __FILE__, __LINE__);
+    if (c->ws) cuda_check(cudaFree(c->ws), "cudaFree(ws)", __FILE__, __LINE__);
+    if (c->red) cuda_check(cudaFree(c->red), "cudaFree(red)", __FILE__, __LINE__);
+    if (c->mask) cuda_check(cudaFree(c->mask), "cudaFree(mask)", __FILE__, __LINE__);
+    if (c->loss_dev) cuda_check(cudaFree(c->loss_dev), "cudaFree(loss)", __FILE__, __LINE__);
+    if (c->loss_host) cuda_check(cudaFreeHost(c->loss_host), "cudaFreeHost", __FILE__, __LINE__);
+    if (c->loss_ring) cuda_check(cudaFreeHost(c->loss_ring), "cudaFreeHost(ring)", __FILE__, __LINE__);
+    for (int i = 0; i < BACKEND_LOSS_SLOTS; i++)
+        if (c->loss_ev[i]) cuda_check(cudaEventDestroy(c->loss_ev[i]), "cudaEventDestroy", __FILE__, __LINE__);
+    if (c->step_lr) cuda_check(cudaFree(c->step_lr), "cudaFree(step)", __FILE__, __LINE__);
+    if (c->blas) cublas_check(cublasDestroy(c->blas), "cublasDestroy", __FILE__, __LINE__);
+    if (c->blas_ws) cuda_check(cudaFree(c->blas_ws), "cudaFree(blas_ws)", __FILE__, __LINE__);
+    if (c->dnn) cudnn_check(cudnnDestroy(c->dnn), "cudnnDestroy", __FILE__, __LINE__);
+    if (c->stream) cuda_check(cudaStreamDestroy(c->stream), "cudaStreamDestroy", __FILE__, __LINE__);
+    free(c->algos);
+    free(c);
+}
+
+/* ---- graphs ---- */
+
+typedef struct cuda_graph {
+    cudaGraphExec_t exec;
+    unsigned long gen;      /* buf_gen at capture */
+} cuda_graph;
+
+static int cuda_graph_begin(void *ctx)
+{
+    cuda_ctx *c = (cuda_ctx *)ctx;
+    /* thread-local: the loader threads never touch CUDA, and other threads' calls stay legal */
+    CU_RET(cudaStreamBeginCapture(c->stream, cudaStreamCaptureModeThreadLocal));
+    c->capturing = 1;
+    return C_OK;
+}
+
+static int cuda_graph_end(void *ctx, void **out)
+{
+    cuda_ctx *c = (cuda_ctx *)ctx;
+    cudaGraph_t g = NULL;
+    *out = NULL;
+    cudaError_t e = cudaStreamEndCapture(c->stream, &g);
+    c->capturing = 0;
+    if (cuda_check(e, "cudaStreamEndCapture", __FILE__, __LINE__)) {
+        if (g) cudaGraphDestroy(g);
+        (void)cudaGetLastError();
+        return C_ERR;
+    }
+    cudaGraphExec_t ex;
+    e = cudaGraphInstantiate(&ex, g, 0);
+    cudaGraphDestroy(g);
+    if (cuda_check(e, "cudaGraphInstantiate", __FILE__, __LINE__)) return C_ERR;
+    cuda_graph *cg = (cuda_graph *)xcalloc(1, sizeof *cg);
+    cg->exec = ex;
+    cg->gen = c->buf_gen;
+    *out = cg;
+    return C_OK;
+}
+
+static int cuda_graph_launch(void *ctx, void *graph)
+{
+    cuda_ctx *c = (cuda_ctx *)ctx;
+    cuda_graph *cg = (cuda_graph *)graph;
+    if (cg->gen != c->buf_gen) return 1;
+    CU_RET(cudaGraphLaunch(cg->exec, c->stream));
+    return C_OK;
+}
+
+static void cuda_graph_free(void *ctx, void *graph)
+{
+    (void)ctx;
+    cuda_graph *cg = (cuda_graph *)graph;
+    if (!cg) return;
+    cuda_check(cudaGraphExecDestroy(cg->exec), "cudaGraphExecDestroy", __FILE__, __LINE__);
+    free(cg);
+}
+
+__global__ void set_scalars_kernel(float *lr_dev, uint32_t *step_dev, float lr, uint32_t step)
+{
+    *lr_dev = lr;
+    *step_dev = step;
+}
+
+/* A kernel rather than a copy: its arguments are taken at launch, so no host buffer has to stay
+ * unchanged until the stream reaches it. */
+static void cuda_set_step_scalars(void *ctx, float lr, uint32_t step)
+{
+    cuda_ctx *c = (cuda_ctx *)ctx;
+    LAUNCH_DIE(c, set_scalars_kernel, 1, 1, c->step_lr, c->step_no, lr, step);
+}
+
+static const backend_iface cuda_iface = {
+    .name = "cuda",
+    .free = cuda_free,
+    .alloc = cuda_alloc,
+    .free_tensor = cuda_free_tensor,
+    .upload = cuda_upload,
+    .download = cuda_download,
+    .copy = cuda_copy,
+    .zero = cuda_zero,
+    .add = cuda_add,
+    .sync = cuda_sync,
+    .conv_plan_make = cuda_conv_plan_make,
+    .conv_plan_free = cuda_conv_plan_free,
+    .conv_fwd = cuda_conv_fwd,
+    .conv_bwd = cuda_conv_bwd,
+    .linear_fwd = cuda_linear_fwd,
+    .linear_bwd = cuda_linear_bwd,
+    .relu_fwd = cuda_relu_fwd,
+    .relu_bwd = cuda_relu_bwd,
+    .maxpool_fwd = cuda_maxpool_fwd,
+    .maxpool_bwd = cuda_maxpool_bwd,
+    .flatten_fwd = cuda_flatten_fwd,
+    .flatten_bwd = cuda_flatten_bwd,
+    .dropout_fwd = cuda_dropout_fwd,
+    .dropout_bwd = cuda_dropout_bwd,
+    .bn_fwd = cuda_bn_fwd,
+    .bn_bwd = cuda_bn_bwd,
+    .logsoftmax_fwd = cuda_logsoftmax_fwd,
+    .nll_loss = cuda_nll_loss,
+    .logsoftmax_nll_bwd = cuda_logsoftmax_nll_bwd,
+    .sgd_step = cuda_sgd_step,
+    .augment_batch = cuda_augment_batch_op,
+    .nll_loss_queue = cuda_nll_loss_queue,
+    .loss_stash = cuda_loss_stash,
+    .loss_fetch = cuda_loss_fetch,
+    .graph_begin = cuda_graph_begin,
+    .graph_end = cuda_graph_end,
+    .graph_launch = cuda_graph_launch,
+    .graph_free = cuda_graph_free,
+    .set_step_scalars = cuda_set_step_scalars,
+};
+
+extern "C" int backend_cuda_init_ex(backend *be, int device, int deterministic, int allow_tf32)
+{
+    int count = backend_cuda_device_count();
+    if (count < 1) return err_msg("cuda", "no CUDA device is visible");
+    if (device < 0 || device >= count) return err_msg("cuda", "device %d requested but %d visible", device, count);
+    cuda_ctx *c = (cuda_ctx *)xcalloc(1, sizeof *c);
+    c->device = device;
+    c->deterministic = deterministic;
+    c->tf32 = allow_tf32;
+    cudaDeviceProp prop;
+    if (cuda_check(cudaSetDevice(device), "cudaSetDevice", __FILE__, __LINE__) ||
+        cuda_check(cudaGetDeviceProperties(&prop, device), "cudaGetDeviceProperties", __FILE__, __LINE__) ||
+        cuda_check(cudaStreamCreateWithFlags(&c->stream, cudaStreamNonBlocking), "cudaStreamCreateWithFlags", __FILE__, __LINE__) ||
+        cudnn_check(cudnnCreate(&c->dnn), "cudnnCreate", __FILE__, __LINE__) ||
+        cudnn_check(cudnnSetStream(c->dnn, c->stream), "cudnnSetStream", __FILE__, __LINE__) ||
+        cublas_check(cublasCreate(&c->blas), "cublasCreate", __FILE__, __LINE__) ||
+        cublas_check(cublasSetStream(c->blas, c->stream), "cublasSetStream", __FILE__, __LINE__) ||
+        /* full FP32 GEMMs (PyTorch's default for matmul); no atomics, so results repeat exactly */
+        cublas_check(cublasSetMathMode(c->blas, CUBLAS_DEFAULT_MATH), "cublasSetMathMode", __FILE__, __LINE__) ||
+        cublas_check(cublasSetAtomicsMode(c->blas, CUBLAS_ATOMICS_NOT_ALLOWED), "cublasSetAtomicsMode", __FILE__, __LINE__) ||
+        cuda_check(cudaMalloc(&c->loss_dev, sizeof(float)), "cudaMalloc(loss)", __FILE__, __LINE__) ||
+        cuda_check(cudaMallocHost(&c->loss_host, sizeof(float)), "cudaMallocHost(loss)", __FILE__, __LINE__) ||
+        cuda_check(cudaMallocHost(&c->loss_ring, BACKEND_LOSS_SLOTS * sizeof(float)), "cudaMallocHost(ring)", __FILE__, __LINE__) ||
+        cuda_check(cudaMalloc(&c->step_lr, 2 * sizeof(float)), "cudaMalloc(step)", __FILE__, __LINE__) ||
+        /* 32 MiB: NVIDIA's suggestion for Hopper; a workspace of our own keeps captures allocation-free */
+        cuda_check(cudaMalloc(&c->blas_ws, (size_t)32 << 20), "cudaMalloc(blas_ws)", __FILE__, __LINE__) ||
+        cublas_check(cublasSetWorkspace(c->blas, c->blas_ws, (size_t)32 << 20), "cublasSetWorkspace", __FILE__, __LINE__)) {
+        cuda_free(c);
+        return C_ERR;
+    }
+    c->step_no = (uint32_t *)(c->step_lr + 1);
+    for (int i = 0; i < BACKEND_LOSS_SLOTS; i++)
+        if (cuda_check(cudaEventCreateWithFlags(&c->loss_ev[i], cudaEventDisableTiming), "cudaEventCreateWithFlags", __FILE__, __LINE__)) {
+            cuda_free(c);
+            return C_ERR;
+        }
+    snprintf(c->name, sizeof c->name, "%s", prop.name);
+    be->iface = &cuda_iface;
+    be->ctx = c;
+    return C_OK;
+}
+
+extern "C" int backend_cuda_init(backend *be, int device, int deterministic)
+{
+    return backend_cuda_init_ex(be, device, deterministic, 1);
+}
+
+extern "C" const char *backend_cuda_device_name(const backend *be)
+{
+    if (!be->iface || strcmp(be->iface->name, "cuda")) return "";
+    return ((const cuda_ctx *)be->ctx)->name;
+}

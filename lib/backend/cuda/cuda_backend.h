@@ -1,0 +1,188 @@
+/* cuda_backend.h: what the CUDA backend's .cu files share (not for model code).
+ *
+ * One context per backend: a stream, cuDNN and cuBLAS handles bound to it, one cuDNN workspace
+ * and two scratch buffers that grow when a larger shape first appears (every op runs on the one
+ * stream, so they are never used by two ops at once), and a cache of chosen convolution
+ * algorithms keyed by shape. Every CUDA, cuDNN and cuBLAS call goes through a check that prints
+ * the call, file and line. Tensors are plain row-major in their logical shape (NCHW). */
+#ifndef CUDA_INTERNAL_H
+#define CUDA_INTERNAL_H
+
+#include <cuda_runtime.h>
+#include <cublas_v2.h>
+#include <cudnn.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* error.h declares err_die/err_exit with C11's _Noreturn, which C++ does not have. */
+#ifndef _Noreturn
+#define _Noreturn __attribute__((noreturn))
+#endif
+extern "C" {
+#include "backend/backend.h"
+#include "core/error.h"
+}
+#include "backend/cuda_init.h"
+
+/* A cached algorithm choice for one convolution shape (and batch size). */
+typedef struct cuda_algo {
+    int key[10];                        /* n ic ih iw oc kh kw stride pad need_dx */
+    cudnnConvolutionFwdAlgo_t fwd;
+    cudnnConvolutionBwdDataAlgo_t bwdd;
+    cudnnConvolutionBwdFilterAlgo_t bwdf;
+    cudnnMathType_t fwd_math, bwdd_math, bwdf_math;
+} cuda_algo;
+
+typedef struct cuda_ctx {
+    int device;
+    int deterministic;      /* deterministic cuDNN algorithms only */
+    int tf32;               /* cuDNN may use TF32 tensor cores */
+    char name[256];
+    cudaStream_t stream;
+    cudnnHandle_t dnn;
+    cublasHandle_t blas;
+    void *ws;               /* cuDNN workspace */
+    size_t ws_size;
+    void *red;              /* reduction partials and per-channel temporaries */
+    size_t red_size;
+    void *mask;             /* dy * (y > 0) of a conv with fused ReLU */
+    size_t mask_size;
+    float *loss_dev;        /* [1] the last nll_loss on the device */
+    float *loss_host;       /* [1] pinned, for the readback */
+    float *loss_ring;       /* [BACKEND_LOSS_SLOTS] pinned: loss_stash copies of loss_dev */
+    cudaEvent_t loss_ev[BACKEND_LOSS_SLOTS];   /* recorded after each stash copy */
+    void *blas_ws;          /* cuBLAS workspace set once, so graph capture never allocates */
+    float *step_lr;         /* device scalars a recorded step reads (set_step_scalars) */
+    uint32_t *step_no;
+    int capturing;          /* recording a graph: sgd/dropout take lr/step from the scalars */
+    unsigned long buf_gen;  /* bumped whenever cuda_reserve reallocates a scratch buffer */
+    cuda_algo *algos;
+    int n_algos, cap_algos;
+} cuda_ctx;
+
+/* Check helpers: print `cuda: file:line: call: error` and return C_ERR (C_OK when fine). */
+int cuda_check(cudaError_t e, const char *call, const char *file, int line);
+int cudnn_check(cudnnStatus_t s, const char *call, const char *file, int line);
+int cublas_check(cublasStatus_t s, const char *call, const char *file, int line);
+
+/* ..._RET: return C_ERR from an int function; ..._DIE: exit (void ops have no error return). */
+#define CU_RET(call) do { if (cuda_check((call), #call, __FILE__, __LINE__)) return C_ERR; } while (0)
+#define CU_DIE(call) do { if (cuda_check((call), #call, __FILE__, __LINE__)) err_exit(); } while (0)
+#define DNN_RET(call) do { if (cudnn_check((call), #call, __FILE__, __LINE__)) return C_ERR; } while (0)
+#define DNN_DIE(call) do { if (cudnn_check((call), #call, __FILE__, __LINE__)) err_exit(); } while (0)
+#define BLAS_RET(call) do { if (cublas_check((call), #call, __FILE__, __LINE__)) return C_ERR; } while (0)
+
+/* Kernel launch on the context's stream, checked (launch errors only; faults in the kernel show
+ * at the next synchronising call, which is checked too). */
+#define LAUNCH_RET(c, kernel, grid, block, ...) do { \
+        kernel<<<(grid), (block), 0, (c)->stream>>>(__VA_ARGS__); \
+        if (cuda_check(cudaGetLastError(), "launch " #kernel, __FILE__, __LINE__)) return C_ERR; \
+    } while (0)
+#define LAUNCH_DIE(c, kernel, grid, block, ...) do { \
+        kernel<<<(grid), (block), 0, (c)->stream>>>(__VA_ARGS__); \
+        if (cuda_check(cudaGetLastError(), "launch " #kernel, __FILE__, __LINE__)) err_exit(); \
+    } while (0)
+
+#define CUDA_THREADS 256
+
+/* Blocks for a grid-stride loop over n elements. */
+static inline unsigned cuda_blocks(size_t n)
+{
+    size_t b = (n + CUDA_THREADS - 1) / CUDA_THREADS;
+    if (b > 65535u * 8u) b = 65535u * 8u;
+    return b ? (unsigned)b : 1u;
+}
+
+/* Grow-only device buffers (a grow synchronises the stream first, since queued work may still
+ * read the old buffer, and bumps buf_gen so recorded graphs that used the old one are not
+ * replayed). Growing while recording a graph is an error. Return C_OK or C_ERR. */
+int cuda_reserve(cuda_ctx *c, void **buf, size_t *size, size_t bytes);
+static inline int cuda_ws_reserve(cuda_ctx *c, size_t bytes) { return cuda_reserve(c, &c->ws, &c->ws_size, bytes); }
+static inline int cuda_red_reserve(cuda_ctx *c, size_t bytes) { return cuda_reserve(c, &c->red, &c->red_size, bytes); }
+static inline int cuda_mask_reserve(cuda_ctx *c, size_t bytes) { return cuda_reserve(c, &c->mask, &c->mask_size, bytes); }
+
+/* ---- deterministic per-channel reductions over an NCHW tensor ----
+ * Pass 1: grid (C, P); block (c, p) sums f(i, c) over its share of the N*HW elements of channel c
+ * (element j of the channel is image j / HW, position j % HW; block p takes j = p*T + t, stepping
+ * P*T) in double, then a fixed-order shared-memory tree gives part[c*P + p]. Pass 2 (the caller's
+ * finalize kernel) adds the P partials of a channel in order. No atomics: the same inputs and
+ * shapes give the same bits on every run. */
+template <class F>
+__global__ void chan_partial_kernel(F f, int N, int C, int HW, int P, double2 *part)
+{
+    __shared__ double ss[CUDA_THREADS], sq[CUDA_THREADS];
+    const int c = blockIdx.x, p = blockIdx.y, t = threadIdx.x;
+    const size_t M = (size_t)N * HW;
+    double s = 0.0, q = 0.0;
+    for (size_t j = (size_t)p * CUDA_THREADS + t; j < M; j += (size_t)P * CUDA_THREADS) {
+        size_t n = j / HW, hw = j % HW;
+        double2 v = f(((size_t)n * C + c) * HW + hw, c);
+        s += v.x;
+        q += v.y;
+    }
+    ss[t] = s;
+    sq[t] = q;
+    __syncthreads();
+    for (int o = CUDA_THREADS / 2; o > 0; o >>= 1) {
+        if (t < o) { ss[t] += ss[t + o]; sq[t] += sq[t + o]; }
+        __syncthreads();
+    }
+    if (t == 0) part[(size_t)c * P + p] = make_double2(ss[0], sq[0]);
+}
+
+/* Parts per channel: enough blocks to fill the GPU, never more than the data needs. */
+static inline int chan_parts(int N, int C, int HW)
+{
+    size_t M = (size_t)N * HW, most = (M + CUDA_THREADS - 1) / CUDA_THREADS;
+    size_t want = (1024 + (size_t)C - 1) / (size_t)C;
+    size_t p = want < most ? want : most;
+    return p < 1 ? 1 : (int)p;
+}
+
+/* Sum of the P partials of channel c, in order. */
+__device__ __forceinline__ double2 chan_total(const double2 *part, int c, int P)
+{
+    double s = 0.0, q = 0.0;
+    for (int p = 0; p < P; p++) { s += part[(size_t)c * P + p].x; q += part[(size_t)c * P + p].y; }
+    return make_double2(s, q);
+}
+
+/* ---- op entry points (one file per group), wired into the table in backend_cuda.cu ---- */
+conv_plan *cuda_conv_plan_make(void *ctx, const conv_desc *d);
+void cuda_conv_plan_free(void *ctx, conv_plan *p);
+int cuda_conv_fwd(void *ctx, conv_plan *p, const tensor *x, const tensor *w, const tensor *b, tensor *y);
+int cuda_conv_bwd(void *ctx, conv_plan *p, const tensor *x, const tensor *w, const tensor *y,
+                  const tensor *dy, tensor *dx, tensor *dw, tensor *db);
+
+int cuda_linear_fwd(void *ctx, const tensor *x, const tensor *w, const tensor *b, tensor *y);
+int cuda_linear_bwd(void *ctx, const tensor *x, const tensor *w, const tensor *dy, tensor *dx, tensor *dw, tensor *db);
+
+void cuda_bn_fwd(void *ctx, const tensor *c, const tensor *a, const tensor *m, tensor *means, tensor *stds,
+                 const tensor *skip, tensor *y, int training);
+void cuda_bn_bwd(void *ctx, const tensor *c, const tensor *m, const tensor *means, const tensor *stds,
+                 const tensor *dy, tensor *dc, tensor *da, tensor *dm);
+
+void cuda_relu_fwd(void *ctx, const tensor *x, tensor *y);
+void cuda_relu_bwd(void *ctx, const tensor *y, const tensor *dy, tensor *dx);
+void cuda_maxpool_fwd(void *ctx, const tensor *x, tensor *y, tensor *idx);
+void cuda_maxpool_bwd(void *ctx, const tensor *idx, const tensor *dy, tensor *dx);
+void cuda_flatten_fwd(void *ctx, const tensor *x, tensor *y);
+void cuda_flatten_bwd(void *ctx, const tensor *dy, tensor *dx);
+void cuda_dropout_fwd(void *ctx, const tensor *x, tensor *y, float p, uint64_t seed, uint32_t step, uint32_t salt, int training);
+void cuda_dropout_bwd(void *ctx, const tensor *dy, tensor *dx, float p, uint64_t seed, uint32_t step, uint32_t salt);
+void cuda_add(void *ctx, tensor *dst, const tensor *src);
+void cuda_sgd_step(void *ctx, tensor *param, const tensor *grad, tensor *buf, size_t n, float lr,
+                   float momentum, float wd, int first_step);
+
+void cuda_logsoftmax_fwd(void *ctx, const tensor *x, tensor *y);
+float cuda_nll_loss(void *ctx, const tensor *logp, const tensor *labels);
+void cuda_nll_loss_queue(void *ctx, const tensor *logp, const tensor *labels);
+void cuda_loss_stash(void *ctx, int slot);
+float cuda_loss_fetch(void *ctx, int slot);
+
+int cuda_augment_batch_op(void *ctx, const tensor *images, const tensor *labels, const tensor *lut,
+                          const tensor *ids, long first, int n, int augment, int pad, int flip, uint64_t seed,
+                          uint32_t pass, tensor *out, tensor *labels_out);
+void cuda_logsoftmax_nll_bwd(void *ctx, const tensor *logp, const tensor *labels, tensor *dx);
+
+#endif

@@ -1,0 +1,85 @@
+/* logsoftmax.cu: log-softmax over the classes, the batch-mean NLL (kept on the device, read back once
+ * per call through a pinned float) and the fused gradient (softmax - onehot) / n. The same maths
+ * as backend_cpu_linear.c: row maximum, sum of exp in double, log-sum-exp in double. */
+#include "backend/cuda/cuda_backend.h"
+
+/* one thread per row (k is the class count, 10 here) */
+__global__ void logsoftmax_kernel(const float *x, float *y, int n, int k)
+{
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= n) return;
+    const float *r = x + (size_t)i * k;
+    float mx = r[0];
+    for (int j = 1; j < k; j++) mx = r[j] > mx ? r[j] : mx;
+    double s = 0.0;
+    for (int j = 0; j < k; j++) s += exp((double)r[j] - mx);
+    double lse = mx + log(s);
+    for (int j = 0; j < k; j++) y[(size_t)i * k + j] = (float)(r[j] - lse);
+}
+
+/* one thread, batch order: the loss is the same bits on every run */
+__global__ void nll_kernel(const float *p, const uint8_t *l, int n, int k, float *loss)
+{
+    if (blockIdx.x || threadIdx.x) return;
+    double s = 0.0;
+    for (int i = 0; i < n; i++) s -= p[(size_t)i * k + l[i]];
+    *loss = (float)(s / n);
+}
+
+__global__ void logsoftmax_nll_bwd_kernel(const float *p, const uint8_t *l, float *d, int n, int k)
+{
+    size_t total = (size_t)n * k;
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < total; i += (size_t)gridDim.x * blockDim.x) {
+        int row = (int)(i / k), j = (int)(i % k);
+        d[i] = (expf(p[i]) - (float)(j == l[row])) / (float)n;
+    }
+}
+
+void cuda_logsoftmax_fwd(void *ctx, const tensor *x, tensor *y)
+{
+    cuda_ctx *c = (cuda_ctx *)ctx;
+    int n = x->shape[0], k = (int)(tensor_numel(x) / (size_t)n);
+    LAUNCH_DIE(c, logsoftmax_kernel, (n + 127) / 128, 128, (const float *)x->data, (float *)y->data, n, k);
+}
+
+float cuda_nll_loss(void *ctx, const tensor *logp, const tensor *labels)
+{
+    cuda_ctx *c = (cuda_ctx *)ctx;
+    int n = logp->shape[0], k = logp->shape[1];
+    LAUNCH_DIE(c, nll_kernel, 1, 32, (const float *)logp->data, (const uint8_t *)labels->data, n, k, c->loss_dev);
+    CU_DIE(cudaMemcpyAsync(c->loss_host, c->loss_dev, sizeof(float), cudaMemcpyDeviceToHost, c->stream));
+    CU_DIE(cudaStreamSynchronize(c->stream));
+    return *c->loss_host;
+}
+
+void cuda_nll_loss_queue(void *ctx, const tensor *logp, const tensor *labels)
+{
+    cuda_ctx *c = (cuda_ctx *)ctx;
+    int n = logp->shape[0], k = logp->shape[1];
+    LAUNCH_DIE(c, nll_kernel, 1, 32, (const float *)logp->data, (const uint8_t *)labels->data, n, k, c->loss_dev);
+}
+
+/* Outside any graph: the slot differs from step to step. */
+void cuda_loss_stash(void *ctx, int slot)
+{
+    cuda_ctx *c = (cuda_ctx *)ctx;
+    if (slot < 0 || slot >= BACKEND_LOSS_SLOTS) err_die("cuda", "loss slot %d outside 0..%d", slot, BACKEND_LOSS_SLOTS - 1);
+    CU_DIE(cudaMemcpyAsync(c->loss_ring + slot, c->loss_dev, sizeof(float), cudaMemcpyDeviceToHost, c->stream));
+    CU_DIE(cudaEventRecord(c->loss_ev[slot], c->stream));
+}
+
+float cuda_loss_fetch(void *ctx, int slot)
+{
+    cuda_ctx *c = (cuda_ctx *)ctx;
+    if (slot < 0 || slot >= BACKEND_LOSS_SLOTS) err_die("cuda", "loss slot %d outside 0..%d", slot, BACKEND_LOSS_SLOTS - 1);
+    CU_DIE(cudaEventSynchronize(c->loss_ev[slot]));
+    return c->loss_ring[slot];
+}
+
+void cuda_logsoftmax_nll_bwd(void *ctx, const tensor *logp, const tensor *labels, tensor *dx)
+{
+    cuda_ctx *c = (cuda_ctx *)ctx;
+    int n = logp->shape[0], k = logp->shape[1];
+    LAUNCH_DIE(c, logsoftmax_nll_bwd_kernel, cuda_blocks((size_t)n * k), CUDA_THREADS, (const float *)logp->data,
+               (const uint8_t *)labels->data, (float *)dx->data, n, k);
+}

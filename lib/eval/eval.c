@@ -1,0 +1,281 @@
+/* eval.c: TTA evaluation of one checkpoint (see eval.h). */
+#include "eval/eval.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "data/augment.h"
+#include "backend/select.h"
+#include "io/checkpoint.h"
+#include "data/dataset.h"
+#include "core/error.h"
+#include "eval/metrics.h"
+#include "nn/net.h"
+#include "core/params.h"
+#include "core/progress.h"
+#include "io/safetensors.h"
+#include "train/train_setup.h"
+
+int eval_params_load(const char *path, eval_params *p)
+{
+    static const p_field fields[] = {
+        { "n_aug", P_INT, 1, 0, 64, 0 },
+        { "batch_size", P_INT, 1, 1, 4096, 0 },
+        { "seed", P_INT, 1, 0, 9007199254740992.0, 0 },
+    };
+    json_doc d;
+    if (json_load(&d, path) != C_OK) return C_ERR;
+    int rc = params_check(path, "", d.root, fields, 3);
+    if (rc == C_OK) {
+        p->n_aug = (int)params_int(d.root, "n_aug", 4);
+        p->batch_size = (int)params_int(d.root, "batch_size", 256);
+        p->seed = (unsigned long long)params_number(d.root, "seed", 0);
+    }
+    json_free(&d);
+    return rc;
+}
+
+int eval_args(eval_opts *o, int argc, char **argv)
+{
+    memset(o, 0, sizeof *o);
+    static const char *usage = "usage: evaluate --model M.json --ckpt C.ckpt --params eval.json --data DIR "
+                               "--stats stats.json --eval OUT.json --probs OUT.safetensors [--threads N]";
+    for (int i = 1; i < argc; i++) {
+        const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        const char **dst = !strcmp(k, "--model") ? &o->model_path : !strcmp(k, "--ckpt") ? &o->ckpt_path
+                         : !strcmp(k, "--params") ? &o->params_path : !strcmp(k, "--data") ? &o->data_dir
+                         : !strcmp(k, "--stats") ? &o->stats_path : !strcmp(k, "--eval") ? &o->eval_out
+                         : !strcmp(k, "--probs") ? &o->probs_out : NULL;
+        if (!strcmp(k, "--threads")) {
+            char *end;
+            long t = v ? strtol(v, &end, 10) : -1;
+            if (!v || *end || t < 0 || t > 1024) return err_msg(k, "expects a thread count (0 = all cores)");
+            o->threads = (int)t;
+            i++;
+            continue;
+        }
+        if (!dst) return err_msg(k, "unknown option; %s", usage);
+        if (!v) return err_msg(k, "needs a value");
+        *dst = v;
+        i++;
+    }
+    const char *missing = !o->model_path ? "--model" : !o->ckpt_path ? "--ckpt" : !o->params_path ? "--params"
+                        : !o->data_dir ? "--data" : !o->stats_path ? "--stats" : !o->eval_out ? "--eval"
+                        : !o->probs_out ? "--probs" : NULL;
+    if (missing) return err_msg(missing, "missing; %s", usage);
+    return C_OK;
+}
+
+/* One pass over the test set into logp [n, k]: pass < 0 is the clean pass, otherwise the
+ * training transform with the draws of TTA pass `pass`. */
+static int run_pass(net *nt, const dataset *ds, const norm_stats *ns, const eval_params *ep, int pass,
+                    float *x, float *logp, int k, const char *desc)
+{
+    const int h = ds->h, w = ds->w, bs = ep->batch_size;
+    const size_t img = (size_t)3 * h * w;
+    augment_cfg cfg = { .pad = h / 8, .flip = 1, .seed = ep->seed };   /* fastai: pad = sz // 8 */
+    progress pr;
+    long nb = (ds->n + bs - 1) / bs;
+    progress_init(&pr, desc, nb);
+    for (long b = 0; b < nb; b++) {
+        int start = (int)(b * bs), n = ds->n - start < bs ? ds->n - start : bs;
+        #pragma omp parallel for schedule(static)
+        for (int i = 0; i < n; i++) {
+            const uint8_t *src = dataset_image(ds, start + i);
+            if (pass < 0) augment_normalise(src, h, w, ns, x + (size_t)i * img);
+            else augment_image(src, h, w, ns, &cfg, AUGMENT_PASS_TTA + (uint32_t)pass, (uint32_t)(start + i),
+                               x + (size_t)i * img);
+        }
+        if (net_forward(nt, x, n, 0, 0, 0) != C_OK) return C_ERR;
+        net_output(nt, logp + (size_t)start * k);
+        progress_update(&pr, b + 1);
+    }
+    progress_finish(&pr);
+    return C_OK;
+}
+
+/* The same pass with the test set resident on the device (dl attached to the net's input):
+ * batches are normalised or augmented there (same draws: pass, dataset index), only the
+ * log-probabilities come back. */
+static int run_pass_device(net *nt, loader *dl, int pass, float *logp, int k, const char *desc)
+{
+    progress pr;
+    loader_set_mode(dl, 0, pass >= 0);
+    loader_start(dl, 0, pass < 0 ? 0 : AUGMENT_PASS_TTA + (uint32_t)pass);
+    progress_init(&pr, desc, dl->n_batches);
+    long start = 0;
+    for (const batch *b; (b = loader_next(dl)); start += b->n) {
+        if (net_forward(nt, NULL, b->n, 0, 0, 0) != C_OK) return C_ERR;
+        net_output(nt, logp + (size_t)start * k);
+        progress_update(&pr, b->index + 1);
+    }
+    progress_finish(&pr);
+    return C_OK;
+}
+
+static cJSON *num_array(const double *v, int n)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (int i = 0; i < n; i++)
+        cJSON_AddItemToArray(a, isfinite(v[i]) ? cJSON_CreateNumber(v[i]) : cJSON_CreateNull());
+    return a;
+}
+
+static cJSON *eval_json(const char *arch, const eval_params *ep, const dataset *ds, int k, const float *clean,
+                        const float *tta)
+{
+    size_t n = (size_t)ds->n;
+    double *pc = xmalloc(sizeof *pc * (size_t)k);
+    long *conf = xmalloc(sizeof *conf * (size_t)k * k);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "arch", arch);
+    cJSON_AddNumberToObject(o, "n_aug", ep->n_aug);
+    cJSON_AddNumberToObject(o, "count", (double)n);
+    cJSON_AddNumberToObject(o, "accuracy", metrics_accuracy(clean, ds->labels, n, k));
+    cJSON_AddNumberToObject(o, "log_loss", metrics_log_loss(clean, ds->labels, n, k));
+    cJSON_AddNumberToObject(o, "tta_accuracy", metrics_accuracy(tta, ds->labels, n, k));
+    cJSON_AddNumberToObject(o, "tta_log_loss", metrics_log_loss(tta, ds->labels, n, k));
+
+    /* Class names from the data's metadata (label order), else their indices. */
+    cJSON *cl = cJSON_AddArrayToObject(o, "classes");
+    const char *meta = st_meta(&ds->file, "classes");
+    char *names = xstrdup(meta ? meta : ""), *save = NULL, *t = strtok_r(names, ",", &save);
+    for (int i = 0; i < k; i++) {
+        char idx[16];
+        snprintf(idx, sizeof idx, "%d", i);
+        cJSON_AddItemToArray(cl, cJSON_CreateString(t ? t : idx));
+        if (t) t = strtok_r(NULL, ",", &save);
+    }
+    free(names);
+
+    metrics_per_class(clean, ds->labels, n, k, pc);
+    cJSON_AddItemToObject(o, "per_class", num_array(pc, k));
+    metrics_per_class(tta, ds->labels, n, k, pc);
+    cJSON_AddItemToObject(o, "tta_per_class", num_array(pc, k));
+    metrics_confusion(tta, ds->labels, n, k, conf);
+    cJSON *cm = cJSON_AddArrayToObject(o, "confusion");
+    for (int i = 0; i < k; i++) {
+        cJSON *row = cJSON_CreateArray();
+        for (int j = 0; j < k; j++) cJSON_AddItemToArray(row, cJSON_CreateNumber((double)conf[(size_t)i * k + j]));
+        cJSON_AddItemToArray(cm, row);
+    }
+    free(pc);
+    free(conf);
+    return o;
+}
+
+int eval_run(const eval_opts *o)
+{
+    eval_params ep;
+    norm_stats ns;
+    double mean[3], std[3];
+    dataset ds = { 0 };
+    backend be;
+    net *nt = NULL;
+    int have_be = 0, rc = C_ERR;
+    float *x = NULL, *logp = NULL, *clean = NULL, *tta = NULL;
+    metrics_tta acc = { 0 };
+    loader dl;
+    int have_dl = 0;
+    char path[4096];
+
+    if (eval_params_load(o->params_path, &ep) != C_OK) return C_ERR;
+    if (stats_load(o->stats_path, &ns, mean, std) != C_OK) return C_ERR;
+    snprintf(path, sizeof path, "%s/test.safetensors", o->data_dir);
+    if (dataset_load(&ds, path) != C_OK) return C_ERR;
+    if (backend_select(&be, NULL, o->threads) != C_OK) goto done;   /* DEVICE=cpu|cuda|auto */
+    have_be = 1;
+    if (net_load(&nt, o->model_path, &be, ep.batch_size) != C_OK) goto done;
+    const model_desc *m = net_model(nt);
+    int k = net_classes(nt);
+    if (m->input[0] != 3 || ds.h != m->input[1] || ds.w != m->input[2]) {
+        err_msg(path, "images are %dx%dx3, model %s takes %dx%dx%d", ds.h, ds.w, m->path, m->input[1],
+                m->input[2], m->input[0]);
+        goto done;
+    }
+    if (ds.n_classes > k) {
+        err_msg(path, "%d classes, model %s has %d outputs", ds.n_classes, m->path, k);
+        goto done;
+    }
+    ckpt_meta meta;
+    memset(&meta, 0, sizeof meta);
+    if (checkpoint_load(nt, o->ckpt_path, &meta) != C_OK) goto done;
+    if (meta.arch && *meta.arch && strcmp(meta.arch, m->arch)) {
+        err_msg(o->ckpt_path, "arch: is \"%s\", model %s is \"%s\"", meta.arch, m->path, m->arch);
+        goto done;
+    }
+    /* The checkpoint was trained on inputs normalised with its own statistics: evaluating with
+     * others would silently shift every input. */
+    for (int c = 0; c < 3; c++)
+        if ((meta.std[c] != 0 || meta.mean[c] != 0) &&
+            (fabs(meta.mean[c] - mean[c]) > 1e-6 || fabs(meta.std[c] - std[c]) > 1e-6)) {
+            err_msg(o->ckpt_path, "trained with mean/std %g/%g on channel %d, but %s says %g/%g", meta.mean[c],
+                    meta.std[c], c, o->stats_path, mean[c], std[c]);
+            goto done;
+        }
+
+    size_t count = (size_t)ds.n * k;
+    x = xmalloc(sizeof *x * (size_t)ep.batch_size * 3 * ds.h * ds.w);
+    logp = xmalloc(sizeof *logp * count);
+    clean = xmalloc(sizeof *clean * count);
+    tta = xmalloc(sizeof *tta * count);
+    metrics_tta_init(&acc, count);
+    if (be.iface->augment_batch) {
+        /* on the GPU: the test set is uploaded once and every pass runs there */
+        augment_cfg cfg = { .pad = ds.h / 8, .flip = 1, .seed = ep.seed };
+        if (loader_init(&dl, &ds, &ns, ep.batch_size, 0, &cfg, ep.seed, 0) != C_OK) goto done;
+        have_dl = 1;
+        if (loader_attach_device(&dl, &be, net_input(nt), net_labels(nt)) != C_OK) goto done;
+    }
+    for (int p = -1; p < ep.n_aug; p++) {
+        char desc[128];
+        if (p < 0) snprintf(desc, sizeof desc, "%.60s clean pass", m->arch);
+        else snprintf(desc, sizeof desc, "%.60s TTA pass %d/%d", m->arch, p + 1, ep.n_aug);
+        if ((have_dl ? run_pass_device(nt, &dl, p, logp, k, desc)
+                     : run_pass(nt, &ds, &ns, &ep, p, x, logp, k, desc)) != C_OK)
+            goto done;
+        metrics_tta_add_logp(&acc, logp);
+        if (p < 0)
+            for (size_t i = 0; i < count; i++) clean[i] = (float)exp((double)logp[i]);   /* as metrics_tta */
+    }
+    metrics_tta_mean(&acc, tta);
+
+    /* probs first, then the JSON: both are written atomically and make treats them as one group. */
+    st_writer sw;
+    st_writer_init(&sw);
+    int64_t shape[2] = { ds.n, k }, lshape[1] = { ds.n };
+    st_writer_add(&sw, "probs", ST_F32, 2, shape, tta);
+    st_writer_add(&sw, "clean_probs", ST_F32, 2, shape, clean);
+    st_writer_add(&sw, "labels", ST_U8, 1, lshape, ds.labels);
+    char nbuf[32];
+    st_writer_meta(&sw, "arch", m->arch);
+    snprintf(nbuf, sizeof nbuf, "%d", ep.n_aug);
+    st_writer_meta(&sw, "n_aug", nbuf);
+    snprintf(nbuf, sizeof nbuf, "%llu", ep.seed);
+    st_writer_meta(&sw, "seed", nbuf);
+    int wrc = st_writer_save(&sw, o->probs_out);
+    st_writer_free(&sw);
+    if (wrc != C_OK) goto done;
+
+    cJSON *j = eval_json(m->arch, &ep, &ds, k, clean, tta);
+    wrc = json_write_atomic(o->eval_out, j);
+    if (wrc == C_OK)
+        fprintf(stderr, "%s: accuracy %.4f, log loss %.4f; TTA (1 + %d passes) accuracy %.4f, log loss %.4f\n",
+                m->arch, cJSON_GetObjectItem(j, "accuracy")->valuedouble, cJSON_GetObjectItem(j, "log_loss")->valuedouble,
+                ep.n_aug, cJSON_GetObjectItem(j, "tta_accuracy")->valuedouble,
+                cJSON_GetObjectItem(j, "tta_log_loss")->valuedouble);
+    cJSON_Delete(j);
+    rc = wrc;
+done:
+    if (have_dl) loader_free(&dl);
+    metrics_tta_free(&acc);
+    free(x);
+    free(logp);
+    free(clean);
+    free(tta);
+    if (nt) net_free(nt);
+    if (have_be) backend_free(&be);
+    dataset_free(&ds);
+    return rc;
+}

@@ -1,0 +1,102 @@
+/* net.h: a network built from a model file, running on any backend.
+ *
+ * The net owns its parameters, gradients, momentum buffers, activations and the conv plans, all
+ * allocated once at net_load for batches up to max_batch: training steps allocate nothing.
+ * Typical step:
+ *     net_forward(net, images, n, 1, seed, step);     // images: normalised NCHW [n,3,32,32]
+ *     loss = net_loss_backward(net, labels, n);        // gradients of the batch-mean NLL
+ *     net_sgd_step(net, lr, 0.9f, wd);
+ * Evaluation: net_forward(net, images, n, 0, 0, 0); net_output(net, logp).
+ *
+ * Tensors for checkpoints are numbered 0..net_n_tensors()-1 in forward order; each has its
+ * PyTorch state_dict name and shape: parameters (`layers.0.conv.weight`, `out.bias`, `conv1.a`,
+ * `conv1.m`) and, not trainable, the BnLayer statistics `<name>.means` / `<name>.stds` [C,1,1]
+ * of the last training-mode forward (initially 0 and 1). */
+#ifndef NET_H
+#define NET_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <cjson/cJSON.h>
+#include "backend/backend.h"
+#include "nn/model_file.h"
+
+typedef struct net net;
+
+/* Loads models/<arch>.json and builds the net on be (borrowed: must outlive the net).
+ * Parameters are uninitialised (zero) until net_init_params or net_tensor_set. */
+int net_load(net **out, const char *model_json_path, backend *be, int max_batch);
+/* The same from an already parsed model (copied). */
+int net_build(net **out, const model_desc *m, backend *be, int max_batch);
+void net_free(net *n);
+
+const model_desc *net_model(const net *n);
+int net_max_batch(const net *n);
+int net_classes(const net *n);
+
+/* PyTorch default init: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for every conv/linear weight and bias
+ * (fan_in = in*kh*kw), BnLayer a = 0, m = 1, statistics mean 0 / std 1. Draws element j of
+ * parameter tensor t from rng_block(seed, RNG_INIT, t, j / 4) word j % 4, so the values do not
+ * depend on threads or on the backend. */
+void net_init_params(net *n, uint64_t seed);
+
+/* Forward of a batch of n <= max_batch images. input: host NCHW floats [n,3,32,32], or NULL when
+ * the caller already wrote net_input(net) (e.g. a device-side data loader). training: batch
+ * statistics (stored for eval) and dropout with mask (dropout_seed, step). */
+int net_forward(net *n, const float *input, int batch, int training, uint64_t dropout_seed, uint32_t step);
+/* The input tensor [max_batch,3,32,32] TL_PLAIN (its first n images are used). */
+tensor *net_input(net *n);
+/* Copies the last forward's log-probabilities [n, classes] to host. */
+void net_output(net *n, float *host_out);
+
+/* Batch-mean NLL of the last forward (labels on the host, n = that forward's batch). */
+float net_loss(net *n, const uint8_t *labels, int batch);
+/* The same, then backpropagates through the last (training-mode) forward: every parameter
+ * gradient is overwritten. */
+float net_loss_backward(net *n, const uint8_t *labels, int batch);
+
+/* The labels tensor U8 [max_batch] on the backend. Functions taking host labels accept NULL
+ * when the caller already wrote the batch's labels here (the device-side data loader). */
+tensor *net_labels(net *n);
+
+/* One whole training step: net_forward (training), the loss, the backward and net_sgd_step, as
+ * the three calls above would do them (byte for byte the same on the CPU). input/labels NULL:
+ * already in net_input/net_labels. Returns a ticket for net_loss_result, or -1 after an error.
+ * On a backend with the asynchronous entries the loss is not waited for, and once a batch size
+ * has run uncaptured once the step is recorded as a graph and replayed from then on
+ * (NET_GRAPH=0 in the environment turns graphs off). At most BACKEND_LOSS_SLOTS tickets may be
+ * outstanding. */
+long net_train_step(net *n, const float *input, const uint8_t *labels, int batch, uint64_t dropout_seed,
+                    uint32_t step, float lr, float momentum, float wd);
+/* net_loss queued the same way after an eval-mode forward; a ticket. */
+long net_loss_queue(net *n, const uint8_t *labels, int batch);
+/* The loss of a ticket (waits for that step only). Tickets must be read within
+ * BACKEND_LOSS_SLOTS of each other. */
+float net_loss_result(net *n, long ticket);
+/* Training steps run by replaying a graph so far (0 on the CPU). */
+long net_graph_steps(const net *n);
+
+/* One SGD step with PyTorch semantics (coupled weight decay, momentum buffers). */
+void net_sgd_step(net *n, float lr, float momentum, float wd);
+/* Empties the momentum buffers: the next step starts them from the gradient (new optimizer). */
+void net_reset_momentum(net *n);
+
+/* Checkpoint access. info: name (owned by the net), ndim and shape; trainable = 0 for statistics. */
+int net_n_tensors(const net *n);
+int net_tensor_info(const net *n, int i, const char **name, int *ndim, int shape[4], int *trainable);
+int net_tensor_find(const net *n, const char *name);          /* index or -1 */
+size_t net_tensor_numel(const net *n, int i);
+void net_tensor_get(net *n, int i, float *host);
+void net_tensor_set(net *n, int i, const float *host);
+/* The gradient of trainable tensor i after net_loss_backward (zeros for statistics). */
+void net_grad_get(net *n, int i, float *host);
+
+/* Snapshot of every tensor (parameters and statistics) inside the net, e.g. for lr_find. */
+void net_params_save(net *n);
+void net_params_restore(net *n);
+
+/* The model's summary rows (model_summary_json) with "arch", "input", "total_params". */
+cJSON *net_summary_json(const net *n);
+void net_summary_print(const net *n, FILE *f);
+
+#endif

@@ -1,0 +1,83 @@
+#include "train/lr_finder.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "data/augment.h"
+#include "core/error.h"
+#include "core/progress.h"
+#include "train/schedule.h"
+
+int lrfind_run(net *n, const train_params *p, loader *trn, int show_progress, lrfind_result *r)
+{
+    memset(r, 0, sizeof *r);
+    net_params_save(n);
+    net_reset_momentum(n);
+    trn->limit = p->lrf_limit;   /* read by loader_start only */
+    /* Its own shuffle and augmentation pass, disjoint from every training epoch. */
+    loader_start(trn, AUGMENT_PASS_LRFIND, AUGMENT_PASS_LRFIND);
+    long nb = trn->n_batches;
+    r->nb = nb;
+    r->lr = xmalloc(sizeof(double) * (size_t)nb);
+    r->loss = xmalloc(sizeof(double) * (size_t)nb);
+    loss_ema ema;
+    ema_init(&ema);
+    lrfind_rule rule;
+    lrfind_rule_init(&rule);
+    progress bar;
+    memset(&bar, 0, sizeof bar);
+    if (show_progress) progress_init(&bar, "lr_find", nb);
+    long t = 0;
+    for (const batch *b; (b = loader_next(trn)); t++) {
+        double lr = sched_lrfind_lr(p->lrf_start, p->lrf_end, nb, t);
+        /* device batches (x NULL) are in the net's tensors already; the stop rule needs each loss
+         * before the next step, so it is read at once */
+        long tk = net_train_step(n, b->x, b->x ? b->y : NULL, b->n, p->seed, AUGMENT_PASS_LRFIND + (uint32_t)t,
+                                 (float)lr, (float)p->momentum, (float)p->lrf_wd);
+        if (tk < 0) {
+            if (show_progress) progress_finish(&bar);
+            return C_ERR;
+        }
+        float loss = net_loss_result(n, tk);
+        double smooth = ema_update(&ema, loss);
+        if (lrfind_rule_step(&rule, t, smooth)) {
+            r->stopped_early = 1;
+            break;
+        }
+        r->lr[r->n] = lr;
+        r->loss[r->n] = smooth;
+        r->n++;
+        if (show_progress) {
+            progress_set_field(&bar, "loss=%.4f", smooth);
+            progress_update(&bar, t + 1);
+        }
+    }
+    if (show_progress) progress_finish(&bar);
+    net_params_restore(n);
+    return C_OK;
+}
+
+void lrfind_result_free(lrfind_result *r)
+{
+    free(r->lr);
+    free(r->loss);
+    memset(r, 0, sizeof *r);
+}
+
+cJSON *lrfind_json(const lrfind_result *r, const train_params *p, const char *arch)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "arch", arch);
+    cJSON_AddNumberToObject(o, "start_lr", p->lrf_start);
+    cJSON_AddNumberToObject(o, "end_lr", p->lrf_end);
+    cJSON_AddNumberToObject(o, "iterations", (double)r->nb);
+    cJSON_AddBoolToObject(o, "stopped_early", r->stopped_early);
+    cJSON *lr = cJSON_AddArrayToObject(o, "lr"), *loss = cJSON_AddArrayToObject(o, "loss");
+    for (long i = 0; i < r->n; i++) {
+        cJSON_AddItemToArray(lr, cJSON_CreateNumber(r->lr[i]));
+        /* JSON has no NaN/inf; recorded values are finite (the stop rule caught the rest). */
+        cJSON_AddItemToArray(loss, cJSON_CreateNumber(r->loss[i]));
+    }
+    return o;
+}

@@ -1,0 +1,127 @@
+#include "train/train_setup.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/atomic.h"
+#include "backend/select.h"
+#include "core/error.h"
+
+/* `stage: OPTION: what; usage: stage --model ... <outputs> [--threads N]` */
+static int usage_error(const char *option, const char *what, const char *const *out_names, int n_out)
+{
+    char outs[256] = "";
+    for (int k = 0; k < n_out; k++) {
+        strcat(outs, " ");
+        strcat(outs, out_names[k]);
+        strcat(outs, " F");
+    }
+    return err_msg(option, "%s; usage: %s --model M.json --params P.json --data DIR --stats stats.json%s [--threads N]",
+                   what, err_stage(), outs);
+}
+
+int train_setup_args(train_setup *s, int argc, char **argv, const char *const *out_names, int n_out)
+{
+    memset(s, 0, sizeof *s);
+    for (int i = 1; i < argc; i++) {
+        const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        const char **dst = NULL;
+        if (!strcmp(o, "--model")) dst = &s->model_path;
+        else if (!strcmp(o, "--params")) dst = &s->params_path;
+        else if (!strcmp(o, "--data")) dst = &s->data_dir;
+        else if (!strcmp(o, "--stats")) dst = &s->stats_path;
+        for (int k = 0; k < n_out && !dst; k++)
+            if (!strcmp(o, out_names[k])) dst = &s->out[k];
+        if (!strcmp(o, "--threads")) {
+            char *end;
+            long t = v ? strtol(v, &end, 10) : -1;
+            if (!v || *end || t < 0 || t > 1024) return err_msg(o, "expects a thread count (0 = all cores)");
+            s->threads = (int)t;
+            i++;
+            continue;
+        }
+        if (!dst) return usage_error(o, "unknown option", out_names, n_out);
+        if (!v) return err_msg(o, "needs a value");
+        *dst = v;
+        i++;
+    }
+    const char *missing = !s->model_path ? "--model" : !s->params_path ? "--params" : !s->data_dir ? "--data"
+                        : !s->stats_path ? "--stats" : NULL;
+    for (int k = 0; k < n_out && !missing; k++)
+        if (!s->out[k]) missing = out_names[k];
+    if (missing) return usage_error(missing, "missing", out_names, n_out);
+    return C_OK;
+}
+
+static int load_split(dataset *d, const char *dir, const char *name)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s.safetensors", dir, name);
+    return dataset_load(d, path);
+}
+
+int train_setup_load(train_setup *s)
+{
+    if (train_params_load(s->params_path, &s->p) != C_OK) return C_ERR;
+    if (stats_load(s->stats_path, &s->ns, s->mean, s->std) != C_OK) return C_ERR;
+    if (backend_select_ex(&s->be, s->p.device, s->threads, s->p.deterministic) != C_OK) return C_ERR;
+    s->have_be = 1;
+    if (net_load(&s->net, s->model_path, &s->be, s->p.batch_size) != C_OK) return C_ERR;
+    if (load_split(&s->trn_ds, s->data_dir, "train") != C_OK) return C_ERR;
+    if (s->need_test && load_split(&s->val_ds, s->data_dir, "test") != C_OK) return C_ERR;
+    const model_desc *m = net_model(s->net);
+    const dataset *ds[2] = { &s->trn_ds, &s->val_ds };
+    for (int k = 0; k < 1 + s->need_test; k++) {
+        if (m->input[0] != 3 || ds[k]->h != m->input[1] || ds[k]->w != m->input[2])
+            return err_msg(ds[k]->file.path, "images are %dx%dx3, model %s takes %dx%dx%d", ds[k]->h, ds[k]->w,
+                           m->path, m->input[1], m->input[2], m->input[0]);
+        if (ds[k]->n_classes > net_classes(s->net))
+            return err_msg(ds[k]->file.path, "%d classes, model %s has %d outputs", ds[k]->n_classes, m->path,
+                           net_classes(s->net));
+    }
+    if (s->p.pad > s->trn_ds.h || s->p.pad > s->trn_ds.w)
+        return err_msg(s->params_path, "augment.pad: %d is larger than the %dx%d images", s->p.pad, s->trn_ds.h,
+                       s->trn_ds.w);
+    net_init_params(s->net, s->p.seed);
+    augment_cfg aug = { s->p.pad, s->p.flip, s->p.seed };
+    if (loader_init(&s->trn, &s->trn_ds, &s->ns, s->p.batch_size, 1, &aug, s->p.seed, s->p.limit_batches) != C_OK)
+        return C_ERR;
+    s->have_trn = 1;
+    if (s->need_test) {
+        if (loader_init(&s->val, &s->val_ds, &s->ns, s->p.batch_size, 0, NULL, s->p.seed, 0) != C_OK) return C_ERR;
+        s->have_val = 1;
+    }
+    /* On the GPU the data stays on the device: batches are gathered, augmented and normalised
+     * there, straight into the net's input (the same pixels as the host loader). */
+    if (s->be.iface->augment_batch) {
+        tensor *x = net_input(s->net), *y = net_labels(s->net);
+        if (loader_attach_device(&s->trn, &s->be, x, y) != C_OK) return C_ERR;
+        if (s->need_test && loader_attach_device(&s->val, &s->be, x, y) != C_OK) return C_ERR;
+    }
+    return C_OK;
+}
+
+void train_setup_free(train_setup *s)
+{
+    if (s->have_val) loader_free(&s->val);
+    if (s->have_trn) loader_free(&s->trn);
+    if (s->net) net_free(s->net);
+    if (s->have_be) backend_free(&s->be);
+    dataset_free(&s->trn_ds);
+    dataset_free(&s->val_ds);
+    memset(s, 0, sizeof *s);
+}
+
+int json_write_atomic(const char *path, const cJSON *o)
+{
+    char *text = cJSON_Print(o);
+    if (!text) return err_msg(path, "cannot format JSON");
+    size_t len = strlen(text);
+    text = xrealloc(text, len + 2);
+    text[len] = '\n';
+    text[len + 1] = '\0';
+    int rc = atomic_write(path, text, len + 1);
+    free(text);
+    return rc;
+}

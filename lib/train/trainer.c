@@ -1,0 +1,244 @@
+#include "train/trainer.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/error.h"
+#include "core/progress.h"
+#include "train/schedule.h"
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+void trainer_init(trainer *t, net *n, const train_params *p, loader *trn, loader *val)
+{
+    memset(t, 0, sizeof *t);
+    t->net = n;
+    t->p = p;
+    t->trn = trn;
+    t->val = val;
+    t->loss_lag = 1;
+}
+
+void trainer_free(trainer *t)
+{
+    free(t->epochs);
+    free(t->it_lr);
+    free(t->it_loss);
+    t->epochs = NULL;
+    t->it_lr = t->it_loss = NULL;
+}
+
+static void record_iteration(trainer *t, double lr, double loss)
+{
+    if (t->n_it == t->cap_it) {
+        t->cap_it = t->cap_it ? 2 * t->cap_it : 1024;
+        t->it_lr = xrealloc(t->it_lr, sizeof(double) * (size_t)t->cap_it);
+        t->it_loss = xrealloc(t->it_loss, sizeof(double) * (size_t)t->cap_it);
+    }
+    t->it_lr[t->n_it] = lr;
+    t->it_loss[t->n_it] = loss;
+    t->n_it++;
+}
+
+int train_validate(net *n, loader *val, double *loss, double *accuracy)
+{
+    int classes = net_classes(n);
+    float *logp = xmalloc(sizeof(float) * (size_t)net_max_batch(n) * classes);
+    val_mean vm;
+    val_mean_init(&vm);
+    loader_start(val, 0, 0);
+    for (const batch *b; (b = loader_next(val));) {
+        if (net_forward(n, b->x, b->n, 0, 0, 0) != C_OK) { free(logp); return C_ERR; }
+        /* device batches (x NULL) have their labels on the device already; the output's download
+         * is the one wait per batch, the loss is ready by then */
+        long tk = net_loss_queue(n, b->x ? b->y : NULL, b->n);
+        net_output(n, logp);
+        double batch_loss = net_loss_result(n, tk);
+        long correct = 0;
+        for (int i = 0; i < b->n; i++) {
+            const float *r = logp + (size_t)i * classes;
+            int best = 0;
+            for (int k = 1; k < classes; k++)
+                if (r[k] > r[best]) best = k;   /* first maximum wins, like torch.max */
+            correct += best == b->y[i];
+        }
+        /* fastai FINAL: np.average(batch means, weights=batch sizes). */
+        val_mean_add(&vm, batch_loss, correct, b->n);
+    }
+    free(logp);
+    *loss = val_mean_loss(&vm);
+    *accuracy = val_mean_accuracy(&vm);
+    return C_OK;
+}
+
+/* Python's str(np.round(v, 6)): six decimals without trailing zeros (at least one digit). */
+static void fmt6(char *out, size_t cap, double v)
+{
+    if (!isfinite(v)) { snprintf(out, cap, "%s", isnan(v) ? "nan" : v > 0 ? "inf" : "-inf"); return; }
+    snprintf(out, cap, "%.6f", v);
+    char *dot = strchr(out, '.');
+    if (!dot) return;
+    char *end = out + strlen(out) - 1;
+    while (end > dot + 1 && *end == '0') *end-- = '\0';
+    if (!strcmp(out, "-0.0")) snprintf(out, cap, "0.0");
+}
+
+void train_print_header(FILE *f)
+{
+    /* layout = "{!s:10} " * len(names) */
+    fprintf(f, "%-10s %-10s %-10s %-10s \n", "epoch", "trn_loss", "val_loss", "accuracy");
+    fflush(f);
+}
+
+void train_print_row(FILE *f, long epoch, const double *vals, int n)
+{
+    /* layout = "{!s:^10}" + " {!s:10}" * len(values) */
+    char e[32], v[64];
+    snprintf(e, sizeof e, "%ld", epoch);
+    int len = (int)strlen(e), left = (10 - len) / 2, right = 10 - len - left;
+    if (len >= 10) left = right = 0;
+    fprintf(f, "%*s%s%*s", left, "", e, right, "");
+    for (int i = 0; i < n; i++) {
+        fmt6(v, sizeof v, vals[i]);
+        fprintf(f, " %-10s", v);
+    }
+    fputc('\n', f);
+    fflush(f);
+}
+
+/* A queued training step whose loss has not been read yet. */
+typedef struct pending_step {
+    long ticket, it, index, epoch;
+    double lr;
+    int n;
+} pending_step;
+
+/* Reads the oldest queued step's loss and books it: NaN stop, smoothed loss, records, bar. */
+static int settle(trainer *t, pending_step *q, int *nq, loss_ema *ema, progress *bar)
+{
+    pending_step s = q[0];
+    memmove(q, q + 1, sizeof *q * (size_t)--*nq);
+    float loss = net_loss_result(t->net, s.ticket);
+    if (!isfinite(loss)) {
+        if (t->progress) progress_finish(bar);
+        return err_msg(NULL, "epoch %ld, iteration %ld (batch %ld of the epoch): loss is %s", s.epoch, s.it, s.index,
+                       isnan(loss) ? "nan" : "infinite");
+    }
+    double smooth = ema_update(ema, loss);
+    record_iteration(t, s.lr, loss);
+    t->images += s.n;
+    if (t->progress) {
+        progress_set_field(bar, "loss=%.4f", smooth);
+        progress_update(bar, s.index + 1);
+    }
+    return C_OK;
+}
+
+int trainer_run(trainer *t)
+{
+    const train_params *p = t->p;
+    double run_start = now_s();
+    long total_epochs = train_params_epochs(p);
+    t->epochs = xcalloc((size_t)total_epochs, sizeof *t->epochs);
+    uint32_t step = 0;
+    long epoch = 0;
+    if (t->table) train_print_header(t->table);
+    for (int ph = 0; ph < p->n_phases; ph++) {
+        const fit_phase *f = &p->phases[ph];
+        long n_ep = sched_epochs(f);
+        loss_ema ema;
+        ema_init(&ema);
+        net_reset_momentum(t->net);      /* a new optim.SGD per fit() call */
+        long it = 0;                     /* t of the phase */
+        for (long e = 0; e < n_ep; e++, epoch++) {
+            double ep_start = now_s();
+            loader_start(t->trn, (uint32_t)epoch, (uint32_t)epoch);
+            long nb = t->trn->n_batches;
+            t->batches_per_epoch = nb;
+            char desc[48];
+            snprintf(desc, sizeof desc, "epoch %ld", epoch);
+            progress bar;
+            memset(&bar, 0, sizeof bar);
+            if (t->progress) progress_init(&bar, desc, nb);
+            int lag = t->loss_lag < 0 ? 0 : t->loss_lag >= BACKEND_LOSS_SLOTS ? BACKEND_LOSS_SLOTS - 1 : t->loss_lag;
+            pending_step q[BACKEND_LOSS_SLOTS];
+            int nq = 0;
+            for (const batch *b; (b = loader_next(t->trn)); it++, step++) {
+                double lr = sched_lr(f, nb, it);
+                /* device batches (x NULL) are in the net's input and label tensors already */
+                long tk = net_train_step(t->net, b->x, b->x ? b->y : NULL, b->n, p->seed, step, (float)lr,
+                                         (float)p->momentum, (float)f->wd);
+                if (tk < 0) return C_ERR;
+                q[nq++] = (pending_step){ tk, it, b->index, epoch, lr, b->n };
+                /* the GPU runs this step while the host reads the loss of an earlier one */
+                if (nq > lag && settle(t, q, &nq, &ema, &bar) != C_OK) return C_ERR;
+            }
+            while (nq > 0)
+                if (settle(t, q, &nq, &ema, &bar) != C_OK) return C_ERR;
+            if (t->progress) progress_finish(&bar);
+            t->loop_seconds += now_s() - ep_start;
+            epoch_rec *r = &t->epochs[epoch];
+            r->phase = ph;
+            r->epoch = epoch;
+            r->trn_loss = ema_value(&ema);
+            if (train_validate(t->net, t->val, &r->val_loss, &r->accuracy) != C_OK) return C_ERR;
+            r->seconds = now_s() - ep_start;
+            t->n_epochs = epoch + 1;
+            if (t->table) {
+                double v[3] = { r->trn_loss, r->val_loss, r->accuracy };
+                /* fastai numbers epochs from 0 within each fit() call. */
+                train_print_row(t->table, e, v, 3);
+            }
+        }
+    }
+    t->train_seconds = now_s() - run_start;
+    t->graph_steps = net_graph_steps(t->net);
+    return C_OK;
+}
+
+static cJSON *number_array(const double *v, long n)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (long i = 0; i < n; i++) cJSON_AddItemToArray(a, cJSON_CreateNumber(v[i]));
+    return a;
+}
+
+cJSON *trainer_metrics_json(const trainer *t, const char *arch, const char *device)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "arch", arch);
+    cJSON_AddStringToObject(o, "device", device);
+    cJSON_AddNumberToObject(o, "seed", (double)t->p->seed);
+    cJSON_AddNumberToObject(o, "batch_size", t->p->batch_size);
+    cJSON_AddNumberToObject(o, "batches_per_epoch", (double)t->batches_per_epoch);
+    cJSON_AddNumberToObject(o, "train_images", (double)t->images);
+    cJSON_AddNumberToObject(o, "graph_steps", (double)t->graph_steps);   /* GPU: steps replayed from a graph */
+    /* Wall-clock fields (the only ones that differ between identical runs): */
+    cJSON_AddNumberToObject(o, "train_seconds", t->train_seconds);
+    cJSON_AddNumberToObject(o, "loop_seconds", t->loop_seconds);
+    cJSON_AddNumberToObject(o, "loader_wait_seconds", t->trn->wait_s);
+    cJSON_AddNumberToObject(o, "images_per_second", t->loop_seconds > 0 ? t->images / t->loop_seconds : 0);
+    cJSON *eps = cJSON_AddArrayToObject(o, "epochs");
+    for (long i = 0; i < t->n_epochs; i++) {
+        const epoch_rec *r = &t->epochs[i];
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddNumberToObject(e, "phase", r->phase);
+        cJSON_AddNumberToObject(e, "epoch", (double)r->epoch);
+        cJSON_AddNumberToObject(e, "trn_loss", r->trn_loss);
+        cJSON_AddNumberToObject(e, "val_loss", r->val_loss);
+        cJSON_AddNumberToObject(e, "accuracy", r->accuracy);
+        cJSON_AddNumberToObject(e, "seconds", r->seconds);
+        cJSON_AddItemToArray(eps, e);
+    }
+    cJSON *its = cJSON_AddObjectToObject(o, "iterations");
+    cJSON_AddItemToObject(its, "lr", number_array(t->it_lr, t->n_it));
+    cJSON_AddItemToObject(its, "loss", number_array(t->it_loss, t->n_it));
+    return o;
+}

@@ -1,0 +1,64 @@
+/* trainer.h: fastai's fit() loop over the fit phases of params (fastai-semantics.md §3-4).
+ *
+ * For each phase: a new optimizer (momentum buffers emptied), a new smoothed loss, t = 0; per
+ * epoch: a shuffled, augmented pass over the training set, one SGD step per batch at the phase's
+ * lr for t, then validation in eval mode over the whole test set (loss and accuracy weighted by
+ * batch size). One row per epoch `epoch trn_loss val_loss accuracy` goes to `table`.
+ * Randomness: epoch e of the run (counted over all phases) shuffles with (seed, RNG_SHUFFLE, e)
+ * and augments with pass e; dropout uses (seed, step) with step the batch count of the run. */
+#ifndef TRAIN_H
+#define TRAIN_H
+
+#include <stdio.h>
+
+#include "data/loader.h"
+#include "nn/net.h"
+#include "train/train_params.h"
+
+typedef struct epoch_rec {
+    int phase;
+    long epoch;              /* over the whole run, from 0 */
+    double trn_loss, val_loss, accuracy;
+    double seconds;          /* wall-clock: training + validation of this epoch */
+} epoch_rec;
+
+typedef struct trainer {
+    /* inputs (borrowed) */
+    net *net;
+    const train_params *p;
+    loader *trn, *val;
+    FILE *table;             /* the epoch table (stdout); NULL = none */
+    int progress;            /* 1: progress bar / progress lines on stderr */
+    int loss_lag;            /* steps queued before a loss is read back (trainer_init: 1; 0 =
+                                synchronous). Every step's exact loss is still recorded, in order;
+                                only the progress bar and the NaN stop come that many steps late. */
+
+    /* results (owned; trainer_free) */
+    epoch_rec *epochs;
+    long n_epochs;
+    double *it_lr, *it_loss; /* per iteration over the whole run */
+    long n_it, cap_it;
+    long batches_per_epoch;
+    long images;             /* training images stepped on */
+    double loop_seconds;     /* wall-clock in training batches (loader included, validation not) */
+    double train_seconds;    /* wall-clock of the whole run */
+    long graph_steps;        /* steps replayed from a recorded graph (GPU) */
+} trainer;
+
+void trainer_init(trainer *t, net *n, const train_params *p, loader *trn, loader *val);
+/* Runs every phase. A NaN or infinite batch loss stops with `epoch E, iteration T: loss is nan`
+ * and C_ERR. */
+int trainer_run(trainer *t);
+void trainer_free(trainer *t);
+
+/* Eval-mode pass over the loader: loss and accuracy weighted by batch size (= dataset means). */
+int train_validate(net *n, loader *val, double *loss, double *accuracy);
+
+/* fastai's print_stats: the header line, and one row with values rounded to 6 decimals. */
+void train_print_header(FILE *f);
+void train_print_row(FILE *f, long epoch, const double *vals, int n);
+
+/* The metrics JSON of docs/artifacts.md. Caller frees. */
+cJSON *trainer_metrics_json(const trainer *t, const char *arch, const char *device);
+
+#endif
