@@ -16,6 +16,7 @@
 
 #include <stdint.h>
 #include "backend/tensor.h"
+#include "core/error.h"
 
 /* Convolution (PyTorch Conv2d: symmetric zero padding, floor output size), optionally with bias
  * and a fused ReLU on the output. */
@@ -44,12 +45,12 @@ typedef struct backend_iface {
     /* memory */
     int (*alloc)(void *ctx, tensor *t, tensor_dtype dt, int ndim, const int *shape, tensor_layout layout);
     void (*free_tensor)(void *ctx, tensor *t);           /* idempotent; leaves *t zeroed */
-    void (*upload)(void *ctx, tensor *dst, const void *host);    /* host plain -> dst (any layout) */
-    void (*download)(void *ctx, const tensor *src, void *host);  /* src -> host plain */
-    void (*copy)(void *ctx, tensor *dst, const tensor *src);     /* same shape and layout */
-    void (*zero)(void *ctx, tensor *t);
-    void (*add)(void *ctx, tensor *dst, const tensor *src);      /* dst += src, same shape/layout */
-    void (*sync)(void *ctx);                             /* wait for queued work (no-op on CPU) */
+    int (*upload)(void *ctx, tensor *dst, const void *host);    /* host plain -> dst (any layout) */
+    int (*download)(void *ctx, const tensor *src, void *host);  /* src -> host plain */
+    int (*copy)(void *ctx, tensor *dst, const tensor *src);     /* same shape and layout */
+    int (*zero)(void *ctx, tensor *t);
+    int (*add)(void *ctx, tensor *dst, const tensor *src);      /* dst += src, same shape/layout */
+    int (*sync)(void *ctx);                             /* wait for queued work (no-op on CPU) */
 
     /* conv2d: a plan per layer, made once; fwd/bwd run it for any batch n <= max_n (n = x->shape[0]) */
     conv_plan *(*conv_plan_make)(void *ctx, const conv_desc *d);   /* NULL on error */
@@ -68,47 +69,47 @@ typedef struct backend_iface {
                       tensor *dx, tensor *dw, tensor *db);
 
     /* relu (any layout; y may be x) and its backward from the output: dx = dy * (y > 0) */
-    void (*relu_fwd)(void *ctx, const tensor *x, tensor *y);
-    void (*relu_bwd)(void *ctx, const tensor *y, const tensor *dy, tensor *dx);
+    int (*relu_fwd)(void *ctx, const tensor *x, tensor *y);
+    int (*relu_bwd)(void *ctx, const tensor *y, const tensor *dy, tensor *dx);
 
     /* adaptive max pool to 1x1: x [n,c,h,w] (any layout) -> y [n,c,1,1] TL_PLAIN; idx [n,c] I32
      * keeps the arg max (first maximum, like PyTorch) for the backward */
-    void (*maxpool_fwd)(void *ctx, const tensor *x, tensor *y, tensor *idx);
-    void (*maxpool_bwd)(void *ctx, const tensor *idx, const tensor *dy, tensor *dx);
+    int (*maxpool_fwd)(void *ctx, const tensor *x, tensor *y, tensor *idx);
+    int (*maxpool_bwd)(void *ctx, const tensor *idx, const tensor *dy, tensor *dx);
 
     /* flatten [n,c,h,w] (any layout) -> [n,c*h*w] TL_PLAIN in NCHW order, and back */
-    void (*flatten_fwd)(void *ctx, const tensor *x, tensor *y);
-    void (*flatten_bwd)(void *ctx, const tensor *dy, tensor *dx);
+    int (*flatten_fwd)(void *ctx, const tensor *x, tensor *y);
+    int (*flatten_bwd)(void *ctx, const tensor *dy, tensor *dx);
 
     /* inverted dropout on TL_PLAIN tensors: kept units are scaled by 1/(1-p); the mask is a pure
      * function of (seed, step, salt, element index), see op_dropout.h, so the backward regenerates
      * it instead of storing it. training = 0: identity. */
-    void (*dropout_fwd)(void *ctx, const tensor *x, tensor *y, float p, uint64_t seed, uint32_t step,
+    int (*dropout_fwd)(void *ctx, const tensor *x, tensor *y, float p, uint64_t seed, uint32_t step,
                         uint32_t salt, int training);
-    void (*dropout_bwd)(void *ctx, const tensor *dy, tensor *dx, float p, uint64_t seed, uint32_t step,
+    int (*dropout_bwd)(void *ctx, const tensor *dy, tensor *dx, float p, uint64_t seed, uint32_t step,
                         uint32_t salt);
 
     /* The notebook's BnLayer after its conv: r = relu(c); in training mean/std (unbiased, no eps)
      * of r per channel over N*H*W are written to means/stds [C] (else read from them);
      * y = (r - mean) / std * m + a, plus skip (the ResnetLayer input, same shape as y) when not
      * NULL. c, y, skip: same layout. */
-    void (*bn_fwd)(void *ctx, const tensor *c, const tensor *a, const tensor *m, tensor *means,
+    int (*bn_fwd)(void *ctx, const tensor *c, const tensor *a, const tensor *m, tensor *means,
                    tensor *stds, const tensor *skip, tensor *y, int training);
     /* Gradients through the batch statistics (training-mode forward) into dc (w.r.t. c, the
      * pre-ReLU conv output), da, dm. The skip branch's gradient is dy itself (caller adds it). */
-    void (*bn_bwd)(void *ctx, const tensor *c, const tensor *m, const tensor *means, const tensor *stds,
+    int (*bn_bwd)(void *ctx, const tensor *c, const tensor *m, const tensor *means, const tensor *stds,
                    const tensor *dy, tensor *dc, tensor *da, tensor *dm);
 
     /* log-softmax over the last dim of x [n,k] TL_PLAIN */
-    void (*logsoftmax_fwd)(void *ctx, const tensor *x, tensor *y);
+    int (*logsoftmax_fwd)(void *ctx, const tensor *x, tensor *y);
     /* mean over the batch of -logp[i, label_i]; labels U8 [n] on the backend */
-    float (*nll_loss)(void *ctx, const tensor *logp, const tensor *labels);
+    int (*nll_loss)(void *ctx, const tensor *logp, const tensor *labels, float *loss);
     /* gradient of nll_loss(logsoftmax(x)) w.r.t. x: (softmax - onehot) / n */
-    void (*logsoftmax_nll_bwd)(void *ctx, const tensor *logp, const tensor *labels, tensor *dx);
+    int (*logsoftmax_nll_bwd)(void *ctx, const tensor *logp, const tensor *labels, tensor *dx);
 
     /* fused SGD, PyTorch semantics on n elements of TL_PLAIN F32 tensors:
      * d = g + wd*p; buf = first_step ? d : momentum*buf + d; p -= lr*buf */
-    void (*sgd_step)(void *ctx, tensor *param, const tensor *grad, tensor *momentum_buf, size_t n,
+    int (*sgd_step)(void *ctx, tensor *param, const tensor *grad, tensor *momentum_buf, size_t n,
                      float lr, float momentum, float wd, int first_step);
 
     /* ---- the training loop on the device (optional: NULL on backends whose data lives on the
@@ -126,9 +127,9 @@ typedef struct backend_iface {
     /* Asynchronous loss: nll_loss_queue computes nll_loss into the backend's loss scalar on the
      * device (capturable in a graph); loss_stash(slot) queues its copy to host slot `slot`
      * (0..BACKEND_LOSS_SLOTS-1); loss_fetch(slot) waits for that copy only and returns it. */
-    void (*nll_loss_queue)(void *ctx, const tensor *logp, const tensor *labels);
-    void (*loss_stash)(void *ctx, int slot);
-    float (*loss_fetch)(void *ctx, int slot);
+    int (*nll_loss_queue)(void *ctx, const tensor *logp, const tensor *labels);
+    int (*loss_stash)(void *ctx, int slot);
+    int (*loss_fetch)(void *ctx, int slot, float *loss);
 
     /* Graph capture of a whole training step. graph_begin starts recording the queued work
      * instead of running it (sgd_step and dropout then read lr and step from the device scalars
@@ -141,7 +142,7 @@ typedef struct backend_iface {
     int (*graph_end)(void *ctx, void **graph);
     int (*graph_launch)(void *ctx, void *graph);
     void (*graph_free)(void *ctx, void *graph);
-    void (*set_step_scalars)(void *ctx, float lr, uint32_t step);
+    int (*set_step_scalars)(void *ctx, float lr, uint32_t step);
 } backend_iface;
 
 #define BACKEND_LOSS_SLOTS 8

@@ -387,7 +387,9 @@ float net_loss(net *n, const uint8_t *labels, int batch)
 {
     if (batch != n->last_n) err_die(n->model.path, "net_loss: batch %d but the last forward had %d", batch, n->last_n);
     const tensor *lab = upload_labels(n, labels, batch);
-    return BE->nll_loss(CTX, &n->layers[n->n_layers - 1].y, lab);
+    float loss = NAN;
+    if (BE->nll_loss(CTX, &n->layers[n->n_layers - 1].y, lab, &loss)) return NAN;
+    return loss;
 }
 
 /* The loss (queued into the backend's device scalar when queue, else returned) and the backward
@@ -397,7 +399,7 @@ static float backward_from(net *n, const tensor *lab, int queue)
     layer *last = &n->layers[n->n_layers - 1];
     float loss = 0.0f;
     if (queue) BE->nll_loss_queue(CTX, &last->y, lab);
-    else loss = BE->nll_loss(CTX, &last->y, lab);
+    else if (BE->nll_loss(CTX, &last->y, lab, &loss)) loss = NAN;
     BE->logsoftmax_nll_bwd(CTX, &last->y, lab, &n->layers[n->n_layers - 2].dy);
     for (int i = n->n_layers - 2; i >= 0; i--) {
         layer *L = &n->layers[i];
@@ -468,7 +470,10 @@ long net_loss_queue(net *n, const uint8_t *labels, int batch)
 float net_loss_result(net *n, long ticket)
 {
     int slot = (int)(ticket % BACKEND_LOSS_SLOTS);
-    return async_loss(n) ? BE->loss_fetch(CTX, slot) : n->loss_ring[slot];
+    float loss = NAN;
+    if (!async_loss(n)) return n->loss_ring[slot];
+    if (BE->loss_fetch(CTX, slot, &loss)) return NAN;
+    return loss;
 }
 
 /* The queued step body (input and labels already on the backend): what a graph records. */

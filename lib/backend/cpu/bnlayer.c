@@ -179,7 +179,7 @@ static double *bn_tmp(cpu_ctx *cc, int N, int CP, int nfloat, float **f)
     return part;
 }
 
-void cpu_bn_fwd(void *ctx, const tensor *c, const tensor *a, const tensor *m, tensor *means, tensor *stds,
+int cpu_bn_fwd(void *ctx, const tensor *c, const tensor *a, const tensor *m, tensor *means, tensor *stds,
                 const tensor *skip, tensor *y, int training)
 {
     cpu_ctx *cc = ctx;
@@ -217,9 +217,10 @@ void cpu_bn_fwd(void *ctx, const tensor *c, const tensor *a, const tensor *m, te
         if (v16) norm16(cv + k * chunk, s, yv + k * chunk, HW, scale + cb * B, shift + cb * B);
         else norm_gen(cv + k * chunk, s, yv + k * chunk, HW, B, scale + cb * B, shift + cb * B);
     }
+    return C_OK;
 }
 
-void cpu_bn_bwd(void *ctx, const tensor *c, const tensor *m, const tensor *means, const tensor *stds,
+int cpu_bn_bwd(void *ctx, const tensor *c, const tensor *m, const tensor *means, const tensor *stds,
                 const tensor *dy, tensor *dc, tensor *da, tensor *dm)
 {
     cpu_ctx *cc = ctx;
@@ -257,4 +258,5 @@ void cpu_bn_bwd(void *ctx, const tensor *c, const tensor *m, const tensor *means
         if (v16) gpass16(cv + k * chunk, gv + k * chunk, dcv + k * chunk, HW, ka + cb * B, kc + cb * B, k0 + cb * B);
         else gpass_gen(cv + k * chunk, gv + k * chunk, dcv + k * chunk, HW, B, ka + cb * B, kc + cb * B, k0 + cb * B);
     }
+    return C_OK;
 }

@@ -93,18 +93,20 @@ void cpu_from_blocked(const float *src, float *dst, int N, int C, int HW)
         }
 }
 
-static void cpu_upload(void *ctx, tensor *dst, const void *host)
+static int cpu_upload(void *ctx, tensor *dst, const void *host)
 {
     (void)ctx;
     if (cpu_blk(dst) > 1) cpu_to_blocked(host, dst->data, dst->shape[0], dst->shape[1], dst->shape[2] * dst->shape[3]);
     else memcpy(dst->data, host, tensor_numel(dst) * tensor_elsize(dst->dtype));
+    return C_OK;
 }
 
-static void cpu_download(void *ctx, const tensor *src, void *host)
+static int cpu_download(void *ctx, const tensor *src, void *host)
 {
     (void)ctx;
     if (cpu_blk(src) > 1) cpu_from_blocked(src->data, host, src->shape[0], src->shape[1], src->shape[2] * src->shape[3]);
     else memcpy(host, src->data, tensor_numel(src) * tensor_elsize(src->dtype));
+    return C_OK;
 }
 
 /* Bytes in use for the tensor's current (possibly smaller than allocated) batch. */
@@ -115,19 +117,23 @@ static size_t used_bytes(const tensor *t)
     return n * tensor_elsize(t->dtype);
 }
 
-static void cpu_copy(void *ctx, tensor *dst, const tensor *src)
+static int cpu_copy(void *ctx, tensor *dst, const tensor *src)
 {
     (void)ctx;
     memcpy(dst->data, src->data, used_bytes(src));
+    return C_OK;
 }
 
-static void cpu_zero(void *ctx, tensor *t)
+static int cpu_zero(void *ctx, tensor *t)
 {
     (void)ctx;
     memset(t->data, 0, used_bytes(t));
+    return C_OK;
 }
 
-static void cpu_sync(void *ctx) { (void)ctx; }
+static int cpu_sync(void *ctx) { (void)ctx;
+    return C_OK;
+}
 
 static void cpu_free(void *ctx)
 {

@@ -64,25 +64,25 @@ int cpu_conv_bwd(void *ctx, conv_plan *p, const tensor *x, const tensor *w, cons
 int cpu_linear_fwd(void *ctx, const tensor *x, const tensor *w, const tensor *b, tensor *y);
 int cpu_linear_bwd(void *ctx, const tensor *x, const tensor *w, const tensor *dy, tensor *dx, tensor *dw, tensor *db);
 
-void cpu_relu_fwd(void *ctx, const tensor *x, tensor *y);
-void cpu_relu_bwd(void *ctx, const tensor *y, const tensor *dy, tensor *dx);
-void cpu_maxpool_fwd(void *ctx, const tensor *x, tensor *y, tensor *idx);
-void cpu_maxpool_bwd(void *ctx, const tensor *idx, const tensor *dy, tensor *dx);
-void cpu_flatten_fwd(void *ctx, const tensor *x, tensor *y);
-void cpu_flatten_bwd(void *ctx, const tensor *dy, tensor *dx);
-void cpu_dropout_fwd(void *ctx, const tensor *x, tensor *y, float p, uint64_t seed, uint32_t step, uint32_t salt, int training);
-void cpu_dropout_bwd(void *ctx, const tensor *dy, tensor *dx, float p, uint64_t seed, uint32_t step, uint32_t salt);
-void cpu_add(void *ctx, tensor *dst, const tensor *src);
+int cpu_relu_fwd(void *ctx, const tensor *x, tensor *y);
+int cpu_relu_bwd(void *ctx, const tensor *y, const tensor *dy, tensor *dx);
+int cpu_maxpool_fwd(void *ctx, const tensor *x, tensor *y, tensor *idx);
+int cpu_maxpool_bwd(void *ctx, const tensor *idx, const tensor *dy, tensor *dx);
+int cpu_flatten_fwd(void *ctx, const tensor *x, tensor *y);
+int cpu_flatten_bwd(void *ctx, const tensor *dy, tensor *dx);
+int cpu_dropout_fwd(void *ctx, const tensor *x, tensor *y, float p, uint64_t seed, uint32_t step, uint32_t salt, int training);
+int cpu_dropout_bwd(void *ctx, const tensor *dy, tensor *dx, float p, uint64_t seed, uint32_t step, uint32_t salt);
+int cpu_add(void *ctx, tensor *dst, const tensor *src);
 
-void cpu_bn_fwd(void *ctx, const tensor *c, const tensor *a, const tensor *m, tensor *means, tensor *stds,
+int cpu_bn_fwd(void *ctx, const tensor *c, const tensor *a, const tensor *m, tensor *means, tensor *stds,
                 const tensor *skip, tensor *y, int training);
-void cpu_bn_bwd(void *ctx, const tensor *c, const tensor *m, const tensor *means, const tensor *stds,
+int cpu_bn_bwd(void *ctx, const tensor *c, const tensor *m, const tensor *means, const tensor *stds,
                 const tensor *dy, tensor *dc, tensor *da, tensor *dm);
 
-void cpu_logsoftmax_fwd(void *ctx, const tensor *x, tensor *y);
-float cpu_nll_loss(void *ctx, const tensor *logp, const tensor *labels);
-void cpu_logsoftmax_nll_bwd(void *ctx, const tensor *logp, const tensor *labels, tensor *dx);
-void cpu_sgd_step(void *ctx, tensor *param, const tensor *grad, tensor *buf, size_t n, float lr,
+int cpu_logsoftmax_fwd(void *ctx, const tensor *x, tensor *y);
+int cpu_nll_loss(void *ctx, const tensor *logp, const tensor *labels, float *loss);
+int cpu_logsoftmax_nll_bwd(void *ctx, const tensor *logp, const tensor *labels, tensor *dx);
+int cpu_sgd_step(void *ctx, tensor *param, const tensor *grad, tensor *buf, size_t n, float lr,
                   float momentum, float wd, int first_step);
 
 #endif

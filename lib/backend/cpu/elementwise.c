@@ -34,7 +34,7 @@ void cpu_mask_pos(const cpu_ctx *c, const float *y, const float *g, float *out, 
     }
 }
 
-void cpu_relu_fwd(void *ctx, const tensor *x, tensor *y)
+int cpu_relu_fwd(void *ctx, const tensor *x, tensor *y)
 {
     (void)ctx;
     size_t n = cpu_used_bytes(x) / sizeof(float);
@@ -42,14 +42,16 @@ void cpu_relu_fwd(void *ctx, const tensor *x, tensor *y)
     float *b = y->data;
     #pragma omp parallel for simd schedule(static)
     for (size_t i = 0; i < n; i++) b[i] = a[i] > 0.0f ? a[i] : 0.0f;
+    return C_OK;
 }
 
-void cpu_relu_bwd(void *ctx, const tensor *y, const tensor *dy, tensor *dx)
+int cpu_relu_bwd(void *ctx, const tensor *y, const tensor *dy, tensor *dx)
 {
     cpu_mask_pos(ctx, y->data, dy->data, dx->data, cpu_used_bytes(y) / sizeof(float));
+    return C_OK;
 }
 
-void cpu_add(void *ctx, tensor *dst, const tensor *src)
+int cpu_add(void *ctx, tensor *dst, const tensor *src)
 {
     (void)ctx;
     size_t n = cpu_used_bytes(dst) / sizeof(float);
@@ -57,6 +59,7 @@ void cpu_add(void *ctx, tensor *dst, const tensor *src)
     const float *s = src->data;
     #pragma omp parallel for simd schedule(static)
     for (size_t i = 0; i < n; i++) d[i] += s[i];
+    return C_OK;
 }
 
 /* arg max over HW positions of one 16-lane block: y, idx get the first `nl` lanes */
@@ -76,7 +79,7 @@ CPU_AVX512 static void maxpool16(const float *p, int HW, float *y, int32_t *idx,
     _mm512_mask_storeu_epi32(idx, m, bi);
 }
 
-void cpu_maxpool_fwd(void *ctx, const tensor *x, tensor *y, tensor *idx)
+int cpu_maxpool_fwd(void *ctx, const tensor *x, tensor *y, tensor *idx)
 {
     const cpu_ctx *cc = ctx;
     int N = x->shape[0], C = x->shape[1], HW = x->shape[2] * x->shape[3], B = cpu_blk(x), CB = (C + B - 1) / B;
@@ -89,7 +92,7 @@ void cpu_maxpool_fwd(void *ctx, const tensor *x, tensor *y, tensor *idx)
             int n = k / CB, cb = k % CB, c0 = cb * B, nl = C - c0 < B ? C - c0 : B;
             maxpool16(xv + (size_t)k * HW * B, HW, yv + (size_t)n * C + c0, iv + (size_t)n * C + c0, nl);
         }
-        return;
+        return C_OK;
     }
     #pragma omp parallel for collapse(2) schedule(static)
     for (int n = 0; n < N; n++)
@@ -102,9 +105,10 @@ void cpu_maxpool_fwd(void *ctx, const tensor *x, tensor *y, tensor *idx)
             yv[(size_t)n * C + c] = best;
             iv[(size_t)n * C + c] = bi;
         }
+    return C_OK;
 }
 
-void cpu_maxpool_bwd(void *ctx, const tensor *idx, const tensor *dy, tensor *dx)
+int cpu_maxpool_bwd(void *ctx, const tensor *idx, const tensor *dy, tensor *dx)
 {
     (void)ctx;
     int N = dx->shape[0], C = dx->shape[1], HW = dx->shape[2] * dx->shape[3], B = cpu_blk(dx), CB = (C + B - 1) / B;
@@ -120,20 +124,23 @@ void cpu_maxpool_bwd(void *ctx, const tensor *idx, const tensor *dy, tensor *dx)
         for (int c = 0; c < C; c++)
             dn[(size_t)(c / B) * HW * B + c % B + (size_t)iv[(size_t)n * C + c] * B] = g[(size_t)n * C + c];
     }
+    return C_OK;
 }
 
-void cpu_flatten_fwd(void *ctx, const tensor *x, tensor *y)
+int cpu_flatten_fwd(void *ctx, const tensor *x, tensor *y)
 {
     (void)ctx;
     if (cpu_blk(x) > 1) cpu_from_blocked(x->data, y->data, x->shape[0], x->shape[1], x->shape[2] * x->shape[3]);
     else memcpy(y->data, x->data, tensor_numel(x) * sizeof(float));
+    return C_OK;
 }
 
-void cpu_flatten_bwd(void *ctx, const tensor *dy, tensor *dx)
+int cpu_flatten_bwd(void *ctx, const tensor *dy, tensor *dx)
 {
     (void)ctx;
     if (cpu_blk(dx) > 1) cpu_to_blocked(dy->data, dx->data, dx->shape[0], dx->shape[1], dx->shape[2] * dx->shape[3]);
     else memcpy(dx->data, dy->data, tensor_numel(dx) * sizeof(float));
+    return C_OK;
 }
 
 /* y = x * mask / (1 - p), four elements per Philox block */
@@ -152,18 +159,20 @@ static void dropout_apply(const float *x, float *y, size_t n, float p, uint64_t 
     }
 }
 
-void cpu_dropout_fwd(void *ctx, const tensor *x, tensor *y, float p, uint64_t seed, uint32_t step, uint32_t salt, int training)
+int cpu_dropout_fwd(void *ctx, const tensor *x, tensor *y, float p, uint64_t seed, uint32_t step, uint32_t salt, int training)
 {
     (void)ctx;
     size_t n = tensor_numel(x);
     if (!training || p == 0.0f) {
         if (y->data != x->data) memcpy(y->data, x->data, n * sizeof(float));
-        return;
+        return C_OK;
     }
     dropout_apply(x->data, y->data, n, p, seed, step, salt);
+    return C_OK;
 }
 
-void cpu_dropout_bwd(void *ctx, const tensor *dy, tensor *dx, float p, uint64_t seed, uint32_t step, uint32_t salt)
+int cpu_dropout_bwd(void *ctx, const tensor *dy, tensor *dx, float p, uint64_t seed, uint32_t step, uint32_t salt)
 {
     cpu_dropout_fwd(ctx, dy, dx, p, seed, step, salt, 1);
+    return C_OK;
 }

@@ -40,7 +40,7 @@ int cpu_linear_bwd(void *ctx, const tensor *x, const tensor *w, const tensor *dy
     return C_OK;
 }
 
-void cpu_logsoftmax_fwd(void *ctx, const tensor *x, tensor *y)
+int cpu_logsoftmax_fwd(void *ctx, const tensor *x, tensor *y)
 {
     (void)ctx;
     int n = x->shape[0], k = (int)(tensor_numel(x) / (size_t)n);
@@ -55,9 +55,10 @@ void cpu_logsoftmax_fwd(void *ctx, const tensor *x, tensor *y)
         double lse = mx + log(s);
         for (int j = 0; j < k; j++) yv[(size_t)i * k + j] = (float)(r[j] - lse);
     }
+    return C_OK;
 }
 
-float cpu_nll_loss(void *ctx, const tensor *logp, const tensor *labels)
+int cpu_nll_loss(void *ctx, const tensor *logp, const tensor *labels, float *loss)
 {
     (void)ctx;
     int n = logp->shape[0], k = logp->shape[1];
@@ -65,10 +66,11 @@ float cpu_nll_loss(void *ctx, const tensor *logp, const tensor *labels)
     const uint8_t *l = labels->data;
     double s = 0;
     for (int i = 0; i < n; i++) s -= p[(size_t)i * k + l[i]];
-    return (float)(s / n);
+    *loss = (float)(s / n);
+    return C_OK;
 }
 
-void cpu_logsoftmax_nll_bwd(void *ctx, const tensor *logp, const tensor *labels, tensor *dx)
+int cpu_logsoftmax_nll_bwd(void *ctx, const tensor *logp, const tensor *labels, tensor *dx)
 {
     (void)ctx;
     int n = logp->shape[0], k = logp->shape[1];
@@ -78,9 +80,10 @@ void cpu_logsoftmax_nll_bwd(void *ctx, const tensor *logp, const tensor *labels,
     for (int i = 0; i < n; i++)
         for (int j = 0; j < k; j++)
             d[(size_t)i * k + j] = (expf(p[(size_t)i * k + j]) - (j == l[i])) / (float)n;
+    return C_OK;
 }
 
-void cpu_sgd_step(void *ctx, tensor *param, const tensor *grad, tensor *buf, size_t n, float lr,
+int cpu_sgd_step(void *ctx, tensor *param, const tensor *grad, tensor *buf, size_t n, float lr,
                   float momentum, float wd, int first_step)
 {
     (void)ctx;
@@ -93,4 +96,5 @@ void cpu_sgd_step(void *ctx, tensor *param, const tensor *grad, tensor *buf, siz
         #pragma omp parallel for simd schedule(static) if (n > 65536)
         for (size_t i = 0; i < n; i++) { float d = g[i] + wd * p[i]; b[i] = momentum * b[i] + d; p[i] -= lr * b[i]; }
     }
+    return C_OK;
 }

@@ -44,25 +44,26 @@ __global__ void bn_norm_kernel(const float *x, const float *skip, float *y, cons
     }
 }
 
-void cuda_bn_fwd(void *ctx, const tensor *ct, const tensor *a, const tensor *m, tensor *means, tensor *stds,
+int cuda_bn_fwd(void *ctx, const tensor *ct, const tensor *a, const tensor *m, tensor *means, tensor *stds,
                  const tensor *skip, tensor *y, int training)
 {
     cuda_ctx *c = (cuda_ctx *)ctx;
     int N = ct->shape[0], C = ct->shape[1], HW = ct->shape[2] * ct->shape[3];
     int P = chan_parts(N, C, HW);
     size_t pbytes = (size_t)C * P * sizeof(double2);
-    if (cuda_red_reserve(c, pbytes + 7 * (size_t)C * sizeof(float))) err_exit();
+    if (cuda_red_reserve(c, pbytes + 7 * (size_t)C * sizeof(float))) return C_ERR;
     double2 *part = (double2 *)c->red;
     float *scale = (float *)((char *)c->red + pbytes), *shift = scale + C;
     if (training) {
         relu_sq f = { (const float *)ct->data };
-        LAUNCH_DIE(c, chan_partial_kernel<relu_sq>, dim3(C, P), CUDA_THREADS, f, N, C, HW, P, part);
+        LAUNCH_RET(c, chan_partial_kernel<relu_sq>, dim3(C, P), CUDA_THREADS, f, N, C, HW, P, part);
     }
-    LAUNCH_DIE(c, bn_stats_kernel, (C + 127) / 128, 128, part, P, C, (double)N * HW, training, (float *)means->data,
+    LAUNCH_RET(c, bn_stats_kernel, (C + 127) / 128, 128, part, P, C, (double)N * HW, training, (float *)means->data,
                (float *)stds->data, (const float *)a->data, (const float *)m->data, scale, shift);
     size_t total = tensor_numel(ct);
-    LAUNCH_DIE(c, bn_norm_kernel, cuda_blocks(total), CUDA_THREADS, (const float *)ct->data,
+    LAUNCH_RET(c, bn_norm_kernel, cuda_blocks(total), CUDA_THREADS, (const float *)ct->data,
                skip ? (const float *)skip->data : (const float *)NULL, (float *)y->data, scale, shift, total, C, HW);
+    return C_OK;
 }
 
 __global__ void bn_prep_kernel(const float *means, const float *stds, float *mu, float *inv, int C)
@@ -109,22 +110,23 @@ __global__ void bn_grad_kernel(const float *x, const float *g, float *dc, const 
     }
 }
 
-void cuda_bn_bwd(void *ctx, const tensor *ct, const tensor *m, const tensor *means, const tensor *stds,
+int cuda_bn_bwd(void *ctx, const tensor *ct, const tensor *m, const tensor *means, const tensor *stds,
                  const tensor *dy, tensor *dc, tensor *da, tensor *dm)
 {
     cuda_ctx *c = (cuda_ctx *)ctx;
     int N = ct->shape[0], C = ct->shape[1], HW = ct->shape[2] * ct->shape[3];
     int P = chan_parts(N, C, HW);
     size_t pbytes = (size_t)C * P * sizeof(double2);
-    if (cuda_red_reserve(c, pbytes + 7 * (size_t)C * sizeof(float))) err_exit();
+    if (cuda_red_reserve(c, pbytes + 7 * (size_t)C * sizeof(float))) return C_ERR;
     double2 *part = (double2 *)c->red;
     float *mu = (float *)((char *)c->red + pbytes) + 2 * C, *inv = mu + C, *k = inv + C, *ga = k + C, *gm = ga + C;
-    LAUNCH_DIE(c, bn_prep_kernel, (C + 127) / 128, 128, (const float *)means->data, (const float *)stds->data, mu, inv, C);
+    LAUNCH_RET(c, bn_prep_kernel, (C + 127) / 128, 128, (const float *)means->data, (const float *)stds->data, mu, inv, C);
     bn_grad_sq f = { (const float *)ct->data, (const float *)dy->data, mu, inv };
-    LAUNCH_DIE(c, chan_partial_kernel<bn_grad_sq>, dim3(C, P), CUDA_THREADS, f, N, C, HW, P, part);
-    LAUNCH_DIE(c, bn_grad_final_kernel, (C + 127) / 128, 128, part, P, C, (double)N * HW, (const float *)m->data, inv,
+    LAUNCH_RET(c, chan_partial_kernel<bn_grad_sq>, dim3(C, P), CUDA_THREADS, f, N, C, HW, P, part);
+    LAUNCH_RET(c, bn_grad_final_kernel, (C + 127) / 128, 128, part, P, C, (double)N * HW, (const float *)m->data, inv,
                (float *)da->data, (float *)dm->data, k, ga, gm);
     size_t total = tensor_numel(ct);
-    LAUNCH_DIE(c, bn_grad_kernel, cuda_blocks(total), CUDA_THREADS, (const float *)ct->data, (const float *)dy->data,
+    LAUNCH_RET(c, bn_grad_kernel, cuda_blocks(total), CUDA_THREADS, (const float *)ct->data, (const float *)dy->data,
                (float *)dc->data, mu, inv, k, ga, gm, total, C, HW);
+    return C_OK;
 }

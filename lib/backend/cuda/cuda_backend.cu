@@ -84,37 +84,42 @@ static void cuda_free_tensor(void *ctx, tensor *t)
     memset(t, 0, sizeof *t);
 }
 
-static void cuda_upload(void *ctx, tensor *dst, const void *host)
+static int cuda_upload(void *ctx, tensor *dst, const void *host)
 {
     cuda_ctx *c = (cuda_ctx *)ctx;
     /* From pageable memory the call returns once the host bytes are staged: host may be reused. */
-    CU_DIE(cudaMemcpyAsync(dst->data, host, used_bytes(dst), cudaMemcpyHostToDevice, c->stream));
+    CU_RET(cudaMemcpyAsync(dst->data, host, used_bytes(dst), cudaMemcpyHostToDevice, c->stream));
+    return C_OK;
 }
 
-static void cuda_download(void *ctx, const tensor *src, void *host)
+static int cuda_download(void *ctx, const tensor *src, void *host)
 {
     cuda_ctx *c = (cuda_ctx *)ctx;
-    CU_DIE(cudaMemcpyAsync(host, src->data, used_bytes(src), cudaMemcpyDeviceToHost, c->stream));
-    CU_DIE(cudaStreamSynchronize(c->stream));
+    CU_RET(cudaMemcpyAsync(host, src->data, used_bytes(src), cudaMemcpyDeviceToHost, c->stream));
+    CU_RET(cudaStreamSynchronize(c->stream));
+    return C_OK;
 }
 
-static void cuda_copy(void *ctx, tensor *dst, const tensor *src)
+static int cuda_copy(void *ctx, tensor *dst, const tensor *src)
 {
     cuda_ctx *c = (cuda_ctx *)ctx;
     if (dst->data != src->data)
-        CU_DIE(cudaMemcpyAsync(dst->data, src->data, used_bytes(src), cudaMemcpyDeviceToDevice, c->stream));
+        CU_RET(cudaMemcpyAsync(dst->data, src->data, used_bytes(src), cudaMemcpyDeviceToDevice, c->stream));
+    return C_OK;
 }
 
-static void cuda_zero(void *ctx, tensor *t)
+static int cuda_zero(void *ctx, tensor *t)
 {
     cuda_ctx *c = (cuda_ctx *)ctx;
-    CU_DIE(cudaMemsetAsync(t->data, 0, used_bytes(t), c->stream));
+    CU_RET(cudaMemsetAsync(t->data, 0, used_bytes(t), c->stream));
+    return C_OK;
 }
 
-static void cuda_sync(void *ctx)
+static int cuda_sync(void *ctx)
 {
     cuda_ctx *c = (cuda_ctx *)ctx;
-    CU_DIE(cudaStreamSynchronize(c->stream));
+    CU_RET(cudaStreamSynchronize(c->stream));
+    return C_OK;
 }
 
 static void cuda_free(void *ctx)
@@ -205,10 +210,11 @@ __global__ void set_scalars_kernel(float *lr_dev, uint32_t *step_dev, float lr, 
 
 /* A kernel rather than a copy: its arguments are taken at launch, so no host buffer has to stay
  * unchanged until the stream reaches it. */
-static void cuda_set_step_scalars(void *ctx, float lr, uint32_t step)
+static int cuda_set_step_scalars(void *ctx, float lr, uint32_t step)
 {
     cuda_ctx *c = (cuda_ctx *)ctx;
-    LAUNCH_DIE(c, set_scalars_kernel, 1, 1, c->step_lr, c->step_no, lr, step);
+    LAUNCH_RET(c, set_scalars_kernel, 1, 1, c->step_lr, c->step_no, lr, step);
+    return C_OK;
 }
 
 static const backend_iface cuda_iface = {

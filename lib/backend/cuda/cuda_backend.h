@@ -157,32 +157,32 @@ int cuda_conv_bwd(void *ctx, conv_plan *p, const tensor *x, const tensor *w, con
 int cuda_linear_fwd(void *ctx, const tensor *x, const tensor *w, const tensor *b, tensor *y);
 int cuda_linear_bwd(void *ctx, const tensor *x, const tensor *w, const tensor *dy, tensor *dx, tensor *dw, tensor *db);
 
-void cuda_bn_fwd(void *ctx, const tensor *c, const tensor *a, const tensor *m, tensor *means, tensor *stds,
+int cuda_bn_fwd(void *ctx, const tensor *c, const tensor *a, const tensor *m, tensor *means, tensor *stds,
                  const tensor *skip, tensor *y, int training);
-void cuda_bn_bwd(void *ctx, const tensor *c, const tensor *m, const tensor *means, const tensor *stds,
+int cuda_bn_bwd(void *ctx, const tensor *c, const tensor *m, const tensor *means, const tensor *stds,
                  const tensor *dy, tensor *dc, tensor *da, tensor *dm);
 
-void cuda_relu_fwd(void *ctx, const tensor *x, tensor *y);
-void cuda_relu_bwd(void *ctx, const tensor *y, const tensor *dy, tensor *dx);
-void cuda_maxpool_fwd(void *ctx, const tensor *x, tensor *y, tensor *idx);
-void cuda_maxpool_bwd(void *ctx, const tensor *idx, const tensor *dy, tensor *dx);
-void cuda_flatten_fwd(void *ctx, const tensor *x, tensor *y);
-void cuda_flatten_bwd(void *ctx, const tensor *dy, tensor *dx);
-void cuda_dropout_fwd(void *ctx, const tensor *x, tensor *y, float p, uint64_t seed, uint32_t step, uint32_t salt, int training);
-void cuda_dropout_bwd(void *ctx, const tensor *dy, tensor *dx, float p, uint64_t seed, uint32_t step, uint32_t salt);
-void cuda_add(void *ctx, tensor *dst, const tensor *src);
-void cuda_sgd_step(void *ctx, tensor *param, const tensor *grad, tensor *buf, size_t n, float lr,
+int cuda_relu_fwd(void *ctx, const tensor *x, tensor *y);
+int cuda_relu_bwd(void *ctx, const tensor *y, const tensor *dy, tensor *dx);
+int cuda_maxpool_fwd(void *ctx, const tensor *x, tensor *y, tensor *idx);
+int cuda_maxpool_bwd(void *ctx, const tensor *idx, const tensor *dy, tensor *dx);
+int cuda_flatten_fwd(void *ctx, const tensor *x, tensor *y);
+int cuda_flatten_bwd(void *ctx, const tensor *dy, tensor *dx);
+int cuda_dropout_fwd(void *ctx, const tensor *x, tensor *y, float p, uint64_t seed, uint32_t step, uint32_t salt, int training);
+int cuda_dropout_bwd(void *ctx, const tensor *dy, tensor *dx, float p, uint64_t seed, uint32_t step, uint32_t salt);
+int cuda_add(void *ctx, tensor *dst, const tensor *src);
+int cuda_sgd_step(void *ctx, tensor *param, const tensor *grad, tensor *buf, size_t n, float lr,
                    float momentum, float wd, int first_step);
 
-void cuda_logsoftmax_fwd(void *ctx, const tensor *x, tensor *y);
-float cuda_nll_loss(void *ctx, const tensor *logp, const tensor *labels);
-void cuda_nll_loss_queue(void *ctx, const tensor *logp, const tensor *labels);
-void cuda_loss_stash(void *ctx, int slot);
-float cuda_loss_fetch(void *ctx, int slot);
+int cuda_logsoftmax_fwd(void *ctx, const tensor *x, tensor *y);
+int cuda_nll_loss(void *ctx, const tensor *logp, const tensor *labels, float *loss);
+int cuda_nll_loss_queue(void *ctx, const tensor *logp, const tensor *labels);
+int cuda_loss_stash(void *ctx, int slot);
+int cuda_loss_fetch(void *ctx, int slot, float *loss);
 
 int cuda_augment_batch_op(void *ctx, const tensor *images, const tensor *labels, const tensor *lut,
                           const tensor *ids, long first, int n, int augment, int pad, int flip, uint64_t seed,
                           uint32_t pass, tensor *out, tensor *labels_out);
-void cuda_logsoftmax_nll_bwd(void *ctx, const tensor *logp, const tensor *labels, tensor *dx);
+int cuda_logsoftmax_nll_bwd(void *ctx, const tensor *logp, const tensor *labels, tensor *dx);
 
 #endif

@@ -25,26 +25,29 @@ __global__ void add_kernel(float *d, const float *s, size_t n)
         d[i] += s[i];
 }
 
-void cuda_relu_fwd(void *ctx, const tensor *x, tensor *y)
+int cuda_relu_fwd(void *ctx, const tensor *x, tensor *y)
 {
     cuda_ctx *c = (cuda_ctx *)ctx;
     size_t n = tensor_numel(x);
-    LAUNCH_DIE(c, relu_fwd_kernel, cuda_blocks(n), CUDA_THREADS, (const float *)x->data, (float *)y->data, n);
+    LAUNCH_RET(c, relu_fwd_kernel, cuda_blocks(n), CUDA_THREADS, (const float *)x->data, (float *)y->data, n);
+    return C_OK;
 }
 
-void cuda_relu_bwd(void *ctx, const tensor *y, const tensor *dy, tensor *dx)
+int cuda_relu_bwd(void *ctx, const tensor *y, const tensor *dy, tensor *dx)
 {
     cuda_ctx *c = (cuda_ctx *)ctx;
     size_t n = tensor_numel(y);
-    LAUNCH_DIE(c, relu_bwd_kernel, cuda_blocks(n), CUDA_THREADS, (const float *)y->data, (const float *)dy->data,
+    LAUNCH_RET(c, relu_bwd_kernel, cuda_blocks(n), CUDA_THREADS, (const float *)y->data, (const float *)dy->data,
                (float *)dx->data, n);
+    return C_OK;
 }
 
-void cuda_add(void *ctx, tensor *dst, const tensor *src)
+int cuda_add(void *ctx, tensor *dst, const tensor *src)
 {
     cuda_ctx *c = (cuda_ctx *)ctx;
     size_t n = tensor_numel(dst);
-    LAUNCH_DIE(c, add_kernel, cuda_blocks(n), CUDA_THREADS, (float *)dst->data, (const float *)src->data, n);
+    LAUNCH_RET(c, add_kernel, cuda_blocks(n), CUDA_THREADS, (float *)dst->data, (const float *)src->data, n);
+    return C_OK;
 }
 
 /* One thread per (n, c): first maximum wins, a NaN propagates (PyTorch's adaptive max pool). */
@@ -67,38 +70,42 @@ __global__ void maxpool_bwd_kernel(const int32_t *idx, const float *dy, float *d
         dx[r * HW + idx[r]] = dy[r];
 }
 
-void cuda_maxpool_fwd(void *ctx, const tensor *x, tensor *y, tensor *idx)
+int cuda_maxpool_fwd(void *ctx, const tensor *x, tensor *y, tensor *idx)
 {
     cuda_ctx *c = (cuda_ctx *)ctx;
     size_t NC = (size_t)x->shape[0] * x->shape[1];
     int HW = x->shape[2] * x->shape[3];
-    LAUNCH_DIE(c, maxpool_fwd_kernel, cuda_blocks(NC), CUDA_THREADS, (const float *)x->data, (float *)y->data,
+    LAUNCH_RET(c, maxpool_fwd_kernel, cuda_blocks(NC), CUDA_THREADS, (const float *)x->data, (float *)y->data,
                (int32_t *)idx->data, NC, HW);
+    return C_OK;
 }
 
-void cuda_maxpool_bwd(void *ctx, const tensor *idx, const tensor *dy, tensor *dx)
+int cuda_maxpool_bwd(void *ctx, const tensor *idx, const tensor *dy, tensor *dx)
 {
     cuda_ctx *c = (cuda_ctx *)ctx;
     size_t NC = (size_t)dx->shape[0] * dx->shape[1];
     int HW = dx->shape[2] * dx->shape[3];
-    CU_DIE(cudaMemsetAsync(dx->data, 0, tensor_numel(dx) * sizeof(float), c->stream));
-    LAUNCH_DIE(c, maxpool_bwd_kernel, cuda_blocks(NC), CUDA_THREADS, (const int32_t *)idx->data,
+    CU_RET(cudaMemsetAsync(dx->data, 0, tensor_numel(dx) * sizeof(float), c->stream));
+    LAUNCH_RET(c, maxpool_bwd_kernel, cuda_blocks(NC), CUDA_THREADS, (const int32_t *)idx->data,
                (const float *)dy->data, (float *)dx->data, NC, HW);
+    return C_OK;
 }
 
 /* Activations are plain NCHW here, so flatten is a copy (the net aliases it away when it can). */
-void cuda_flatten_fwd(void *ctx, const tensor *x, tensor *y)
+int cuda_flatten_fwd(void *ctx, const tensor *x, tensor *y)
 {
     cuda_ctx *c = (cuda_ctx *)ctx;
     if (y->data != x->data)
-        CU_DIE(cudaMemcpyAsync(y->data, x->data, tensor_numel(x) * sizeof(float), cudaMemcpyDeviceToDevice, c->stream));
+        CU_RET(cudaMemcpyAsync(y->data, x->data, tensor_numel(x) * sizeof(float), cudaMemcpyDeviceToDevice, c->stream));
+    return C_OK;
 }
 
-void cuda_flatten_bwd(void *ctx, const tensor *dy, tensor *dx)
+int cuda_flatten_bwd(void *ctx, const tensor *dy, tensor *dx)
 {
     cuda_ctx *c = (cuda_ctx *)ctx;
     if (dx->data != dy->data)
-        CU_DIE(cudaMemcpyAsync(dx->data, dy->data, tensor_numel(dx) * sizeof(float), cudaMemcpyDeviceToDevice, c->stream));
+        CU_RET(cudaMemcpyAsync(dx->data, dy->data, tensor_numel(dx) * sizeof(float), cudaMemcpyDeviceToDevice, c->stream));
+    return C_OK;
 }
 
 /* One thread per Philox block of four elements: the mask of op_dropout.h, y = x * mask * scale. */
@@ -117,23 +124,25 @@ __global__ void dropout_kernel(const float *x, float *y, size_t n, float p, floa
     }
 }
 
-void cuda_dropout_fwd(void *ctx, const tensor *x, tensor *y, float p, uint64_t seed, uint32_t step, uint32_t salt, int training)
+int cuda_dropout_fwd(void *ctx, const tensor *x, tensor *y, float p, uint64_t seed, uint32_t step, uint32_t salt, int training)
 {
     cuda_ctx *c = (cuda_ctx *)ctx;
     size_t n = tensor_numel(x);
     if (!training || p == 0.0f) {
         if (y->data != x->data)
-            CU_DIE(cudaMemcpyAsync(y->data, x->data, n * sizeof(float), cudaMemcpyDeviceToDevice, c->stream));
-        return;
+            CU_RET(cudaMemcpyAsync(y->data, x->data, n * sizeof(float), cudaMemcpyDeviceToDevice, c->stream));
+        return C_OK;
     }
     float scale = 1.0f / (1.0f - p);
-    LAUNCH_DIE(c, dropout_kernel, cuda_blocks((n + 3) / 4), CUDA_THREADS, (const float *)x->data, (float *)y->data,
+    LAUNCH_RET(c, dropout_kernel, cuda_blocks((n + 3) / 4), CUDA_THREADS, (const float *)x->data, (float *)y->data,
                n, p, scale, seed, step, c->capturing ? c->step_no : (const uint32_t *)NULL, salt);
+    return C_OK;
 }
 
-void cuda_dropout_bwd(void *ctx, const tensor *dy, tensor *dx, float p, uint64_t seed, uint32_t step, uint32_t salt)
+int cuda_dropout_bwd(void *ctx, const tensor *dy, tensor *dx, float p, uint64_t seed, uint32_t step, uint32_t salt)
 {
     cuda_dropout_fwd(ctx, dy, dx, p, seed, step, salt, 1);
+    return C_OK;
 }
 
 /* PyTorch SGD: d = g + wd*p; buf = first ? d : momentum*buf + d; p -= lr*buf. */
@@ -149,10 +158,11 @@ __global__ void sgd_kernel(float *p, const float *g, float *buf, size_t n, float
     }
 }
 
-void cuda_sgd_step(void *ctx, tensor *param, const tensor *grad, tensor *buf, size_t n, float lr,
+int cuda_sgd_step(void *ctx, tensor *param, const tensor *grad, tensor *buf, size_t n, float lr,
                    float momentum, float wd, int first_step)
 {
     cuda_ctx *c = (cuda_ctx *)ctx;
-    LAUNCH_DIE(c, sgd_kernel, cuda_blocks(n), CUDA_THREADS, (float *)param->data, (const float *)grad->data,
+    LAUNCH_RET(c, sgd_kernel, cuda_blocks(n), CUDA_THREADS, (float *)param->data, (const float *)grad->data,
                (float *)buf->data, n, lr, c->capturing ? c->step_lr : (const float *)NULL, momentum, wd, first_step);
+    return C_OK;
 }

@@ -35,51 +35,57 @@ __global__ void logsoftmax_nll_bwd_kernel(const float *p, const uint8_t *l, floa
     }
 }
 
-void cuda_logsoftmax_fwd(void *ctx, const tensor *x, tensor *y)
+int cuda_logsoftmax_fwd(void *ctx, const tensor *x, tensor *y)
 {
     cuda_ctx *c = (cuda_ctx *)ctx;
     int n = x->shape[0], k = (int)(tensor_numel(x) / (size_t)n);
-    LAUNCH_DIE(c, logsoftmax_kernel, (n + 127) / 128, 128, (const float *)x->data, (float *)y->data, n, k);
+    LAUNCH_RET(c, logsoftmax_kernel, (n + 127) / 128, 128, (const float *)x->data, (float *)y->data, n, k);
+    return C_OK;
 }
 
-float cuda_nll_loss(void *ctx, const tensor *logp, const tensor *labels)
+int cuda_nll_loss(void *ctx, const tensor *logp, const tensor *labels, float *loss)
 {
     cuda_ctx *c = (cuda_ctx *)ctx;
     int n = logp->shape[0], k = logp->shape[1];
-    LAUNCH_DIE(c, nll_kernel, 1, 32, (const float *)logp->data, (const uint8_t *)labels->data, n, k, c->loss_dev);
-    CU_DIE(cudaMemcpyAsync(c->loss_host, c->loss_dev, sizeof(float), cudaMemcpyDeviceToHost, c->stream));
-    CU_DIE(cudaStreamSynchronize(c->stream));
-    return *c->loss_host;
+    LAUNCH_RET(c, nll_kernel, 1, 32, (const float *)logp->data, (const uint8_t *)labels->data, n, k, c->loss_dev);
+    CU_RET(cudaMemcpyAsync(c->loss_host, c->loss_dev, sizeof(float), cudaMemcpyDeviceToHost, c->stream));
+    CU_RET(cudaStreamSynchronize(c->stream));
+    *loss = *c->loss_host;
+    return C_OK;
 }
 
-void cuda_nll_loss_queue(void *ctx, const tensor *logp, const tensor *labels)
+int cuda_nll_loss_queue(void *ctx, const tensor *logp, const tensor *labels)
 {
     cuda_ctx *c = (cuda_ctx *)ctx;
     int n = logp->shape[0], k = logp->shape[1];
-    LAUNCH_DIE(c, nll_kernel, 1, 32, (const float *)logp->data, (const uint8_t *)labels->data, n, k, c->loss_dev);
+    LAUNCH_RET(c, nll_kernel, 1, 32, (const float *)logp->data, (const uint8_t *)labels->data, n, k, c->loss_dev);
+    return C_OK;
 }
 
 /* Outside any graph: the slot differs from step to step. */
-void cuda_loss_stash(void *ctx, int slot)
+int cuda_loss_stash(void *ctx, int slot)
 {
     cuda_ctx *c = (cuda_ctx *)ctx;
-    if (slot < 0 || slot >= BACKEND_LOSS_SLOTS) err_die("cuda", "loss slot %d outside 0..%d", slot, BACKEND_LOSS_SLOTS - 1);
-    CU_DIE(cudaMemcpyAsync(c->loss_ring + slot, c->loss_dev, sizeof(float), cudaMemcpyDeviceToHost, c->stream));
-    CU_DIE(cudaEventRecord(c->loss_ev[slot], c->stream));
+    if (slot < 0 || slot >= BACKEND_LOSS_SLOTS) return err_msg("cuda", "loss slot %d outside 0..%d", slot, BACKEND_LOSS_SLOTS - 1);
+    CU_RET(cudaMemcpyAsync(c->loss_ring + slot, c->loss_dev, sizeof(float), cudaMemcpyDeviceToHost, c->stream));
+    CU_RET(cudaEventRecord(c->loss_ev[slot], c->stream));
+    return C_OK;
 }
 
-float cuda_loss_fetch(void *ctx, int slot)
+int cuda_loss_fetch(void *ctx, int slot, float *loss)
 {
     cuda_ctx *c = (cuda_ctx *)ctx;
-    if (slot < 0 || slot >= BACKEND_LOSS_SLOTS) err_die("cuda", "loss slot %d outside 0..%d", slot, BACKEND_LOSS_SLOTS - 1);
-    CU_DIE(cudaEventSynchronize(c->loss_ev[slot]));
-    return c->loss_ring[slot];
+    if (slot < 0 || slot >= BACKEND_LOSS_SLOTS) return err_msg("cuda", "loss slot %d outside 0..%d", slot, BACKEND_LOSS_SLOTS - 1);
+    CU_RET(cudaEventSynchronize(c->loss_ev[slot]));
+    *loss = c->loss_ring[slot];
+    return C_OK;
 }
 
-void cuda_logsoftmax_nll_bwd(void *ctx, const tensor *logp, const tensor *labels, tensor *dx)
+int cuda_logsoftmax_nll_bwd(void *ctx, const tensor *logp, const tensor *labels, tensor *dx)
 {
     cuda_ctx *c = (cuda_ctx *)ctx;
     int n = logp->shape[0], k = logp->shape[1];
-    LAUNCH_DIE(c, logsoftmax_nll_bwd_kernel, cuda_blocks((size_t)n * k), CUDA_THREADS, (const float *)logp->data,
+    LAUNCH_RET(c, logsoftmax_nll_bwd_kernel, cuda_blocks((size_t)n * k), CUDA_THREADS, (const float *)logp->data,
                (const uint8_t *)labels->data, (float *)dx->data, n, k);
+    return C_OK;
 }
