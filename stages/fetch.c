@@ -37,8 +37,8 @@ int main(int argc, char **argv)
 {
     err_init(argv[0]);
     const char *params_path = NULL, *url = NULL, *sha = NULL;
-    fetch_opts o;
-    fetch_opts_init(&o);
+    download_opts o;
+    download_opts_init(&o);
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -63,16 +63,16 @@ int main(int argc, char **argv)
         const char *p_url = params_string(doc.root, "url", NULL);
         const char *p_sha = params_string(doc.root, "sha256", NULL);
         if (!p_url[0]) err_die(params_path, "url: must not be empty");
-        if (p_sha && !fetch_sha256_valid(p_sha))
+        if (p_sha && !download_sha256_valid(p_sha))
             err_die(params_path, "sha256: must be 64 hex digits");
         if (!url) url = p_url;
         if (!sha) sha = p_sha;
     }
-    if (sha && !fetch_sha256_valid(sha)) err_die("--sha256", "must be 64 hex digits");
+    if (sha && !download_sha256_valid(sha)) err_die("--sha256", "must be 64 hex digits");
     o.url = url;
     o.sha256 = sha;
 
-    int rc = fetch_url(&o);
+    int rc = download_url(&o);
     if (params_path) json_free(&doc);
     if (rc != C_OK) err_exit();
     return 0;

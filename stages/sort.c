@@ -22,15 +22,15 @@ int main(int argc, char **argv)
     }
     if (!archive || !out || argc != 5) err_die(NULL, "usage: sort --archive FILE --out DIR");
 
-    sort_set s;
-    sort_set_init(&s);
+    ingest_set s;
+    ingest_set_init(&s);
     s.show_progress = isatty(STDERR_FILENO);
-    CHECK_OK(sort_read(&s, archive));
-    CHECK_OK(sort_resolve(&s));
-    CHECK_OK(sort_decode(&s));
-    CHECK_OK(sort_write(&s, out));
+    CHECK_OK(ingest_read(&s, archive));
+    CHECK_OK(ingest_resolve(&s));
+    CHECK_OK(ingest_decode(&s));
+    CHECK_OK(ingest_write(&s, out));
     printf("sort: %zu train and %zu test images in %d classes\n", s.split[SORT_TRAIN].n,
             s.split[SORT_TEST].n, s.n_classes);
-    sort_set_free(&s);
+    ingest_set_free(&s);
     return 0;
 }

@@ -19,16 +19,16 @@ int main(int argc, char **argv)
     }
     if (!data || !out || argc != 5) err_die(NULL, "usage: stats --data FILE --out FILE");
 
-    st_file f;
-    CHECK_OK(st_read(&f, data));
-    const st_tensor *t = st_expect(&f, "images", ST_U8, 4);
+    safetensors_file f;
+    CHECK_OK(safetensors_read(&f, data));
+    const safetensors_tensor *t = safetensors_expect(&f, "images", SAFETENSORS_U8, 4);
     if (!t) err_exit();
     if (t->shape[3] != 3 || t->shape[0] < 1 || t->shape[1] < 1 || t->shape[2] < 1)
         err_die(data, "images: expected shape [N>0, H, W, 3]");
-    stats_result r;
-    stats_compute(t->data, (size_t)t->shape[0], (size_t)(t->shape[1] * t->shape[2]), &r);
-    st_free(&f);
-    CHECK_OK(stats_write_json(out, &r));
+    norm_stats_result r;
+    norm_stats_compute(t->data, (size_t)t->shape[0], (size_t)(t->shape[1] * t->shape[2]), &r);
+    safetensors_free(&f);
+    CHECK_OK(norm_stats_write_json(out, &r));
     printf("stats: %ld images: mean %.4f %.4f %.4f, std %.4f %.4f %.4f\n", r.count, r.mean[0],
            r.mean[1], r.mean[2], r.std[0], r.std[1], r.std[2]);
     return 0;

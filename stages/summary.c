@@ -8,7 +8,7 @@
 #include <string.h>
 #include "core/atomic.h"
 #include "core/error.h"
-#include "nn/model_file.h"
+#include "nn/model.h"
 
 int main(int argc, char **argv)
 {

@@ -22,7 +22,7 @@ int main(int argc, char **argv)
     if (train_setup_args(&s, argc, argv, outs, 3) != C_OK) return 1;
     s.need_test = 1;
     ckpt_meta meta = { 0 };
-    if (file_hash_hex(s.params_path, meta.params_hash) != C_OK || file_hash_hex(s.model_path, meta.model_hash) != C_OK)
+    if (params_file_hash(s.params_path, meta.params_hash) != C_OK || params_file_hash(s.model_path, meta.model_hash) != C_OK)
         return 1;
     if (train_setup_load(&s) != C_OK) return 1;
     const char *arch = net_model(s.net)->arch;

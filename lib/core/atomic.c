@@ -21,7 +21,7 @@ static void cleanup_pending(void)
 {
     for (int i = 0; i < MAX_PENDING; i++) {
         if (!pending[i].tmp) continue;
-        if (pending[i].is_dir) remove_tree(pending[i].tmp);
+        if (pending[i].is_dir) fs_remove_tree(pending[i].tmp);
         else unlink(pending[i].tmp);
     }
 }
@@ -73,7 +73,7 @@ static void pending_drop(int i)
     pending[i].final = NULL;
 }
 
-int mkdir_p(const char *path)
+int fs_mkdir_p(const char *path)
 {
     char buf[PATH_MAX];
     if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
@@ -90,7 +90,7 @@ int mkdir_p(const char *path)
     return C_OK;
 }
 
-int mkdir_parents(const char *path)
+int fs_mkdir_parents(const char *path)
 {
     char buf[PATH_MAX];
     if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
@@ -98,10 +98,10 @@ int mkdir_parents(const char *path)
     char *slash = strrchr(buf, '/');
     if (!slash || slash == buf) return C_OK;
     *slash = '\0';
-    return mkdir_p(buf);
+    return fs_mkdir_p(buf);
 }
 
-int remove_tree(const char *path)
+int fs_remove_tree(const char *path)
 {
     struct stat st;
     if (lstat(path, &st) != 0) return errno == ENOENT ? C_OK : C_ERR;
@@ -113,7 +113,7 @@ int remove_tree(const char *path)
         while ((e = readdir(d))) {
             if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
             snprintf(child, sizeof child, "%s/%s", path, e->d_name);
-            remove_tree(child);
+            fs_remove_tree(child);
         }
         closedir(d);
         return rmdir(path) == 0 ? C_OK : C_ERR;
@@ -132,7 +132,7 @@ static char *temp_name(const char *path)
 int atomic_open(atomic_file *af, const char *path)
 {
     memset(af, 0, sizeof *af);
-    if (mkdir_parents(path) != C_OK) return C_ERR;
+    if (fs_mkdir_parents(path) != C_OK) return C_ERR;
     char *tmp = temp_name(path);
     int fd = mkstemp(tmp);
     if (fd < 0) {
@@ -201,7 +201,7 @@ int atomic_write(const char *path, const void *data, size_t len)
 
 int atomic_dir_open(const char *path, const char **tmp_dir)
 {
-    if (mkdir_parents(path) != C_OK) return C_ERR;
+    if (fs_mkdir_parents(path) != C_OK) return C_ERR;
     char *tmp = temp_name(path);
     if (!mkdtemp(tmp)) {
         err_msg(path, "cannot create temporary folder: %s", strerror(errno));
@@ -232,7 +232,7 @@ int atomic_dir_commit(const char *path)
         return err_msg(path, "cannot rename temporary folder: %s", strerror(e));
     }
     pending_drop(i);
-    if (had_old) remove_tree(old);
+    if (had_old) fs_remove_tree(old);
     free(old);
     return C_OK;
 }
@@ -241,6 +241,6 @@ void atomic_dir_abort(const char *path)
 {
     int i = pending_find(path, 1);
     if (i < 0) return;
-    remove_tree(pending[i].tmp);
+    fs_remove_tree(pending[i].tmp);
     pending_drop(i);
 }

@@ -36,10 +36,10 @@ int atomic_dir_commit(const char *path);
 void atomic_dir_abort(const char *path);
 
 /* mkdir -p for the folders above path (not path itself). */
-int mkdir_parents(const char *path);
+int fs_mkdir_parents(const char *path);
 /* mkdir -p for path itself. */
-int mkdir_p(const char *path);
+int fs_mkdir_p(const char *path);
 /* rm -rf; C_OK when path is gone afterwards. */
-int remove_tree(const char *path);
+int fs_remove_tree(const char *path);
 
 #endif

@@ -173,7 +173,7 @@ const char *params_string(const cJSON *obj, const char *key, const char *dflt)
     return cJSON_IsString(v) ? v->valuestring : dflt;
 }
 
-int file_hash_hex(const char *path, char out[17])
+int params_file_hash(const char *path, char out[17])
 {
     FILE *f = fopen(path, "rb");
     if (!f) return err_msg(path, "cannot open: %s", strerror(errno));

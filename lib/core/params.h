@@ -42,6 +42,6 @@ const char *params_string(const cJSON *obj, const char *key, const char *dflt);
 
 /* A stable 64-bit FNV-1a hash of a file's bytes, printed as 16 hex digits into out[17]
  * (used to stamp checkpoints with the params and model files they came from). */
-int file_hash_hex(const char *path, char out[17]);
+int params_file_hash(const char *path, char out[17]);
 
 #endif

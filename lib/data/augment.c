@@ -4,7 +4,7 @@
 
 #include <stddef.h>
 
-void norm_init(norm_stats *s, const double mean[3], const double std[3])
+void norm_stats_init(norm_stats *s, const double mean[3], const double std[3])
 {
     for (int c = 0; c < 3; c++) {
         s->mean[c] = (float)mean[c];

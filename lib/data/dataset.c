@@ -9,9 +9,9 @@
 int dataset_load(dataset *d, const char *path)
 {
     memset(d, 0, sizeof *d);
-    if (st_read(&d->file, path) != C_OK) return C_ERR;
-    const st_tensor *img = st_expect(&d->file, "images", ST_U8, 4);
-    const st_tensor *lab = img ? st_expect(&d->file, "labels", ST_U8, 1) : NULL;
+    if (safetensors_read(&d->file, path) != C_OK) return C_ERR;
+    const safetensors_tensor *img = safetensors_expect(&d->file, "images", SAFETENSORS_U8, 4);
+    const safetensors_tensor *lab = img ? safetensors_expect(&d->file, "labels", SAFETENSORS_U8, 1) : NULL;
     if (!img || !lab) goto fail;
     if (img->shape[3] != 3) { err_msg(path, "images: expected 3 channels, got %lld", (long long)img->shape[3]); goto fail; }
     if (img->shape[0] < 1 || img->shape[1] < 1 || img->shape[2] < 1 || img->shape[0] > INT32_MAX ||
@@ -30,7 +30,7 @@ int dataset_load(dataset *d, const char *path)
     d->images = img->data;
     d->labels = lab->data;
     d->n_classes = 10;
-    const char *classes = st_meta(&d->file, "classes");
+    const char *classes = safetensors_meta(&d->file, "classes");
     if (classes) {
         int n = 1;
         for (const char *p = classes; *p; p++) n += *p == ',';
@@ -50,7 +50,7 @@ fail:
 
 void dataset_free(dataset *d)
 {
-    if (d->file.buffer || d->file.path) st_free(&d->file);
+    if (d->file.buffer || d->file.path) safetensors_free(&d->file);
     memset(d, 0, sizeof *d);
 }
 
@@ -67,7 +67,7 @@ static int read_triple(const char *path, const cJSON *root, const char *key, dou
     return C_OK;
 }
 
-int stats_load(const char *path, norm_stats *ns, double mean_out[3], double std_out[3])
+int norm_stats_load(const char *path, norm_stats *ns, double mean_out[3], double std_out[3])
 {
     static const p_field fields[] = {
         { "mean", P_ARRAY, 1, 0, 0, 0 },
@@ -86,7 +86,7 @@ int stats_load(const char *path, norm_stats *ns, double mean_out[3], double std_
     }
     json_free(&doc);
     if (rc != C_OK) return C_ERR;
-    norm_init(ns, mean, std);
+    norm_stats_init(ns, mean, std);
     if (mean_out) memcpy(mean_out, mean, sizeof mean);
     if (std_out) memcpy(std_out, std, sizeof std);
     return C_OK;

@@ -15,7 +15,7 @@
 #define DATASET_MAX_CLASSES 256
 
 typedef struct dataset {
-    st_file file;             /* owns the bytes that images/labels point into */
+    safetensors_file file;             /* owns the bytes that images/labels point into */
     const uint8_t *images;    /* [n, h, w, 3] */
     const uint8_t *labels;    /* [n], each < n_classes */
     int n, h, w;
@@ -35,6 +35,6 @@ static inline const uint8_t *dataset_image(const dataset *d, int i)
 
 /* Normalisation statistics from stats.json; mean and std are also returned as doubles
  * (for checkpoint metadata) when the pointers are not NULL. std must be > 0. */
-int stats_load(const char *path, norm_stats *ns, double mean[3], double std[3]);
+int norm_stats_load(const char *path, norm_stats *ns, double mean[3], double std[3]);
 
 #endif

@@ -6,8 +6,8 @@
 #include <math.h>
 #include <stdio.h>
 
-void stats_compute(const uint8_t *pixels, size_t count, size_t pixels_per_image,
-                   stats_result *r)
+void norm_stats_compute(const uint8_t *pixels, size_t count, size_t pixels_per_image,
+                   norm_stats_result *r)
 {
     /* Exact: 50,000 x 1,024 x 255^2 is about 3.3e12, far below 2^64. */
     uint64_t sum[3] = {0, 0, 0}, sq[3] = {0, 0, 0};
@@ -38,7 +38,7 @@ void stats_compute(const uint8_t *pixels, size_t count, size_t pixels_per_image,
     r->count = (long)count;
 }
 
-int stats_write_json(const char *path, const stats_result *r)
+int norm_stats_write_json(const char *path, const norm_stats_result *r)
 {
     char buf[512];
     int n = snprintf(buf, sizeof buf,

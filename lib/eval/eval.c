@@ -139,7 +139,7 @@ static cJSON *eval_json(const char *arch, const eval_params *ep, const dataset *
 
     /* Class names from the data's metadata (label order), else their indices. */
     cJSON *cl = cJSON_AddArrayToObject(o, "classes");
-    const char *meta = st_meta(&ds->file, "classes");
+    const char *meta = safetensors_meta(&ds->file, "classes");
     char *names = xstrdup(meta ? meta : ""), *save = NULL, *t = strtok_r(names, ",", &save);
     for (int i = 0; i < k; i++) {
         char idx[16];
@@ -181,7 +181,7 @@ int eval_run(const eval_opts *o)
     char path[4096];
 
     if (eval_params_load(o->params_path, &ep) != C_OK) return C_ERR;
-    if (stats_load(o->stats_path, &ns, mean, std) != C_OK) return C_ERR;
+    if (norm_stats_load(o->stats_path, &ns, mean, std) != C_OK) return C_ERR;
     snprintf(path, sizeof path, "%s/test.safetensors", o->data_dir);
     if (dataset_load(&ds, path) != C_OK) return C_ERR;
     if (backend_select(&be, NULL, o->threads) != C_OK) goto done;   /* DEVICE=cpu|cuda|auto */
@@ -242,20 +242,20 @@ int eval_run(const eval_opts *o)
     metrics_tta_mean(&acc, tta);
 
     /* probs first, then the JSON: both are written atomically and make treats them as one group. */
-    st_writer sw;
-    st_writer_init(&sw);
+    safetensors_writer sw;
+    safetensors_writer_init(&sw);
     int64_t shape[2] = { ds.n, k }, lshape[1] = { ds.n };
-    st_writer_add(&sw, "probs", ST_F32, 2, shape, tta);
-    st_writer_add(&sw, "clean_probs", ST_F32, 2, shape, clean);
-    st_writer_add(&sw, "labels", ST_U8, 1, lshape, ds.labels);
+    safetensors_writer_add(&sw, "probs", SAFETENSORS_F32, 2, shape, tta);
+    safetensors_writer_add(&sw, "clean_probs", SAFETENSORS_F32, 2, shape, clean);
+    safetensors_writer_add(&sw, "labels", SAFETENSORS_U8, 1, lshape, ds.labels);
     char nbuf[32];
-    st_writer_meta(&sw, "arch", m->arch);
+    safetensors_writer_meta(&sw, "arch", m->arch);
     snprintf(nbuf, sizeof nbuf, "%d", ep.n_aug);
-    st_writer_meta(&sw, "n_aug", nbuf);
+    safetensors_writer_meta(&sw, "n_aug", nbuf);
     snprintf(nbuf, sizeof nbuf, "%llu", ep.seed);
-    st_writer_meta(&sw, "seed", nbuf);
-    int wrc = st_writer_save(&sw, o->probs_out);
-    st_writer_free(&sw);
+    safetensors_writer_meta(&sw, "seed", nbuf);
+    int wrc = safetensors_writer_save(&sw, o->probs_out);
+    safetensors_writer_free(&sw);
     if (wrc != C_OK) goto done;
 
     cJSON *j = eval_json(m->arch, &ep, &ds, k, clean, tta);

@@ -10,17 +10,17 @@
 #include <string.h>
 
 /* Decodes one image; C_OK or C_ERR after one message naming the entry. */
-static int decode_one(const sort_image *im, uint8_t *dst)
+static int decode_one(const ingest_image *im, uint8_t *dst)
 {
     int w = 0, h = 0;
-    if (png_decode_rgb(im->png, im->png_len, im->entry, dst, SORT_SIDE, SORT_SIDE, &w, &h) != C_OK)
+    if (png_io_decode_rgb(im->png, im->png_len, im->entry, dst, INGEST_SIDE, INGEST_SIDE, &w, &h) != C_OK)
         return C_ERR;
-    if (w != SORT_SIDE || h != SORT_SIDE)
-        return err_msg(im->entry, "image is %dx%d, expected %dx%d", w, h, SORT_SIDE, SORT_SIDE);
+    if (w != INGEST_SIDE || h != INGEST_SIDE)
+        return err_msg(im->entry, "image is %dx%d, expected %dx%d", w, h, INGEST_SIDE, INGEST_SIDE);
     return C_OK;
 }
 
-int sort_decode(sort_set *s)
+int ingest_decode(ingest_set *s)
 {
     size_t total = 0;
     for (int k = 0; k < SORT_NSPLITS; k++) total += s->split[k].n;
@@ -30,8 +30,8 @@ int sort_decode(sort_set *s)
     int failed = 0;
 
     for (int k = 0; k < SORT_NSPLITS && !failed; k++) {
-        sort_split *sp = &s->split[k];
-        sp->pixels = xmalloc(sp->n * SORT_IMAGE_BYTES);
+        ingest_split *sp = &s->split[k];
+        sp->pixels = xmalloc(sp->n * INGEST_IMAGE_BYTES);
         sp->labels = xmalloc(sp->n);
         long n = (long)sp->n, done = 0;
         /* After the first failure the other threads stop taking new images, so at most one
@@ -42,9 +42,9 @@ int sort_decode(sort_set *s)
 #pragma omp atomic read
             stop = failed;
             if (stop) continue;
-            sort_image *im = &sp->items[i];
+            ingest_image *im = &sp->items[i];
             sp->labels[i] = (uint8_t)im->label;
-            int bad = decode_one(im, sp->pixels + (size_t)i * SORT_IMAGE_BYTES) != C_OK;
+            int bad = decode_one(im, sp->pixels + (size_t)i * INGEST_IMAGE_BYTES) != C_OK;
             if (bad) {
 #pragma omp atomic write
                 failed = 1;

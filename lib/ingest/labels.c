@@ -23,7 +23,7 @@ static const char *class_name_problem(const char *name)
     return NULL;
 }
 
-static int parse_labels(sort_set *s)
+static int parse_labels(ingest_set *s)
 {
     const char *where = s->labels_entry;
     char *text = xstrdup(s->labels_text);
@@ -52,8 +52,8 @@ static int parse_labels(sort_set *s)
                     break;
                 }
             if (rc != C_OK) break;
-            if (n == SORT_MAX_CLASSES) {
-                rc = err_msg(where, "more than %d classes", SORT_MAX_CLASSES);
+            if (n == INGEST_MAX_CLASSES) {
+                rc = err_msg(where, "more than %d classes", INGEST_MAX_CLASSES);
                 break;
             }
             names = xrealloc(names, (size_t)(n + 1) * sizeof *names);
@@ -76,21 +76,21 @@ static int parse_labels(sort_set *s)
 
 static int by_index(const void *a, const void *b)
 {
-    const sort_image *x = a, *y = b;
+    const ingest_image *x = a, *y = b;
     if (x->index != y->index) return x->index < y->index ? -1 : 1;
     return strcmp(x->entry, y->entry);
 }
 
-int sort_resolve(sort_set *s)
+int ingest_resolve(ingest_set *s)
 {
     if (!s->labels_text)
         return err_msg(s->archive, "cifar/labels.txt: missing from the archive");
     if (parse_labels(s) != C_OK) return C_ERR;
 
     for (int k = 0; k < SORT_NSPLITS; k++) {
-        sort_split *sp = &s->split[k];
+        ingest_split *sp = &s->split[k];
         for (size_t i = 0; i < sp->n; i++) {
-            sort_image *im = &sp->items[i];
+            ingest_image *im = &sp->items[i];
             for (int c = 0; c < s->n_classes && im->label < 0; c++)
                 if (!strcmp(s->classes[c], im->class_name)) im->label = c;
             if (im->label < 0)
@@ -99,7 +99,7 @@ int sort_resolve(sort_set *s)
         }
     }
     for (int k = 0; k < SORT_NSPLITS; k++) {
-        sort_split *sp = &s->split[k];
+        ingest_split *sp = &s->split[k];
         if (sp->n) qsort(sp->items, sp->n, sizeof *sp->items, by_index);
         for (size_t i = 1; i < sp->n; i++)
             if (sp->items[i].index == sp->items[i - 1].index)

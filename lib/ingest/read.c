@@ -12,17 +12,17 @@
 #include <string.h>
 #include <sys/stat.h>
 
-void sort_set_init(sort_set *s)
+void ingest_set_init(ingest_set *s)
 {
     memset(s, 0, sizeof *s);
     s->split[SORT_TRAIN].name = "train";
     s->split[SORT_TEST].name = "test";
 }
 
-void sort_set_free(sort_set *s)
+void ingest_set_free(ingest_set *s)
 {
     for (int k = 0; k < SORT_NSPLITS; k++) {
-        sort_split *sp = &s->split[k];
+        ingest_split *sp = &s->split[k];
         for (size_t i = 0; i < sp->n; i++) {
             free(sp->items[i].entry);
             free(sp->items[i].class_name);
@@ -37,7 +37,7 @@ void sort_set_free(sort_set *s)
     free(s->labels_text);
     free(s->labels_entry);
     free(s->archive);
-    sort_set_init(s);
+    ingest_set_init(s);
 }
 
 /* Is there a ".." component anywhere in name? */
@@ -53,7 +53,7 @@ static int has_dotdot(const char *name)
     return 0;
 }
 
-int sort_classify_name(const char *name, int *split, long *index, const char **cls,
+int ingest_classify_name(const char *name, int *split, long *index, const char **cls,
                        size_t *cls_len, const char **why)
 {
     *why = NULL;
@@ -145,15 +145,15 @@ static const char *type_refusal(struct archive_entry *e)
     }
 }
 
-static void add_image(sort_set *s, int split, const char *entry, long index, const char *cls,
+static void add_image(ingest_set *s, int split, const char *entry, long index, const char *cls,
                       size_t cls_len, unsigned char *png, size_t png_len)
 {
-    sort_split *sp = &s->split[split];
+    ingest_split *sp = &s->split[split];
     if (sp->n == sp->cap) {
         sp->cap = sp->cap ? sp->cap * 2 : 1024;
         sp->items = xrealloc(sp->items, sp->cap * sizeof *sp->items);
     }
-    sort_image *im = &sp->items[sp->n++];
+    ingest_image *im = &sp->items[sp->n++];
     im->entry = xstrdup(entry);
     im->index = index;
     im->class_name = xmalloc(cls_len + 1);
@@ -165,7 +165,7 @@ static void add_image(sort_set *s, int split, const char *entry, long index, con
 }
 
 /* Handles one entry whose header was just read. */
-static int take_entry(sort_set *s, struct archive *a, struct archive_entry *e, const char *name)
+static int take_entry(ingest_set *s, struct archive *a, struct archive_entry *e, const char *name)
 {
     const char *refusal = type_refusal(e);
     if (refusal) return err_msg(name, "%s", refusal);
@@ -174,7 +174,7 @@ static int take_entry(sort_set *s, struct archive *a, struct archive_entry *e, c
     long index = 0;
     const char *cls = NULL, *why = NULL;
     size_t cls_len = 0;
-    int kind = sort_classify_name(name, &split, &index, &cls, &cls_len, &why);
+    int kind = ingest_classify_name(name, &split, &index, &cls, &cls_len, &why);
     int is_dir = archive_entry_filetype(e) == AE_IFDIR;
     if (kind == SORT_NAME_BAD) return err_msg(name, "%s", why);
     if (kind == SORT_NAME_LAYOUT_DIR && is_dir) return C_OK;
@@ -187,7 +187,7 @@ static int take_entry(sort_set *s, struct archive *a, struct archive_entry *e, c
     size_t len;
     if (kind == SORT_NAME_LABELS) {
         if (s->labels_text) return err_msg(name, "duplicate entry");
-        if (read_entry(a, s->archive, name, SORT_MAX_LABELS_BYTES, &data, &len) != C_OK)
+        if (read_entry(a, s->archive, name, INGEST_MAX_LABELS_BYTES, &data, &len) != C_OK)
             return C_ERR;
         if (memchr(data, '\0', len)) {
             free(data);
@@ -197,12 +197,12 @@ static int take_entry(sort_set *s, struct archive *a, struct archive_entry *e, c
         s->labels_entry = xstrdup(name);
         return C_OK;
     }
-    if (read_entry(a, s->archive, name, SORT_MAX_PNG_BYTES, &data, &len) != C_OK) return C_ERR;
+    if (read_entry(a, s->archive, name, INGEST_MAX_PNG_BYTES, &data, &len) != C_OK) return C_ERR;
     add_image(s, split, name, index, cls, cls_len, data, len);
     return C_OK;
 }
 
-int sort_read(sort_set *s, const char *archive_path)
+int ingest_read(ingest_set *s, const char *archive_path)
 {
     s->archive = xstrdup(archive_path);
     struct stat st;

@@ -33,7 +33,7 @@ static int png_is_plain_rgb8(const unsigned char *d, size_t len)
 {
     static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
     if (len < 33 || memcmp(d, sig, 8) != 0 || memcmp(d + 12, "IHDR", 4) != 0) return 0;
-    if (be32(d + 16) != SORT_SIDE || be32(d + 20) != SORT_SIDE || d[24] != 8 || d[25] != 2)
+    if (be32(d + 16) != INGEST_SIDE || be32(d + 20) != INGEST_SIDE || d[24] != 8 || d[25] != 2)
         return 0;
     for (size_t at = 8; at + 12 <= len;) {
         uint32_t n = be32(d + at);
@@ -74,14 +74,14 @@ static int write_file_at(int dirfd, const char *name, const void *data, size_t l
 }
 
 /* Writes every image of split sp under root/<split>/<class>/. */
-static int write_split_folders(const sort_set *s, const sort_split *sp, const char *root,
+static int write_split_folders(const ingest_set *s, const ingest_split *sp, const char *root,
                                progress *bar, long *done)
 {
     char dir[PATH_MAX];
     int *dirfd = xmalloc((size_t)s->n_classes * sizeof *dirfd);
     for (int c = 0; c < s->n_classes; c++) {
         snprintf(dir, sizeof dir, "%s/%s/%s", root, sp->name, s->classes[c]);
-        dirfd[c] = mkdir_p(dir) == C_OK ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+        dirfd[c] = fs_mkdir_p(dir) == C_OK ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
         if (dirfd[c] < 0) {
             int e = errno;
             for (int k = 0; k < c; k++) close(dirfd[k]);
@@ -97,7 +97,7 @@ static int write_split_folders(const sort_set *s, const sort_split *sp, const ch
 #pragma omp atomic read
         halt = stop;
         if (halt) continue;
-        const sort_image *im = &sp->items[i];
+        const ingest_image *im = &sp->items[i];
         char name[32];
         snprintf(name, sizeof name, "%ld.png", im->index);
         int err = 0, rc;
@@ -106,7 +106,7 @@ static int write_split_folders(const sort_set *s, const sort_split *sp, const ch
         } else {
             void *enc = NULL;
             size_t enc_len = 0;
-            rc = png_encode_rgb(sp->pixels + (size_t)i * SORT_IMAGE_BYTES, SORT_SIDE, SORT_SIDE,
+            rc = png_io_encode_rgb(sp->pixels + (size_t)i * INGEST_IMAGE_BYTES, INGEST_SIDE, INGEST_SIDE,
                                 &enc, &enc_len);
             if (rc == C_OK) rc = write_file_at(dirfd[im->label], name, enc, enc_len, &err);
             free(enc);
@@ -129,7 +129,7 @@ static int write_split_folders(const sort_set *s, const sort_split *sp, const ch
     free(dirfd);
     if (first_bad >= 0) {
         char path[PATH_MAX];
-        const sort_image *im = &sp->items[first_bad];
+        const ingest_image *im = &sp->items[first_bad];
         snprintf(path, sizeof path, "%s/%s/%s/%ld.png", root, sp->name, s->classes[im->label],
                  im->index);
         if (bad_errno) return err_msg(path, "cannot write: %s", strerror(bad_errno));
@@ -138,7 +138,7 @@ static int write_split_folders(const sort_set *s, const sort_split *sp, const ch
     return C_OK;
 }
 
-static int write_tensors(const sort_set *s, const sort_split *sp, const char *out_dir)
+static int write_tensors(const ingest_set *s, const ingest_split *sp, const char *out_dir)
 {
     char path[PATH_MAX], *classes;
     size_t len = 1;
@@ -151,23 +151,23 @@ static int write_tensors(const sort_set *s, const sort_split *sp, const char *ou
     const char *base = strrchr(s->archive, '/');
     base = base ? base + 1 : s->archive;
 
-    st_writer w;
-    st_writer_init(&w);
-    int64_t shape_img[4] = {(int64_t)sp->n, SORT_SIDE, SORT_SIDE, 3};
+    safetensors_writer w;
+    safetensors_writer_init(&w);
+    int64_t shape_img[4] = {(int64_t)sp->n, INGEST_SIDE, INGEST_SIDE, 3};
     int64_t shape_lab[1] = {(int64_t)sp->n};
-    st_writer_add(&w, "images", ST_U8, 4, shape_img, sp->pixels);
-    st_writer_add(&w, "labels", ST_U8, 1, shape_lab, sp->labels);
-    st_writer_meta(&w, "classes", classes);
-    st_writer_meta(&w, "split", sp->name);
-    st_writer_meta(&w, "source", base);
+    safetensors_writer_add(&w, "images", SAFETENSORS_U8, 4, shape_img, sp->pixels);
+    safetensors_writer_add(&w, "labels", SAFETENSORS_U8, 1, shape_lab, sp->labels);
+    safetensors_writer_meta(&w, "classes", classes);
+    safetensors_writer_meta(&w, "split", sp->name);
+    safetensors_writer_meta(&w, "source", base);
     snprintf(path, sizeof path, "%s/data/%s.safetensors", out_dir, sp->name);
-    int rc = st_writer_save(&w, path);
-    st_writer_free(&w);
+    int rc = safetensors_writer_save(&w, path);
+    safetensors_writer_free(&w);
     free(classes);
     return rc;
 }
 
-int sort_write(const sort_set *s, const char *out_dir)
+int ingest_write(const ingest_set *s, const char *out_dir)
 {
     char tree[PATH_MAX];
     if (snprintf(tree, sizeof tree, "%s/cifar10", out_dir) >= (int)sizeof tree)

@@ -12,8 +12,8 @@ int checkpoint_save(net *n, const char *path, const ckpt_meta *meta)
 {
     int nt = net_n_tensors(n);
     float **bufs = xcalloc((size_t)nt, sizeof *bufs);
-    st_writer w;
-    st_writer_init(&w);
+    safetensors_writer w;
+    safetensors_writer_init(&w);
     for (int i = 0; i < nt; i++) {
         const char *name;
         int ndim, shape[4], trainable;
@@ -22,22 +22,22 @@ int checkpoint_save(net *n, const char *path, const ckpt_meta *meta)
         for (int k = 0; k < ndim; k++) sh[k] = shape[k];
         bufs[i] = xmalloc(sizeof(float) * (net_tensor_numel(n, i) ? net_tensor_numel(n, i) : 1));
         net_tensor_get(n, i, bufs[i]);
-        st_writer_add(&w, name, ST_F32, ndim, sh, bufs[i]);
+        safetensors_writer_add(&w, name, SAFETENSORS_F32, ndim, sh, bufs[i]);
     }
     char v[256];
-    st_writer_meta(&w, "arch", meta->arch);
+    safetensors_writer_meta(&w, "arch", meta->arch);
     snprintf(v, sizeof v, "%" PRIu64, meta->seed);
-    st_writer_meta(&w, "seed", v);
+    safetensors_writer_meta(&w, "seed", v);
     snprintf(v, sizeof v, "%ld", meta->epochs);
-    st_writer_meta(&w, "epochs", v);
+    safetensors_writer_meta(&w, "epochs", v);
     snprintf(v, sizeof v, "%.17g,%.17g,%.17g", meta->mean[0], meta->mean[1], meta->mean[2]);
-    st_writer_meta(&w, "mean", v);
+    safetensors_writer_meta(&w, "mean", v);
     snprintf(v, sizeof v, "%.17g,%.17g,%.17g", meta->std[0], meta->std[1], meta->std[2]);
-    st_writer_meta(&w, "std", v);
-    st_writer_meta(&w, "params_hash", meta->params_hash);
-    st_writer_meta(&w, "model_hash", meta->model_hash);
-    int rc = st_writer_save(&w, path);
-    st_writer_free(&w);
+    safetensors_writer_meta(&w, "std", v);
+    safetensors_writer_meta(&w, "params_hash", meta->params_hash);
+    safetensors_writer_meta(&w, "model_hash", meta->model_hash);
+    int rc = safetensors_writer_save(&w, path);
+    safetensors_writer_free(&w);
     for (int i = 0; i < nt; i++) free(bufs[i]);
     free(bufs);
     return rc;
@@ -50,8 +50,8 @@ static void parse_triple(const char *s, double out[3])
 
 int checkpoint_load(net *n, const char *path, ckpt_meta *meta)
 {
-    st_file f;
-    if (st_read(&f, path) != C_OK) return C_ERR;
+    safetensors_file f;
+    if (safetensors_read(&f, path) != C_OK) return C_ERR;
     int nt = net_n_tensors(n), rc = C_ERR;
     if (f.n_tensors != nt) {
         err_msg(path, "holds %d tensors, the model has %d", f.n_tensors, nt);
@@ -61,7 +61,7 @@ int checkpoint_load(net *n, const char *path, ckpt_meta *meta)
         const char *name;
         int ndim, shape[4], trainable;
         net_tensor_info(n, i, &name, &ndim, shape, &trainable);
-        const st_tensor *t = st_expect(&f, name, ST_F32, ndim);
+        const safetensors_tensor *t = safetensors_expect(&f, name, SAFETENSORS_F32, ndim);
         if (!t) goto out;
         for (int k = 0; k < ndim; k++)
             if (t->shape[k] != shape[k]) {
@@ -75,13 +75,13 @@ int checkpoint_load(net *n, const char *path, ckpt_meta *meta)
         memset(meta, 0, sizeof *meta);
         meta->arch = NULL;   /* the string dies with f; callers compare via net_model() */
         const char *s;
-        if ((s = st_meta(&f, "seed"))) meta->seed = strtoull(s, NULL, 10);
-        if ((s = st_meta(&f, "epochs"))) meta->epochs = strtol(s, NULL, 10);
-        parse_triple(st_meta(&f, "mean"), meta->mean);
-        parse_triple(st_meta(&f, "std"), meta->std);
-        if ((s = st_meta(&f, "params_hash"))) snprintf(meta->params_hash, sizeof meta->params_hash, "%s", s);
-        if ((s = st_meta(&f, "model_hash"))) snprintf(meta->model_hash, sizeof meta->model_hash, "%s", s);
-        const char *arch = st_meta(&f, "arch");
+        if ((s = safetensors_meta(&f, "seed"))) meta->seed = strtoull(s, NULL, 10);
+        if ((s = safetensors_meta(&f, "epochs"))) meta->epochs = strtol(s, NULL, 10);
+        parse_triple(safetensors_meta(&f, "mean"), meta->mean);
+        parse_triple(safetensors_meta(&f, "std"), meta->std);
+        if ((s = safetensors_meta(&f, "params_hash"))) snprintf(meta->params_hash, sizeof meta->params_hash, "%s", s);
+        if ((s = safetensors_meta(&f, "model_hash"))) snprintf(meta->model_hash, sizeof meta->model_hash, "%s", s);
+        const char *arch = safetensors_meta(&f, "arch");
         if (arch && strcmp(arch, net_model(n)->arch) != 0) {
             err_msg(path, "arch: checkpoint is for '%s', the model is '%s'", arch, net_model(n)->arch);
             goto out;
@@ -89,6 +89,6 @@ int checkpoint_load(net *n, const char *path, ckpt_meta *meta)
     }
     rc = C_OK;
 out:
-    st_free(&f);
+    safetensors_free(&f);
     return rc;
 }

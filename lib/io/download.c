@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-void fetch_opts_init(fetch_opts *o)
+void download_opts_init(download_opts *o)
 {
     memset(o, 0, sizeof *o);
     o->retries = 3;
@@ -26,7 +26,7 @@ void fetch_opts_init(fetch_opts *o)
     o->verbose_retries = o->show_progress;
 }
 
-int fetch_sha256_valid(const char *s)
+int download_sha256_valid(const char *s)
 {
     size_t n = 0;
     for (; s[n]; n++)
@@ -43,7 +43,7 @@ static void digest_hex(EVP_MD_CTX *md, char hex[65])
     hex[64] = '\0';
 }
 
-int fetch_sha256_file(const char *path, char hex[65])
+int download_sha256_file(const char *path, char hex[65])
 {
     FILE *fp = fopen(path, "rb");
     if (!fp) return err_msg(path, "cannot open: %s", strerror(errno));
@@ -123,7 +123,7 @@ static char *file_url_path(const char *url)
 enum { ATTEMPT_OK, ATTEMPT_TRANSIENT, ATTEMPT_FATAL };
 
 /* One attempt into af (rewound first). Writes the reason of a failure into why. */
-static int attempt(const fetch_opts *o, atomic_file *af, xfer *x, char *why, size_t cap)
+static int attempt(const download_opts *o, atomic_file *af, xfer *x, char *why, size_t cap)
 {
     rewind(af->fp);
     if (ftruncate(fileno(af->fp), 0) != 0) {
@@ -211,11 +211,11 @@ static int valid_scheme(const char *url)
            !strncasecmp(url, "file://", 7);
 }
 
-int fetch_url(const fetch_opts *o)
+int download_url(const download_opts *o)
 {
     if (!valid_scheme(o->url))
         return err_msg(o->url, "unsupported URL (use http://, https:// or file://)");
-    if (o->sha256 && !fetch_sha256_valid(o->sha256))
+    if (o->sha256 && !download_sha256_valid(o->sha256))
         return err_msg(o->url, "sha256 must be 64 hex digits, got '%s'", o->sha256);
 
     /* A missing local file is reported plainly (curl's message is vaguer). */

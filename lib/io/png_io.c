@@ -104,13 +104,13 @@ static int decode(const void *data, size_t len, const char *where, uint8_t *dest
     return C_OK;
 }
 
-int png_decode_rgb(const void *data, size_t len, const char *where, uint8_t *rgb, int max_w,
+int png_io_decode_rgb(const void *data, size_t len, const char *where, uint8_t *rgb, int max_w,
                    int max_h, int *w, int *h)
 {
     return decode(data, len, where, rgb, NULL, max_w, max_h, w, h);
 }
 
-int png_read_rgb(const char *path, uint8_t **rgb, int *w, int *h, int max_w, int max_h)
+int png_io_read_rgb(const char *path, uint8_t **rgb, int *w, int *h, int max_w, int max_h)
 {
     *rgb = NULL;
     FILE *f = fopen(path, "rb");
@@ -162,7 +162,7 @@ static void on_write_error(png_structp png, png_const_charp msg)
     png_longjmp(png, 1);
 }
 
-int png_encode_rgb(const uint8_t *rgb, int w, int h, void **out, size_t *out_len)
+int png_io_encode_rgb(const uint8_t *rgb, int w, int h, void **out, size_t *out_len)
 {
     *out = NULL;
     *out_len = 0;
@@ -192,11 +192,11 @@ int png_encode_rgb(const uint8_t *rgb, int w, int h, void **out, size_t *out_len
     return C_OK;
 }
 
-int png_write_rgb(const char *path, const uint8_t *rgb, int w, int h)
+int png_io_write_rgb(const char *path, const uint8_t *rgb, int w, int h)
 {
     void *buf;
     size_t len;
-    if (png_encode_rgb(rgb, w, h, &buf, &len) != C_OK) return C_ERR; /* already reported */
+    if (png_io_encode_rgb(rgb, w, h, &buf, &len) != C_OK) return C_ERR; /* already reported */
     int rc = atomic_write(path, buf, len);
     free(buf);
     return rc;

@@ -26,14 +26,14 @@ static const char *const dtype_names[] = {"U8", "I32", "I64", "F32", "F64"};
 static const size_t dtype_sizes[] = {1, 4, 8, 4, 8};
 #define N_DTYPES 5
 
-size_t st_dtype_size(st_dtype t) { return (unsigned)t < N_DTYPES ? dtype_sizes[t] : 0; }
-const char *st_dtype_name(st_dtype t) { return (unsigned)t < N_DTYPES ? dtype_names[t] : "?"; }
+size_t safetensors_dtype_size(safetensors_dtype t) { return (unsigned)t < N_DTYPES ? dtype_sizes[t] : 0; }
+const char *safetensors_dtype_name(safetensors_dtype t) { return (unsigned)t < N_DTYPES ? dtype_names[t] : "?"; }
 
-static int dtype_parse(const char *s, st_dtype *t)
+static int dtype_parse(const char *s, safetensors_dtype *t)
 {
     for (int i = 0; i < N_DTYPES; i++)
         if (!strcmp(s, dtype_names[i])) {
-            *t = (st_dtype)i;
+            *t = (safetensors_dtype)i;
             return 1;
         }
     return 0;
@@ -50,7 +50,7 @@ static uint64_t le64(const unsigned char *b)
 
 /* Per-tensor parse state, kept until the offsets have been checked against each other. */
 typedef struct st_entry {
-    st_tensor t;
+    safetensors_tensor t;
     uint64_t begin, end;
 } st_entry;
 
@@ -65,7 +65,7 @@ static int is_uint(const cJSON *j, uint64_t *out)
 
 /* Reads the whole file so that the data section (at 8 + header length) lands ST_ALIGN-aligned.
  * On success f->buffer/size/data_alloc are set. */
-static int read_whole(st_file *f, const char *path, uint64_t *hlen)
+static int read_whole(safetensors_file *f, const char *path, uint64_t *hlen)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return err_msg(path, "cannot open: %s", strerror(errno));
@@ -127,7 +127,7 @@ static int cmp_entry_name(const void *a, const void *b)
     return strcmp((*x)->t.name, (*y)->t.name);
 }
 
-static int parse_metadata(st_file *f, const cJSON *meta)
+static int parse_metadata(safetensors_file *f, const cJSON *meta)
 {
     if (!cJSON_IsObject(meta)) return err_msg(f->path, "__metadata__ is not an object");
     int n = cJSON_GetArraySize(meta);
@@ -146,7 +146,7 @@ static int parse_metadata(st_file *f, const cJSON *meta)
     return C_OK;
 }
 
-static int parse_entry(st_file *f, const cJSON *j, st_entry *e)
+static int parse_entry(safetensors_file *f, const cJSON *j, st_entry *e)
 {
     const char *name = j->string;
     e->t.name = xstrdup(name);
@@ -167,11 +167,11 @@ static int parse_entry(st_file *f, const cJSON *j, st_entry *e)
                        name, dt->valuestring);
     if (!cJSON_IsArray(shape)) return err_msg(f->path, "tensor '%s': shape is not an array", name);
     int nd = cJSON_GetArraySize(shape);
-    if (nd > ST_MAX_DIMS)
-        return err_msg(f->path, "tensor '%s': %d dimensions (at most %d)", name, nd, ST_MAX_DIMS);
+    if (nd > SAFETENSORS_MAX_DIMS)
+        return err_msg(f->path, "tensor '%s': %d dimensions (at most %d)", name, nd, SAFETENSORS_MAX_DIMS);
     e->t.ndim = nd;
     /* Count elements with an overflow guard: the product must stay below 2^53 bytes. */
-    double bytes = (double)st_dtype_size(e->t.dtype);
+    double bytes = (double)safetensors_dtype_size(e->t.dtype);
     int i = 0;
     for (const cJSON *d = shape->child; d; d = d->next, i++) {
         uint64_t v;
@@ -195,7 +195,7 @@ static int parse_entry(st_file *f, const cJSON *j, st_entry *e)
 }
 
 /* Orders entries by offset and checks they tile [0, data_len) exactly. */
-static int check_layout(st_file *f, st_entry *ents, int n, uint64_t data_len)
+static int check_layout(safetensors_file *f, st_entry *ents, int n, uint64_t data_len)
 {
     qsort(ents, (size_t)n, sizeof *ents, cmp_entry_offset);
     uint64_t pos = 0;
@@ -236,38 +236,38 @@ static int check_layout(st_file *f, st_entry *ents, int n, uint64_t data_len)
 
 /* Tensors whose offset is not a multiple of their element size (legal, e.g. after an odd-sized
  * U8 tensor) are copied to an aligned block, so callers may cast data to float* / int64_t*. */
-static void align_tensors(st_file *f)
+static void align_tensors(safetensors_file *f)
 {
     size_t need = 0;
     for (int i = 0; i < f->n_tensors; i++) {
-        st_tensor *t = &f->tensors[i];
-        if ((uintptr_t)t->data % st_dtype_size(t->dtype)) need += (t->nbytes + 7) & ~(size_t)7;
+        safetensors_tensor *t = &f->tensors[i];
+        if ((uintptr_t)t->data % safetensors_dtype_size(t->dtype)) need += (t->nbytes + 7) & ~(size_t)7;
     }
     if (!need) return;
     unsigned char *blk = NULL;
     if (posix_memalign((void **)&blk, ST_ALIGN, need) != 0) err_die(f->path, "out of memory");
     f->aligned_copy = blk;
     for (int i = 0; i < f->n_tensors; i++) {
-        st_tensor *t = &f->tensors[i];
-        if (!((uintptr_t)t->data % st_dtype_size(t->dtype))) continue;
+        safetensors_tensor *t = &f->tensors[i];
+        if (!((uintptr_t)t->data % safetensors_dtype_size(t->dtype))) continue;
         memcpy(blk, t->data, t->nbytes);
         t->data = blk;
         blk += (t->nbytes + 7) & ~(size_t)7;
     }
 }
 
-int st_read(st_file *f, const char *path)
+int safetensors_read(safetensors_file *f, const char *path)
 {
     memset(f, 0, sizeof *f);
     f->path = xstrdup(path);
     uint64_t hlen = 0;
     if (read_whole(f, path, &hlen) != C_OK) {
-        st_free(f);
+        safetensors_free(f);
         return C_ERR;
     }
     if (hlen > ST_MAX_HEADER) {
         err_msg(path, "header length %llu is too large", (unsigned long long)hlen);
-        st_free(f);
+        safetensors_free(f);
         return C_ERR;
     }
     const char *hdr = (const char *)f->buffer + 8;
@@ -314,11 +314,11 @@ int st_read(st_file *f, const char *path)
         for (int i = 0; i < n; i++) free(ents[i].t.name);
     free(ents);
     cJSON_Delete(root);
-    if (rc != C_OK) st_free(f);
+    if (rc != C_OK) safetensors_free(f);
     return rc;
 }
 
-void st_free(st_file *f)
+void safetensors_free(safetensors_file *f)
 {
     for (int i = 0; i < f->n_tensors; i++) free(f->tensors[i].name);
     free(f->tensors);
@@ -334,23 +334,23 @@ void st_free(st_file *f)
     memset(f, 0, sizeof *f);
 }
 
-const st_tensor *st_find(const st_file *f, const char *name)
+const safetensors_tensor *safetensors_find(const safetensors_file *f, const char *name)
 {
     for (int i = 0; i < f->n_tensors; i++)
         if (!strcmp(f->tensors[i].name, name)) return &f->tensors[i];
     return NULL;
 }
 
-const st_tensor *st_expect(const st_file *f, const char *name, st_dtype dtype, int ndim)
+const safetensors_tensor *safetensors_expect(const safetensors_file *f, const char *name, safetensors_dtype dtype, int ndim)
 {
-    const st_tensor *t = st_find(f, name);
+    const safetensors_tensor *t = safetensors_find(f, name);
     if (!t) {
         err_msg(f->path, "tensor '%s' is missing", name);
         return NULL;
     }
     if (t->dtype != dtype) {
-        err_msg(f->path, "tensor '%s' has dtype %s, expected %s", name, st_dtype_name(t->dtype),
-                st_dtype_name(dtype));
+        err_msg(f->path, "tensor '%s' has dtype %s, expected %s", name, safetensors_dtype_name(t->dtype),
+                safetensors_dtype_name(dtype));
         return NULL;
     }
     if (t->ndim != ndim) {
@@ -360,7 +360,7 @@ const st_tensor *st_expect(const st_file *f, const char *name, st_dtype dtype, i
     return t;
 }
 
-const char *st_meta(const st_file *f, const char *key)
+const char *safetensors_meta(const safetensors_file *f, const char *key)
 {
     for (int i = 0; i < f->n_meta; i++)
         if (!strcmp(f->meta_keys[i], key)) return f->meta_values[i];
@@ -369,26 +369,26 @@ const char *st_meta(const st_file *f, const char *key)
 
 /* ---------------------------------------------------------------- writer */
 
-void st_writer_init(st_writer *w) { memset(w, 0, sizeof *w); }
+void safetensors_writer_init(safetensors_writer *w) { memset(w, 0, sizeof *w); }
 
-void st_writer_add(st_writer *w, const char *name, st_dtype dtype, int ndim, const int64_t *shape,
+void safetensors_writer_add(safetensors_writer *w, const char *name, safetensors_dtype dtype, int ndim, const int64_t *shape,
                    const void *data)
 {
     /* Bad arguments here are programming errors, not input errors. */
-    if ((unsigned)dtype >= N_DTYPES || ndim < 0 || ndim > ST_MAX_DIMS)
-        err_die(name, "st_writer_add: bad dtype or rank %d", ndim);
+    if ((unsigned)dtype >= N_DTYPES || ndim < 0 || ndim > SAFETENSORS_MAX_DIMS)
+        err_die(name, "safetensors_writer_add: bad dtype or rank %d", ndim);
     if (w->n == w->cap) {
         w->cap = w->cap ? 2 * w->cap : 16;
         w->tensors = xrealloc(w->tensors, (size_t)w->cap * sizeof *w->tensors);
     }
-    st_tensor *t = &w->tensors[w->n++];
+    safetensors_tensor *t = &w->tensors[w->n++];
     memset(t, 0, sizeof *t);
     t->name = xstrdup(name);
     t->dtype = dtype;
     t->ndim = ndim;
-    size_t nbytes = st_dtype_size(dtype);
+    size_t nbytes = safetensors_dtype_size(dtype);
     for (int i = 0; i < ndim; i++) {
-        if (shape[i] < 0) err_die(name, "st_writer_add: negative dimension %lld", (long long)shape[i]);
+        if (shape[i] < 0) err_die(name, "safetensors_writer_add: negative dimension %lld", (long long)shape[i]);
         t->shape[i] = shape[i];
         nbytes *= (size_t)shape[i];
     }
@@ -396,7 +396,7 @@ void st_writer_add(st_writer *w, const char *name, st_dtype dtype, int ndim, con
     t->data = data;
 }
 
-void st_writer_meta(st_writer *w, const char *key, const char *value)
+void safetensors_writer_meta(safetensors_writer *w, const char *key, const char *value)
 {
     for (int i = 0; i < w->n_meta; i++)
         if (!strcmp(w->meta_keys[i], key)) { /* last value wins, like a dict */
@@ -456,7 +456,7 @@ static void sb_json_string(sbuf *b, const char *s)
     sb_put(b, "\"", 1);
 }
 
-int st_writer_save(st_writer *w, const char *path)
+int safetensors_writer_save(safetensors_writer *w, const char *path)
 {
     for (int i = 0; i < w->n; i++)
         for (int j = 0; j < i; j++)
@@ -476,10 +476,10 @@ int st_writer_save(st_writer *w, const char *path)
     }
     uint64_t off = 0;
     for (int i = 0; i < w->n; i++) {
-        const st_tensor *t = &w->tensors[i];
+        const safetensors_tensor *t = &w->tensors[i];
         if (i || w->n_meta) sb_put(&h, ",", 1);
         sb_json_string(&h, t->name);
-        sb_printf(&h, ":{\"dtype\":\"%s\",\"shape\":[", st_dtype_name(t->dtype));
+        sb_printf(&h, ":{\"dtype\":\"%s\",\"shape\":[", safetensors_dtype_name(t->dtype));
         for (int d = 0; d < t->ndim; d++) sb_printf(&h, "%s%lld", d ? "," : "", (long long)t->shape[d]);
         sb_printf(&h, "],\"data_offsets\":[%llu,%llu]}", (unsigned long long)off,
                   (unsigned long long)(off + t->nbytes));
@@ -509,7 +509,7 @@ int st_writer_save(st_writer *w, const char *path)
     return atomic_commit(&af);
 }
 
-void st_writer_free(st_writer *w)
+void safetensors_writer_free(safetensors_writer *w)
 {
     for (int i = 0; i < w->n; i++) free(w->tensors[i].name);
     free(w->tensors);

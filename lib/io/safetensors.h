@@ -9,62 +9,62 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ST_MAX_DIMS 8
+#define SAFETENSORS_MAX_DIMS 8
 
-typedef enum st_dtype { ST_U8, ST_I32, ST_I64, ST_F32, ST_F64 } st_dtype;
+typedef enum safetensors_dtype { SAFETENSORS_U8, SAFETENSORS_I32, SAFETENSORS_I64, SAFETENSORS_F32, SAFETENSORS_F64 } safetensors_dtype;
 
-size_t st_dtype_size(st_dtype t);
-const char *st_dtype_name(st_dtype t);
+size_t safetensors_dtype_size(safetensors_dtype t);
+const char *safetensors_dtype_name(safetensors_dtype t);
 
-typedef struct st_tensor {
+typedef struct safetensors_tensor {
     char *name;
-    st_dtype dtype;
+    safetensors_dtype dtype;
     int ndim;
-    int64_t shape[ST_MAX_DIMS];
+    int64_t shape[SAFETENSORS_MAX_DIMS];
     size_t nbytes;
-    const void *data;     /* points into st_file.buffer; valid until st_free */
-} st_tensor;
+    const void *data;     /* points into safetensors_file.buffer; valid until safetensors_free */
+} safetensors_tensor;
 
-typedef struct st_file {
+typedef struct safetensors_file {
     char *path;
     void *buffer;         /* whole file in memory (owned) */
     size_t size;
     int n_tensors;
-    st_tensor *tensors;   /* in data-offset order */
+    safetensors_tensor *tensors;   /* in data-offset order */
     int n_meta;
     char **meta_keys;     /* __metadata__, in header order */
     char **meta_values;
     void *data_alloc;     /* allocation holding buffer (placed so the data section is 64-aligned) */
     void *aligned_copy;   /* copies of tensors whose offset is not a multiple of their element size */
-} st_file;
+} safetensors_file;
 
 /* Reads and validates path. Rejects with `stage: path: reason` and C_ERR: a header length beyond
  * the file, invalid JSON, an unknown dtype, shape x dtype size != offset span, overlapping or gapped
  * offsets, data past the end of the file, a non-string metadata value; also offsets not starting
  * at 0, trailing bytes after the last tensor, negative or non-integer dims, duplicate names.
  * Every tensor's data is aligned to its element size (misaligned ones are copied). */
-int st_read(st_file *f, const char *path);
-void st_free(st_file *f);
-const st_tensor *st_find(const st_file *f, const char *name);
-/* Like st_find but also checks dtype and rank; prints an error naming the file and tensor. */
-const st_tensor *st_expect(const st_file *f, const char *name, st_dtype dtype, int ndim);
-const char *st_meta(const st_file *f, const char *key);   /* NULL when absent */
+int safetensors_read(safetensors_file *f, const char *path);
+void safetensors_free(safetensors_file *f);
+const safetensors_tensor *safetensors_find(const safetensors_file *f, const char *name);
+/* Like safetensors_find but also checks dtype and rank; prints an error naming the file and tensor. */
+const safetensors_tensor *safetensors_expect(const safetensors_file *f, const char *name, safetensors_dtype dtype, int ndim);
+const char *safetensors_meta(const safetensors_file *f, const char *key);   /* NULL when absent */
 
-typedef struct st_writer {
+typedef struct safetensors_writer {
     int n, cap;
-    st_tensor *tensors;   /* data pointers are borrowed until st_writer_save returns */
+    safetensors_tensor *tensors;   /* data pointers are borrowed until safetensors_writer_save returns */
     int n_meta, cap_meta;
     char **meta_keys, **meta_values;
-} st_writer;
+} safetensors_writer;
 
-void st_writer_init(st_writer *w);
-/* Adds a tensor; data is not copied and must stay valid until st_writer_save. Tensors are
+void safetensors_writer_init(safetensors_writer *w);
+/* Adds a tensor; data is not copied and must stay valid until safetensors_writer_save. Tensors are
  * written in the order added, so output bytes are deterministic. */
-void st_writer_add(st_writer *w, const char *name, st_dtype dtype, int ndim, const int64_t *shape,
+void safetensors_writer_add(safetensors_writer *w, const char *name, safetensors_dtype dtype, int ndim, const int64_t *shape,
                    const void *data);
-void st_writer_meta(st_writer *w, const char *key, const char *value);
+void safetensors_writer_meta(safetensors_writer *w, const char *key, const char *value);
 /* Writes path atomically (temp file, fsync, rename). */
-int st_writer_save(st_writer *w, const char *path);
-void st_writer_free(st_writer *w);
+int safetensors_writer_save(safetensors_writer *w, const char *path);
+void safetensors_writer_free(safetensors_writer *w);
 
 #endif

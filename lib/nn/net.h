@@ -19,7 +19,7 @@
 #include <stdio.h>
 #include <cjson/cJSON.h>
 #include "backend/backend.h"
-#include "nn/model_file.h"
+#include "nn/model.h"
 
 typedef struct net net;
 

@@ -120,7 +120,7 @@ static void figure(FILE *f, const char *src, const char *alt, const char *captio
     fputs("</figure>\n", f);
 }
 
-static const char *status_badge(const rp_arch *a, const char **cls)
+static const char *status_badge(const report_arch *a, const char **cls)
 {
     if (a->has_eval && a->has_metrics) { *cls = "ok"; return "trained and evaluated"; }
     if (a->has_metrics) { *cls = "part"; return "trained, not evaluated yet"; }
@@ -130,14 +130,14 @@ static const char *status_badge(const rp_arch *a, const char **cls)
 
 /* ---- comparison ---- */
 
-static int best_index(const rp_report *r, int which)
+static int best_index(const report_page *r, int which)
 {
     int best = -1;
     for (int i = 0; i < r->n_archs; i++) {
-        const rp_arch *a = &r->archs[i];
+        const report_arch *a = &r->archs[i];
         if (!a->has_eval) continue;
         double v = which == 0 ? a->accuracy : which == 1 ? a->tta_accuracy : which == 2 ? -a->log_loss : -a->tta_log_loss;
-        const rp_arch *b = best >= 0 ? &r->archs[best] : NULL;
+        const report_arch *b = best >= 0 ? &r->archs[best] : NULL;
         double bv = !b ? -INFINITY : which == 0 ? b->accuracy : which == 1 ? b->tta_accuracy
                                    : which == 2 ? -b->log_loss : -b->tta_log_loss;
         if (v > bv) best = i;
@@ -145,7 +145,7 @@ static int best_index(const rp_report *r, int which)
     return best;
 }
 
-static void comparison(FILE *f, const rp_report *r)
+static void comparison(FILE *f, const report_page *r)
 {
     fputs("<section id=\"compare\"><h2>Comparison</h2>\n", f);
     fputs("<p class=\"note\">Accuracy and log loss on the test set (used as the validation set, as in the notebook). "
@@ -157,7 +157,7 @@ static void comparison(FILE *f, const rp_report *r)
     int best[4];
     for (int w = 0; w < 4; w++) best[w] = best_index(r, w);
     for (int i = 0; i < r->n_archs; i++) {
-        const rp_arch *a = &r->archs[i];
+        const report_arch *a = &r->archs[i];
         const char *cls, *st = status_badge(a, &cls);
         char pbuf[32] = "–", tbuf[32] = "–";
         if (a->has_summary) fmt_count(pbuf, sizeof pbuf, a->total_params);
@@ -177,7 +177,7 @@ static void comparison(FILE *f, const rp_report *r)
         fputs("</tr>\n", f);
     }
     fputs("</table>\n", f);
-    if (!rp_report_any_trained(r)) {
+    if (!report_any_trained(r)) {
         fputs("<p class=\"note\">No architecture has been trained yet: run <code>make report</code>.</p></section>\n", f);
         return;
     }
@@ -185,7 +185,7 @@ static void comparison(FILE *f, const rp_report *r)
            "Every trained architecture: accuracy with and without TTA, TTA log loss (lower is better), "
            "parameter count, epochs and training time.", 1);
     int any = 0;
-    for (int i = 0; i < r->n_archs; i++) any |= rp_plot_has_training(&r->archs[i]);
+    for (int i = 0; i < r->n_archs; i++) any |= report_plot_has_training(&r->archs[i]);
     if (any)
         figure(f, "compare_val_accuracy.png", "test accuracy per epoch for every architecture",
                "Test-set accuracy after every epoch (plain, no TTA), all architectures on one axis.", 1);
@@ -194,9 +194,9 @@ static void comparison(FILE *f, const rp_report *r)
 
 /* ---- dataset ---- */
 
-static void dataset_section(FILE *f, const rp_report *r)
+static void dataset_section(FILE *f, const report_page *r)
 {
-    const rp_data *d = &r->data;
+    const report_data *d = &r->data;
     char b1[32], b2[32], b3[32];
     fputs("<section id=\"data\"><h2>Dataset</h2>\n<div class=\"cols\"><div>\n<h3>Images per class</h3>\n"
           "<table><tr><th class=\"l\">class</th><th>label</th><th>train</th><th>test</th></tr>\n", f);
@@ -238,8 +238,8 @@ static void dataset_section(FILE *f, const rp_report *r)
     for (int c = 0; c < d->n_classes; c++) out(f, "%s%s", c ? ", " : "", d->classes[c]);
     fprintf(f, "), unchanged and under %d independent draws of the training transform: reflect-pad %d pixels "
                "(edge repeated), random horizontal flip, random %dx%d crop; shown denormalised.</p>\n"
-               "<table class=\"pics\">\n", RP_AUG_PASSES, d->train.h / 8, d->train.w, d->train.h);
-    for (int p = 0; p <= RP_AUG_PASSES; p++) {
+               "<table class=\"pics\">\n", REPORT_AUG_PASSES, d->train.h / 8, d->train.w, d->train.h);
+    for (int p = 0; p <= REPORT_AUG_PASSES; p++) {
         char label[32];
         if (p) snprintf(label, sizeof label, "draw %d", p);
         else snprintf(label, sizeof label, "original");
@@ -256,7 +256,7 @@ static void tile(FILE *f, const char *value, const char *label)
     out(f, "<div class=\"tile\"><b>%s</b><span>%s</span></div>", value, label);
 }
 
-static void arch_section(FILE *f, const rp_arch *a)
+static void arch_section(FILE *f, const report_arch *a)
 {
     const char *cls, *st = status_badge(a, &cls);
     char buf[64], alt[128], src[160];
@@ -292,7 +292,7 @@ static void arch_section(FILE *f, const rp_arch *a)
     }
 
     fputs("<div class=\"grid\">\n", f);
-    if (rp_plot_has_lrfind(a)) {
+    if (report_plot_has_lrfind(a)) {
         snprintf(src, sizeof src, "%s_lrfind.png", a->name);
         snprintf(alt, sizeof alt, "%s learning-rate finder", a->name);
         char cap[256];
@@ -300,7 +300,7 @@ static void arch_section(FILE *f, const rp_arch *a)
                  a->n_lrf, a->start_lr, a->end_lr, a->stopped_early ? ", stopped early when the loss exceeded 4x its best" : "");
         figure(f, src, alt, cap, 0);
     }
-    if (rp_plot_has_training(a)) {
+    if (report_plot_has_training(a)) {
         snprintf(src, sizeof src, "%s_loss.png", a->name);
         snprintf(alt, sizeof alt, "%s loss per epoch", a->name);
         figure(f, src, alt, "trn_loss is fastai's smoothed training loss at the end of each epoch; val_loss is the "
@@ -314,7 +314,7 @@ static void arch_section(FILE *f, const rp_arch *a)
             figure(f, src, alt, "Learning rate of every training iteration (warm-up and cosine annealing with restarts).", 0);
         }
     }
-    if (rp_plot_has_eval(a)) {
+    if (report_plot_has_eval(a)) {
         snprintf(src, sizeof src, "%s_confusion.png", a->name);
         snprintf(alt, sizeof alt, "%s confusion matrix", a->name);
         figure(f, src, alt, "Rows: true class; columns: predicted class (TTA predictions); counts of test images.", 0);
@@ -323,7 +323,7 @@ static void arch_section(FILE *f, const rp_arch *a)
         figure(f, src, alt, "Accuracy on each class's test images, plain and with TTA.", 0);
     }
     fputs("</div>\n", f);
-    if (a->has_lrfind && !rp_plot_has_lrfind(a))
+    if (a->has_lrfind && !report_plot_has_lrfind(a))
         fputs("<p class=\"note\">The lr finder recorded no iteration.</p>\n", f);
     if (!a->has_lrfind) fputs("<p class=\"note\">The lr finder has not been run yet.</p>\n", f);
 
@@ -337,19 +337,19 @@ static void arch_section(FILE *f, const rp_arch *a)
                "<th class=\"l\">input shape</th><th class=\"l\">output shape</th><th>parameters</th></tr>\n",
             a->input_shape, a->n_modules, tot);
         for (int i = 0; i < a->n_modules; i++) {
-            const rp_module *m = &a->modules[i];
+            const report_module *m = &a->modules[i];
             fmt_count(buf, sizeof buf, m->params);
             out(f, "<tr><td>%d</td><td class=\"l\">%s</td><td class=\"l\">%s</td><td class=\"l\">%s</td>"
                    "<td class=\"l\">%s</td><td>%s</td></tr>\n", i + 1, m->name, m->type, m->in_shape, m->out_shape, buf);
         }
         fputs("</table>\n", f);
     }
-    if (rp_plot_has_training(a)) {
+    if (report_plot_has_training(a)) {
         out(f, "<details><summary>Epoch log (%d epochs, %ld batches per epoch, seed %ld)</summary>\n"
                "<table class=\"small\"><tr><th>epoch</th><th>fit() call</th><th>trn_loss</th><th>val_loss</th>"
                "<th>accuracy</th><th>seconds</th></tr>\n", a->n_epochs, a->batches_per_epoch, a->seed);
         for (int i = 0; i < a->n_epochs; i++) {
-            const rp_epoch *e = &a->epochs[i];
+            const report_epoch *e = &a->epochs[i];
             fprintf(f, "<tr><td>%d</td><td>%d</td><td>", e->epoch, e->phase + 1);
             fix(f, e->trn_loss, 6); fputs("</td><td>", f);
             fix(f, e->val_loss, 6); fputs("</td><td>", f);
@@ -361,7 +361,7 @@ static void arch_section(FILE *f, const rp_arch *a)
     fputs("</section>\n", f);
 }
 
-int rp_html_write(const rp_report *r, const char *path)
+int report_html_write(const report_page *r, const char *path)
 {
     atomic_file af;
     if (atomic_open(&af, path) != C_OK) return C_ERR;

@@ -1,7 +1,7 @@
 /* images.c: the "view data" pictures of the report, written as PNG rows so the HTML can
- * put a class name beside each row: samples_<c>.png holds the first RP_SAMPLES_PER_CLASS training
+ * put a class name beside each row: samples_<c>.png holds the first REPORT_SAMPLES_PER_CLASS training
  * images of class c; augment_0.png holds the first training image of every class, and
- * augment_<p>.png (p = 1..RP_AUG_PASSES) the same images through the training transform with the
+ * augment_<p>.png (p = 1..REPORT_AUG_PASSES) the same images through the training transform with the
  * draws of pass p-1, denormalised back to pixels as fastai's data viewer does. */
 #include <math.h>
 #include <stdlib.h>
@@ -31,13 +31,13 @@ static int write_row(const char *dir, const char *name, const uint8_t *const *im
         if (imgs[i]) blit(row, row_w, imgs[i], h, w, i);
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    int rc = png_write_rgb(path, row, row_w, h);
+    int rc = png_io_write_rgb(path, row, row_w, h);
     free(row);
     return rc;
 }
 
 /* CHW normalised floats back to HWC bytes: (x * std + mean) * 255, rounded and clamped. */
-static void denormalise(const float *chw, int h, int w, const rp_data *d, uint8_t *hwc)
+static void denormalise(const float *chw, int h, int w, const report_data *d, uint8_t *hwc)
 {
     for (int c = 0; c < 3; c++)
         for (int i = 0; i < h * w; i++) {
@@ -47,12 +47,12 @@ static void denormalise(const float *chw, int h, int w, const rp_data *d, uint8_
         }
 }
 
-int rp_images_write(const rp_report *r, const char *dir)
+int report_images_write(const report_page *r, const char *dir)
 {
-    const rp_data *d = &r->data;
+    const report_data *d = &r->data;
     const dataset *tr = &d->train;
     int h = tr->h, w = tr->w, k = d->n_classes, rc = C_OK;
-    const uint8_t **imgs = xcalloc((size_t)(k > RP_SAMPLES_PER_CLASS ? k : RP_SAMPLES_PER_CLASS),
+    const uint8_t **imgs = xcalloc((size_t)(k > REPORT_SAMPLES_PER_CLASS ? k : REPORT_SAMPLES_PER_CLASS),
                                    sizeof *imgs);
     int *first = xmalloc(sizeof *first * (size_t)k);
     char name[64];
@@ -60,21 +60,21 @@ int rp_images_write(const rp_report *r, const char *dir)
     for (int c = 0; c < k && rc == C_OK; c++) {
         int got = 0;
         first[c] = -1;
-        for (int i = 0; i < tr->n && got < RP_SAMPLES_PER_CLASS; i++)
+        for (int i = 0; i < tr->n && got < REPORT_SAMPLES_PER_CLASS; i++)
             if (tr->labels[i] == c) {
                 if (first[c] < 0) first[c] = i;
                 imgs[got++] = dataset_image(tr, i);
             }
-        for (int g = got; g < RP_SAMPLES_PER_CLASS; g++) imgs[g] = NULL;   /* left white */
+        for (int g = got; g < REPORT_SAMPLES_PER_CLASS; g++) imgs[g] = NULL;   /* left white */
         snprintf(name, sizeof name, "samples_%d.png", c);
-        rc = write_row(dir, name, imgs, RP_SAMPLES_PER_CLASS, h, w);
+        rc = write_row(dir, name, imgs, REPORT_SAMPLES_PER_CLASS, h, w);
     }
 
     /* Augmented rows: pass 0 is the untouched image, then the training transform. */
     augment_cfg cfg = { .pad = h / 8, .flip = 1, .seed = 0 };
     float *chw = xmalloc(sizeof *chw * (size_t)3 * h * w);
     uint8_t *pix = xmalloc((size_t)k * h * w * 3);
-    for (int p = 0; p <= RP_AUG_PASSES && rc == C_OK; p++) {
+    for (int p = 0; p <= REPORT_AUG_PASSES && rc == C_OK; p++) {
         for (int c = 0; c < k; c++) {
             imgs[c] = NULL;
             if (first[c] < 0) continue;

@@ -116,7 +116,7 @@ static int check_arch(const char *file, const cJSON *root, const char *name)
 
 /* ---- dataset ---- */
 
-static int split_classes(rp_data *d, const char *file, const char *names)
+static int split_classes(report_data *d, const char *file, const char *names)
 {
     d->n_classes = 0;
     char *copy = xstrdup(names), *save = NULL;
@@ -131,18 +131,18 @@ static int split_classes(rp_data *d, const char *file, const char *names)
     return C_OK;
 }
 
-int rp_data_load(rp_data *d, const char *art_dir)
+int report_data_load(report_data *d, const char *art_dir)
 {
     memset(d, 0, sizeof *d);
     char path[4096];
     snprintf(path, sizeof path, "%s/stats.json", art_dir);
     if (access(path, F_OK) != 0) return err_msg(path, "missing (run the stats stage first)");
-    if (stats_load(path, &d->norm, d->mean, d->std) != C_OK) return C_ERR;
+    if (norm_stats_load(path, &d->norm, d->mean, d->std) != C_OK) return C_ERR;
 
     snprintf(path, sizeof path, "%s/data/train.safetensors", art_dir);
     if (access(path, F_OK) != 0) return err_msg(path, "missing (run the sort stage first)");
     if (dataset_load(&d->train, path) != C_OK) return C_ERR;
-    const char *names = st_meta(&d->train.file, "classes");
+    const char *names = safetensors_meta(&d->train.file, "classes");
     if (names) {
         if (split_classes(d, path, names) != C_OK) return C_ERR;
     } else {
@@ -164,7 +164,7 @@ int rp_data_load(rp_data *d, const char *art_dir)
     return C_OK;
 }
 
-void rp_data_free(rp_data *d)
+void report_data_free(report_data *d)
 {
     for (int i = 0; i < d->n_classes; i++) free(d->classes[i]);
     dataset_free(&d->train);
@@ -174,7 +174,7 @@ void rp_data_free(rp_data *d)
 
 /* ---- per-architecture artifacts ---- */
 
-static int load_summary(rp_arch *a, const char *file, const cJSON *root)
+static int load_summary(report_arch *a, const char *file, const cJSON *root)
 {
     const cJSON *input, *mods, *m;
     long total;
@@ -189,10 +189,10 @@ static int load_summary(rp_arch *a, const char *file, const cJSON *root)
     cJSON_ArrayForEach(m, mods) {
         char where[32];
         snprintf(where, sizeof where, "modules[%d]", i);
-        rp_module *md = &a->modules[i];
+        report_module *md = &a->modules[i];
         const cJSON *in, *out;
         if (!cJSON_IsObject(m)) return err_msg(file, "%s: must be an object", where);
-        a->n_modules = i + 1;   /* so rp_arch_free releases what was filled */
+        a->n_modules = i + 1;   /* so report_arch_free releases what was filled */
         if (get_str(file, m, where, "name", &md->name) != C_OK ||
             get_str(file, m, where, "type", &md->type) != C_OK ||
             get_array(file, m, where, "input_shape", &in) != C_OK ||
@@ -206,7 +206,7 @@ static int load_summary(rp_arch *a, const char *file, const cJSON *root)
     return C_OK;
 }
 
-static int load_lrfind(rp_arch *a, const char *file, const cJSON *root)
+static int load_lrfind(report_arch *a, const char *file, const cJSON *root)
 {
     int nl;
     const cJSON *se;
@@ -226,7 +226,7 @@ static int load_lrfind(rp_arch *a, const char *file, const cJSON *root)
     return C_OK;
 }
 
-static int load_metrics(rp_arch *a, const char *file, const cJSON *root)
+static int load_metrics(report_arch *a, const char *file, const cJSON *root)
 {
     const cJSON *eps, *e, *it;
     if (check_arch(file, root, a->name) != C_OK ||
@@ -243,7 +243,7 @@ static int load_metrics(rp_arch *a, const char *file, const cJSON *root)
     cJSON_ArrayForEach(e, eps) {
         char where[32];
         long phase, epoch;
-        rp_epoch *ep = &a->epochs[i];
+        report_epoch *ep = &a->epochs[i];
         snprintf(where, sizeof where, "epochs[%d]", i);
         if (!cJSON_IsObject(e)) return err_msg(file, "%s: must be an object", where);
         if (get_long(file, e, where, "phase", 0, 1000, &phase) != C_OK ||
@@ -272,7 +272,7 @@ static int load_metrics(rp_arch *a, const char *file, const cJSON *root)
     return C_OK;
 }
 
-static int load_eval(rp_arch *a, const char *file, const cJSON *root)
+static int load_eval(report_arch *a, const char *file, const cJSON *root)
 {
     const cJSON *classes, *conf, *row, *v;
     double *pc = NULL, *tpc = NULL;
@@ -326,8 +326,8 @@ done:
 }
 
 /* Loads <art>/<name>.<kind>.json when it exists: *has = 0 when absent, C_ERR when unreadable. */
-static int load_optional(rp_arch *a, const char *art_dir, const char *kind, int *has,
-                         int (*fn)(rp_arch *, const char *, const cJSON *))
+static int load_optional(report_arch *a, const char *art_dir, const char *kind, int *has,
+                         int (*fn)(report_arch *, const char *, const cJSON *))
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s.%s.json", art_dir, a->name, kind);
@@ -344,7 +344,7 @@ static int load_optional(rp_arch *a, const char *art_dir, const char *kind, int 
     return rc;
 }
 
-int rp_arch_load(rp_arch *a, const char *art_dir, const char *name, int index)
+int report_arch_load(report_arch *a, const char *art_dir, const char *name, int index)
 {
     memset(a, 0, sizeof *a);
     a->name = xstrdup(name);
@@ -363,7 +363,7 @@ int rp_arch_load(rp_arch *a, const char *art_dir, const char *name, int index)
     return C_OK;
 }
 
-void rp_arch_free(rp_arch *a)
+void report_arch_free(report_arch *a)
 {
     free(a->name);
     free(a->input_shape);

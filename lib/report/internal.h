@@ -10,18 +10,18 @@
 
 #define REPORT_MAX_CLASSES 32
 
-typedef struct rp_module {
+typedef struct report_module {
     char *name, *type, *in_shape, *out_shape;   /* shapes as compact JSON text */
     long params;
-} rp_module;
+} report_module;
 
-typedef struct rp_epoch {
+typedef struct report_epoch {
     int phase, epoch;
     double trn_loss, val_loss, accuracy, seconds;   /* NAN when recorded as null */
-} rp_epoch;
+} report_epoch;
 
 /* Everything known about one architecture; each has_* says whether that artifact exists. */
-typedef struct rp_arch {
+typedef struct report_arch {
     char *name;
     int index;                                   /* position in the display order (colour) */
     int has_summary, has_lrfind, has_metrics, has_eval;
@@ -29,7 +29,7 @@ typedef struct rp_arch {
     char *input_shape;                           /* summary */
     long total_params;
     int n_modules;
-    rp_module *modules;
+    report_module *modules;
 
     double start_lr, end_lr;                     /* lrfind */
     long lrf_iterations;
@@ -41,7 +41,7 @@ typedef struct rp_arch {
     long seed, batches_per_epoch;
     double train_seconds;
     int n_epochs;
-    rp_epoch *epochs;
+    report_epoch *epochs;
     int n_iter;
     double *iter_lr, *iter_loss;
 
@@ -50,48 +50,48 @@ typedef struct rp_arch {
     int n_classes;
     double per_class[REPORT_MAX_CLASSES], tta_per_class[REPORT_MAX_CLASSES];
     long confusion[REPORT_MAX_CLASSES * REPORT_MAX_CLASSES];
-} rp_arch;
+} report_arch;
 
-typedef struct rp_data {
+typedef struct report_data {
     double mean[3], std[3];
     norm_stats norm;
     dataset train, test;
     int n_classes;
     char *classes[REPORT_MAX_CLASSES];
     long train_count[REPORT_MAX_CLASSES], test_count[REPORT_MAX_CLASSES];
-} rp_data;
+} report_data;
 
-typedef struct rp_report {
+typedef struct report_page {
     const report_opts *opts;
-    rp_data data;
+    report_data data;
     int n_archs;
-    rp_arch *archs;
+    report_arch *archs;
     const char *charts_dir;     /* temporary charts folder while building (borrowed) */
-} rp_report;
+} report_page;
 
 /* report_data.c: loading and validating the artifacts. */
-int rp_data_load(rp_data *d, const char *art_dir);
-void rp_data_free(rp_data *d);
-int rp_arch_load(rp_arch *a, const char *art_dir, const char *name, int index);
-void rp_arch_free(rp_arch *a);
+int report_data_load(report_data *d, const char *art_dir);
+void report_data_free(report_data *d);
+int report_arch_load(report_arch *a, const char *art_dir, const char *name, int index);
+void report_arch_free(report_arch *a);
 
 /* report_images.c: per-class sample rows and augmented rows as PNGs in dir. */
-int rp_images_write(const rp_report *r, const char *dir);
-#define RP_SAMPLES_PER_CLASS 10
-#define RP_AUG_PASSES 4
+int report_images_write(const report_page *r, const char *dir);
+#define REPORT_SAMPLES_PER_CLASS 10
+#define REPORT_AUG_PASSES 4
 
 /* report_plot.c: data files + charts.gp in dir, then gnuplot. */
-int rp_plots_write(const rp_report *r, const char *dir);
-int rp_plots_run(const char *dir);
+int report_plots_write(const report_page *r, const char *dir);
+int report_plots_run(const char *dir);
 /* Which charts exist for an architecture (the same predicates the HTML uses). */
-int rp_plot_has_lrfind(const rp_arch *a);
-int rp_plot_has_training(const rp_arch *a);
-int rp_plot_has_eval(const rp_arch *a);
-int rp_report_any_trained(const rp_report *r);
-int rp_report_any_evaluated(const rp_report *r);
-const char *rp_arch_colour(int index);
+int report_plot_has_lrfind(const report_arch *a);
+int report_plot_has_training(const report_arch *a);
+int report_plot_has_eval(const report_arch *a);
+int report_any_trained(const report_page *r);
+int report_any_evaluated(const report_page *r);
+const char *report_arch_colour(int index);
 
 /* report_html.c: the page. */
-int rp_html_write(const rp_report *r, const char *path);
+int report_html_write(const report_page *r, const char *path);
 
 #endif

@@ -22,20 +22,20 @@
 static const char *const palette[] = {"#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
                                       "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"};
 
-const char *rp_arch_colour(int index) { return palette[index % 10]; }
+const char *report_arch_colour(int index) { return palette[index % 10]; }
 
-int rp_plot_has_lrfind(const rp_arch *a) { return a->has_lrfind && a->n_lrf > 0; }
-int rp_plot_has_training(const rp_arch *a) { return a->has_metrics && a->n_epochs > 0; }
-int rp_plot_has_eval(const rp_arch *a) { return a->has_eval; }
+int report_plot_has_lrfind(const report_arch *a) { return a->has_lrfind && a->n_lrf > 0; }
+int report_plot_has_training(const report_arch *a) { return a->has_metrics && a->n_epochs > 0; }
+int report_plot_has_eval(const report_arch *a) { return a->has_eval; }
 
-int rp_report_any_trained(const rp_report *r)
+int report_any_trained(const report_page *r)
 {
     for (int i = 0; i < r->n_archs; i++)
         if (r->archs[i].has_metrics || r->archs[i].has_eval) return 1;
     return 0;
 }
 
-int rp_report_any_evaluated(const rp_report *r)
+int report_any_evaluated(const report_page *r)
 {
     for (int i = 0; i < r->n_archs; i++)
         if (r->archs[i].has_eval) return 1;
@@ -85,7 +85,7 @@ static void gstr(FILE *f, const char *s)
 }
 
 /* fastai's sched.plot() skips the first 10 and last 5 points; with too few, keep them all. */
-static void lrf_range(const rp_arch *a, int *lo, int *hi)
+static void lrf_range(const report_arch *a, int *lo, int *hi)
 {
     *lo = 0;
     *hi = a->n_lrf;
@@ -95,11 +95,11 @@ static void lrf_range(const rp_arch *a, int *lo, int *hi)
     }
 }
 
-static int write_arch_data(const rp_report *r, const rp_arch *a, const char *dir)
+static int write_arch_data(const report_page *r, const report_arch *a, const char *dir)
 {
     dat d;
     char name[256];
-    if (rp_plot_has_lrfind(a)) {
+    if (report_plot_has_lrfind(a)) {
         int lo, hi;
         lrf_range(a, &lo, &hi);
         snprintf(name, sizeof name, "%s_lrfind.dat", a->name);
@@ -112,12 +112,12 @@ static int write_arch_data(const rp_report *r, const rp_arch *a, const char *dir
         }
         if (dat_close(&d) != C_OK) return C_ERR;
     }
-    if (rp_plot_has_training(a)) {
+    if (report_plot_has_training(a)) {
         snprintf(name, sizeof name, "%s_epochs.dat", a->name);
         if (dat_open(&d, dir, name) != C_OK) return C_ERR;
         fputs("# epoch(1-based) trn_loss val_loss accuracy phase\n", d.af.fp);
         for (int i = 0; i < a->n_epochs; i++) {
-            const rp_epoch *e = &a->epochs[i];
+            const report_epoch *e = &a->epochs[i];
             num(&d, e->epoch + 1);
             num(&d, e->trn_loss);
             num(&d, e->val_loss);
@@ -138,7 +138,7 @@ static int write_arch_data(const rp_report *r, const rp_arch *a, const char *dir
         }
         if (dat_close(&d) != C_OK) return C_ERR;
     }
-    if (rp_plot_has_eval(a)) {
+    if (report_plot_has_eval(a)) {
         int k = a->n_classes;
         snprintf(name, sizeof name, "%s_confusion.dat", a->name);
         if (dat_open(&d, dir, name) != C_OK) return C_ERR;
@@ -161,7 +161,7 @@ static int write_arch_data(const rp_report *r, const rp_arch *a, const char *dir
     return C_OK;
 }
 
-static int write_compare_data(const rp_report *r, const char *dir)
+static int write_compare_data(const report_page *r, const char *dir)
 {
     dat d;
     if (dat_open(&d, dir, "compare.dat") != C_OK) return C_ERR;
@@ -169,7 +169,7 @@ static int write_compare_data(const rp_report *r, const char *dir)
           d.af.fp);
     int slot = 0;
     for (int i = 0; i < r->n_archs; i++) {
-        const rp_arch *a = &r->archs[i];
+        const report_arch *a = &r->archs[i];
         if (!a->has_metrics && !a->has_eval) continue;
         fprintf(d.af.fp, "%d ", slot++);
         qstr(d.af.fp, a->name);
@@ -180,7 +180,7 @@ static int write_compare_data(const rp_report *r, const char *dir)
         num(&d, a->has_summary ? a->total_params / 1000.0 : NAN);
         num(&d, a->has_metrics ? a->n_epochs : NAN);
         num(&d, a->has_metrics ? a->train_seconds : NAN);
-        fprintf(d.af.fp, " %ld\n", strtol(rp_arch_colour(a->index) + 1, NULL, 16));
+        fprintf(d.af.fp, " %ld\n", strtol(report_arch_colour(a->index) + 1, NULL, 16));
     }
     return dat_close(&d);
 }
@@ -209,7 +209,7 @@ static void title(FILE *g, const char *fmt, ...)
 }
 
 /* Dashed vertical lines where a new fit() call (phase) starts. */
-static void phase_marks(FILE *g, const rp_arch *a)
+static void phase_marks(FILE *g, const report_arch *a)
 {
     for (int i = 1; i < a->n_epochs; i++)
         if (a->epochs[i].phase != a->epochs[i - 1].phase)
@@ -224,10 +224,10 @@ static int any_finite(const double *v, int n)
     return 0;
 }
 
-static int any_epoch_value(const rp_arch *a, int which)
+static int any_epoch_value(const report_arch *a, int which)
 {
     for (int i = 0; i < a->n_epochs; i++) {
-        const rp_epoch *e = &a->epochs[i];
+        const report_epoch *e = &a->epochs[i];
         double v = which == 0 ? e->trn_loss : which == 1 ? e->val_loss : e->accuracy;
         if (isfinite(v)) return 1;
     }
@@ -245,15 +245,15 @@ static void empty_plot(FILE *g, const char *msg)
 }
 
 /* Whole-epoch tics while they stay readable. */
-static void epoch_tics(FILE *g, const rp_arch *a)
+static void epoch_tics(FILE *g, const report_arch *a)
 {
     if (a->n_epochs <= 16) fputs("set xtics 1\n", g);
 }
 
-static void arch_script(FILE *g, const rp_report *r, const rp_arch *a)
+static void arch_script(FILE *g, const report_page *r, const report_arch *a)
 {
-    const char *n = a->name, *col = rp_arch_colour(a->index);
-    if (rp_plot_has_lrfind(a)) {
+    const char *n = a->name, *col = report_arch_colour(a->index);
+    if (report_plot_has_lrfind(a)) {
         char out[256];
         snprintf(out, sizeof out, "%s_lrfind.png", n);
         common(g, 720, 440, out);
@@ -275,7 +275,7 @@ static void arch_script(FILE *g, const rp_report *r, const rp_arch *a)
                 a->lrf_lr[best]);
         }
     }
-    if (rp_plot_has_training(a)) {
+    if (report_plot_has_training(a)) {
         char out[256];
         snprintf(out, sizeof out, "%s_loss.png", n);
         common(g, 720, 440, out);
@@ -318,7 +318,7 @@ static void arch_script(FILE *g, const rp_report *r, const rp_arch *a)
             else fprintf(g, "plot '%s_iter.dat' using 1:3 with lines lw 1.5 lc rgb '%s' title 'lr per iteration'\n", n, col);
         }
     }
-    if (rp_plot_has_eval(a)) {
+    if (report_plot_has_eval(a)) {
         int k = a->n_classes;
         long max = 1;
         for (int i = 0; i < k * k; i++) if (a->confusion[i] > max) max = a->confusion[i];
@@ -358,9 +358,9 @@ static void arch_script(FILE *g, const rp_report *r, const rp_arch *a)
     }
 }
 
-static void compare_script(FILE *g, const rp_report *r)
+static void compare_script(FILE *g, const report_page *r)
 {
-    if (!rp_report_any_trained(r)) return;
+    if (!report_any_trained(r)) return;
     static const struct { int col; const char *ylabel, *title; } panel[] = {
         {3, "%", "accuracy, plain (%)"},
         {4, "%", "accuracy, TTA (%)"},
@@ -384,7 +384,7 @@ static void compare_script(FILE *g, const rp_report *r)
         title(g, "%s", panel[p].col == 9 ? time_title : panel[p].title);
         int have = 0;
         for (int i = 0; i < r->n_archs; i++) {
-            const rp_arch *a = &r->archs[i];
+            const report_arch *a = &r->archs[i];
             have |= panel[p].col <= 6 ? a->has_eval : panel[p].col == 7 ? a->has_summary : a->has_metrics;
         }
         if (!have) {
@@ -403,7 +403,7 @@ static void compare_script(FILE *g, const rp_report *r)
     fputs("unset multiplot\n", g);
 
     int any = 0;
-    for (int i = 0; i < r->n_archs; i++) any |= rp_plot_has_training(&r->archs[i]);
+    for (int i = 0; i < r->n_archs; i++) any |= report_plot_has_training(&r->archs[i]);
     if (!any) return;
     common(g, 1080, 500, "compare_val_accuracy.png");
     title(g, "test accuracy per epoch, all architectures");
@@ -411,21 +411,21 @@ static void compare_script(FILE *g, const rp_report *r)
     fputs("plot ", g);
     int first = 1;
     for (int i = 0; i < r->n_archs; i++) {
-        const rp_arch *a = &r->archs[i];
-        if (!rp_plot_has_training(a)) continue;
+        const report_arch *a = &r->archs[i];
+        if (!report_plot_has_training(a)) continue;
         fprintf(g, "%s'%s_epochs.dat' using 1:($4*100) with linespoints pt 7 ps 0.6 lw 2 lc rgb '%s' title ",
-                first ? "" : ", \\\n     ", a->name, rp_arch_colour(a->index));
+                first ? "" : ", \\\n     ", a->name, report_arch_colour(a->index));
         gstr(g, a->name);
         first = 0;
     }
     fputc('\n', g);
 }
 
-int rp_plots_write(const rp_report *r, const char *dir)
+int report_plots_write(const report_page *r, const char *dir)
 {
     for (int i = 0; i < r->n_archs; i++)
         if (write_arch_data(r, &r->archs[i], dir) != C_OK) return C_ERR;
-    if (rp_report_any_trained(r) && write_compare_data(r, dir) != C_OK) return C_ERR;
+    if (report_any_trained(r) && write_compare_data(r, dir) != C_OK) return C_ERR;
 
     char path[4096];
     snprintf(path, sizeof path, "%s/charts.gp", dir);
@@ -438,7 +438,7 @@ int rp_plots_write(const rp_report *r, const char *dir)
     return atomic_commit(&af);
 }
 
-char *report_find_gnuplot(void)
+char *report_plot_find_gnuplot(void)
 {
     const char *path = getenv("PATH");
     if (!path) return NULL;
@@ -474,9 +474,9 @@ static void first_error_line(const char *log, char *buf, size_t cap)
     fclose(f);
 }
 
-int rp_plots_run(const char *dir)
+int report_plots_run(const char *dir)
 {
-    char *gp = report_find_gnuplot();
+    char *gp = report_plot_find_gnuplot();
     if (!gp) return err_msg("gnuplot", "not found on PATH: install gnuplot (Debian: gnuplot-nox) to draw the report's charts");
     char log[4096];
     snprintf(log, sizeof log, "%s/gnuplot.log", dir);

@@ -20,6 +20,6 @@ typedef struct report_opts {
 int report_build(const report_opts *o);
 
 /* Full path of `gnuplot` found on PATH, or NULL (malloc'd). */
-char *report_find_gnuplot(void);
+char *report_plot_find_gnuplot(void);
 
 #endif

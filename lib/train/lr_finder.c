@@ -9,7 +9,7 @@
 #include "core/progress.h"
 #include "train/schedule.h"
 
-int lrfind_run(net *n, const train_params *p, loader *trn, int show_progress, lrfind_result *r)
+int lr_finder_run(net *n, const train_params *p, loader *trn, int show_progress, lr_finder_result *r)
 {
     memset(r, 0, sizeof *r);
     net_params_save(n);
@@ -22,9 +22,9 @@ int lrfind_run(net *n, const train_params *p, loader *trn, int show_progress, lr
     r->lr = xmalloc(sizeof(double) * (size_t)nb);
     r->loss = xmalloc(sizeof(double) * (size_t)nb);
     loss_ema ema;
-    ema_init(&ema);
-    lrfind_rule rule;
-    lrfind_rule_init(&rule);
+    loss_ema_init(&ema);
+    lr_finder_rule rule;
+    lr_finder_rule_init(&rule);
     progress bar;
     memset(&bar, 0, sizeof bar);
     if (show_progress) progress_init(&bar, "lr_find", nb);
@@ -40,8 +40,8 @@ int lrfind_run(net *n, const train_params *p, loader *trn, int show_progress, lr
             return C_ERR;
         }
         float loss = net_loss_result(n, tk);
-        double smooth = ema_update(&ema, loss);
-        if (lrfind_rule_step(&rule, t, smooth)) {
+        double smooth = loss_ema_update(&ema, loss);
+        if (lr_finder_rule_step(&rule, t, smooth)) {
             r->stopped_early = 1;
             break;
         }
@@ -58,14 +58,14 @@ int lrfind_run(net *n, const train_params *p, loader *trn, int show_progress, lr
     return C_OK;
 }
 
-void lrfind_result_free(lrfind_result *r)
+void lr_finder_result_free(lr_finder_result *r)
 {
     free(r->lr);
     free(r->loss);
     memset(r, 0, sizeof *r);
 }
 
-cJSON *lrfind_json(const lrfind_result *r, const train_params *p, const char *arch)
+cJSON *lrfind_json(const lr_finder_result *r, const train_params *p, const char *arch)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "arch", arch);

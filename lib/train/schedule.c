@@ -33,28 +33,28 @@ double sched_lrfind_lr(double start_lr, double end_lr, long nb, long t)
     return start_lr * pow(mult, (double)t);
 }
 
-void ema_init(loss_ema *e)
+void loss_ema_init(loss_ema *e)
 {
     e->mom = 0.98;
     e->avg = 0;
     e->n = 0;
 }
 
-double ema_update(loss_ema *e, double loss)
+double loss_ema_update(loss_ema *e, double loss)
 {
     e->n++;
     e->avg = e->avg * e->mom + loss * (1 - e->mom);
-    return ema_value(e);
+    return loss_ema_value(e);
 }
 
-double ema_value(const loss_ema *e)
+double loss_ema_value(const loss_ema *e)
 {
     return e->n ? e->avg / (1 - pow(e->mom, (double)e->n)) : 0;
 }
 
-void lrfind_rule_init(lrfind_rule *r) { r->best = 1e9; }
+void lr_finder_rule_init(lr_finder_rule *r) { r->best = 1e9; }
 
-int lrfind_rule_step(lrfind_rule *r, long t, double smoothed)
+int lr_finder_rule_step(lr_finder_rule *r, long t, double smoothed)
 {
     if (isnan(smoothed) || smoothed > 4 * r->best) return 1;
     if (smoothed < r->best && t > 10) r->best = smoothed;

@@ -33,19 +33,19 @@ typedef struct loss_ema {
     long n;
 } loss_ema;
 
-void ema_init(loss_ema *e);                     /* mom 0.98, empty */
-double ema_update(loss_ema *e, double loss);    /* adds a batch loss, returns the debiased value */
-double ema_value(const loss_ema *e);            /* debiased value (0 when empty) */
+void loss_ema_init(loss_ema *e);                     /* mom 0.98, empty */
+double loss_ema_update(loss_ema *e, double loss);    /* adds a batch loss, returns the debiased value */
+double loss_ema_value(const loss_ema *e);            /* debiased value (0 when empty) */
 
 /* LR_Finder.on_batch_end: best starts at 1e9. */
-typedef struct lrfind_rule {
+typedef struct lr_finder_rule {
     double best;
-} lrfind_rule;
+} lr_finder_rule;
 
-void lrfind_rule_init(lrfind_rule *r);
+void lr_finder_rule_init(lr_finder_rule *r);
 /* smoothed = the debiased smoothed loss after batch t. Returns 1 to stop (NaN, or > 4*best:
  * this batch is not recorded), else updates best (only when t > 10) and returns 0 (record it). */
-int lrfind_rule_step(lrfind_rule *r, long t, double smoothed);
+int lr_finder_rule_step(lr_finder_rule *r, long t, double smoothed);
 
 /* Validation numbers (fastai FINAL, model.py validate): per-batch mean loss and accuracy averaged
  * with the batch sizes as weights, i.e. the exact means over the dataset (the NB version's

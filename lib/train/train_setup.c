@@ -64,7 +64,7 @@ static int load_split(dataset *d, const char *dir, const char *name)
 int train_setup_load(train_setup *s)
 {
     if (train_params_load(s->params_path, &s->p) != C_OK) return C_ERR;
-    if (stats_load(s->stats_path, &s->ns, s->mean, s->std) != C_OK) return C_ERR;
+    if (norm_stats_load(s->stats_path, &s->ns, s->mean, s->std) != C_OK) return C_ERR;
     if (backend_select_ex(&s->be, s->p.device, s->threads, s->p.deterministic) != C_OK) return C_ERR;
     s->have_be = 1;
     if (net_load(&s->net, s->model_path, &s->be, s->p.batch_size) != C_OK) return C_ERR;

@@ -47,7 +47,7 @@ static void record_iteration(trainer *t, double lr, double loss)
     t->n_it++;
 }
 
-int train_validate(net *n, loader *val, double *loss, double *accuracy)
+int trainer_validate(net *n, loader *val, double *loss, double *accuracy)
 {
     int classes = net_classes(n);
     float *logp = xmalloc(sizeof(float) * (size_t)net_max_batch(n) * classes);
@@ -90,14 +90,14 @@ static void fmt6(char *out, size_t cap, double v)
     if (!strcmp(out, "-0.0")) snprintf(out, cap, "0.0");
 }
 
-void train_print_header(FILE *f)
+void trainer_print_header(FILE *f)
 {
     /* layout = "{!s:10} " * len(names) */
     fprintf(f, "%-10s %-10s %-10s %-10s \n", "epoch", "trn_loss", "val_loss", "accuracy");
     fflush(f);
 }
 
-void train_print_row(FILE *f, long epoch, const double *vals, int n)
+void trainer_print_row(FILE *f, long epoch, const double *vals, int n)
 {
     /* layout = "{!s:^10}" + " {!s:10}" * len(values) */
     char e[32], v[64];
@@ -131,7 +131,7 @@ static int settle(trainer *t, pending_step *q, int *nq, loss_ema *ema, progress 
         return err_msg(NULL, "epoch %ld, iteration %ld (batch %ld of the epoch): loss is %s", s.epoch, s.it, s.index,
                        isnan(loss) ? "nan" : "infinite");
     }
-    double smooth = ema_update(ema, loss);
+    double smooth = loss_ema_update(ema, loss);
     record_iteration(t, s.lr, loss);
     t->images += s.n;
     if (t->progress) {
@@ -149,12 +149,12 @@ int trainer_run(trainer *t)
     t->epochs = xcalloc((size_t)total_epochs, sizeof *t->epochs);
     uint32_t step = 0;
     long epoch = 0;
-    if (t->table) train_print_header(t->table);
+    if (t->table) trainer_print_header(t->table);
     for (int ph = 0; ph < p->n_phases; ph++) {
         const fit_phase *f = &p->phases[ph];
         long n_ep = sched_epochs(f);
         loss_ema ema;
-        ema_init(&ema);
+        loss_ema_init(&ema);
         net_reset_momentum(t->net);      /* a new optim.SGD per fit() call */
         long it = 0;                     /* t of the phase */
         for (long e = 0; e < n_ep; e++, epoch++) {
@@ -187,14 +187,14 @@ int trainer_run(trainer *t)
             epoch_rec *r = &t->epochs[epoch];
             r->phase = ph;
             r->epoch = epoch;
-            r->trn_loss = ema_value(&ema);
-            if (train_validate(t->net, t->val, &r->val_loss, &r->accuracy) != C_OK) return C_ERR;
+            r->trn_loss = loss_ema_value(&ema);
+            if (trainer_validate(t->net, t->val, &r->val_loss, &r->accuracy) != C_OK) return C_ERR;
             r->seconds = now_s() - ep_start;
             t->n_epochs = epoch + 1;
             if (t->table) {
                 double v[3] = { r->trn_loss, r->val_loss, r->accuracy };
                 /* fastai numbers epochs from 0 within each fit() call. */
-                train_print_row(t->table, e, v, 3);
+                trainer_print_row(t->table, e, v, 3);
             }
         }
     }

@@ -6,8 +6,8 @@
  * batch size). One row per epoch `epoch trn_loss val_loss accuracy` goes to `table`.
  * Randomness: epoch e of the run (counted over all phases) shuffles with (seed, RNG_SHUFFLE, e)
  * and augments with pass e; dropout uses (seed, step) with step the batch count of the run. */
-#ifndef TRAIN_H
-#define TRAIN_H
+#ifndef TRAINER_H
+#define TRAINER_H
 
 #include <stdio.h>
 
@@ -52,11 +52,11 @@ int trainer_run(trainer *t);
 void trainer_free(trainer *t);
 
 /* Eval-mode pass over the loader: loss and accuracy weighted by batch size (= dataset means). */
-int train_validate(net *n, loader *val, double *loss, double *accuracy);
+int trainer_validate(net *n, loader *val, double *loss, double *accuracy);
 
 /* fastai's print_stats: the header line, and one row with values rounded to 6 decimals. */
-void train_print_header(FILE *f);
-void train_print_row(FILE *f, long epoch, const double *vals, int n);
+void trainer_print_header(FILE *f);
+void trainer_print_row(FILE *f, long epoch, const double *vals, int n);
 
 /* The metrics JSON of docs/artifacts.md. Caller frees. */
 cJSON *trainer_metrics_json(const trainer *t, const char *arch, const char *device);

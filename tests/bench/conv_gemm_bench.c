@@ -37,7 +37,7 @@
 #include <unistd.h>
 #include "backend/backend.h"
 #include "core/error.h"
-#include "nn/model_file.h"
+#include "nn/model.h"
 #include "core/rng.h"
 
 #define TOL 1e-3

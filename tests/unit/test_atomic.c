@@ -125,6 +125,6 @@ int main(void)
     TEST_RUN(exit_removes_temporary);
     TEST_RUN(dir_commit_swaps_whole_folder);
     TEST_RUN(full_disk_is_an_error);
-    remove_tree(dir);
+    fs_remove_tree(dir);
     TEST_EXIT();
 }

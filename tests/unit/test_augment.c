@@ -91,7 +91,7 @@ static void normalisation(void)
 {
     const double mean[3] = { 0.4914, 0.48216, 0.44653 }, std[3] = { 0.24703, 0.24349, 0.26159 };
     norm_stats ns;
-    norm_init(&ns, mean, std);
+    norm_stats_init(&ns, mean, std);
     for (int c = 0; c < 3; c++)
         for (int v = 0; v < 256; v += 17) {
             float want = ((float)v / 255.0f - (float)mean[c]) / (float)std[c];
@@ -135,7 +135,7 @@ static void transform_matches_reference(void)
     for (int i = 0; i < h * w * 3; i++) img[i] = (uint8_t)rng_next_u32(&s);
     const double mean[3] = { 0, 0, 0 }, std[3] = { 1, 1, 1 };
     norm_stats ns;
-    norm_init(&ns, mean, std);
+    norm_stats_init(&ns, mean, std);
     float out[3 * 32 * 32];
     int mismatches = 0;
     for (int flip = 0; flip < 2; flip++)

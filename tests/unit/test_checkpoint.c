@@ -66,18 +66,18 @@ static void round_trip(void)
     CHECK(!strcmp(got.params_hash, "0123456789abcdef") && !strcmp(got.model_hash, "fedcba9876543210"));
     /* The same net saves to the same bytes. */
     CHECK(checkpoint_save(b, p2, &m) == 0);
-    st_file f1, f2;
-    CHECK(st_read(&f1, p1) == 0 && st_read(&f2, p2) == 0);
+    safetensors_file f1, f2;
+    CHECK(safetensors_read(&f1, p1) == 0 && safetensors_read(&f2, p2) == 0);
     CHECK(f1.size == f2.size && !memcmp(f1.buffer, f2.buffer, f1.size));
     /* PyTorch names, shapes, F32, statistics included. */
-    const st_tensor *t = st_find(&f1, "layers.0.conv.weight");
-    CHECK(t && t->dtype == ST_F32 && t->ndim == 4 && t->shape[0] == 20 && t->shape[1] == 10 && t->shape[2] == 3);
-    t = st_find(&f1, "layers.3.stds");
+    const safetensors_tensor *t = safetensors_find(&f1, "layers.0.conv.weight");
+    CHECK(t && t->dtype == SAFETENSORS_F32 && t->ndim == 4 && t->shape[0] == 20 && t->shape[1] == 10 && t->shape[2] == 3);
+    t = safetensors_find(&f1, "layers.3.stds");
     CHECK(t && t->ndim == 3 && t->shape[0] == 160 && t->shape[1] == 1 && t->shape[2] == 1);
-    CHECK(st_find(&f1, "conv1.bias") && st_find(&f1, "out.weight") && st_find(&f1, "layers.2.means"));
-    CHECK(st_meta(&f1, "arch") && !strcmp(st_meta(&f1, "arch"), "convbnnet"));
-    st_free(&f1);
-    st_free(&f2);
+    CHECK(safetensors_find(&f1, "conv1.bias") && safetensors_find(&f1, "out.weight") && safetensors_find(&f1, "layers.2.means"));
+    CHECK(safetensors_meta(&f1, "arch") && !strcmp(safetensors_meta(&f1, "arch"), "convbnnet"));
+    safetensors_free(&f1);
+    safetensors_free(&f2);
     net_free(a);
     net_free(b);
     backend_free(&be);
@@ -96,23 +96,23 @@ static void refuses_mismatches(void)
     fprintf(stderr, "expected error: ");
     CHECK(checkpoint_load(c, p, NULL) != 0);            /* other architecture: tensor count/names */
     /* Same names, one shape changed by hand. */
-    st_file f;
-    CHECK(st_read(&f, p) == 0);
-    st_writer w;
-    st_writer_init(&w);
+    safetensors_file f;
+    CHECK(safetensors_read(&f, p) == 0);
+    safetensors_writer w;
+    safetensors_writer_init(&w);
     for (int i = 0; i < f.n_tensors; i++) {
-        st_tensor *t = &f.tensors[i];
-        int64_t sh[ST_MAX_DIMS];
+        safetensors_tensor *t = &f.tensors[i];
+        int64_t sh[SAFETENSORS_MAX_DIMS];
         memcpy(sh, t->shape, sizeof sh);
         int nd = t->ndim;
         if (!strcmp(t->name, "out.bias")) { sh[0] = 5; }   /* 5 floats: the first half of the data */
-        st_writer_add(&w, t->name, t->dtype, nd, sh, t->data);
+        safetensors_writer_add(&w, t->name, t->dtype, nd, sh, t->data);
     }
     char q[160];
     snprintf(q, sizeof q, "%s/bad.ckpt", dir);
-    CHECK(st_writer_save(&w, q) == 0);
-    st_writer_free(&w);
-    st_free(&f);
+    CHECK(safetensors_writer_save(&w, q) == 0);
+    safetensors_writer_free(&w);
+    safetensors_free(&f);
     fprintf(stderr, "expected error: ");
     CHECK(checkpoint_load(a, q, NULL) != 0);
     net_free(a);
@@ -137,7 +137,7 @@ static void lrfind_restores_weights(void)
     ds.images = pix; ds.labels = lab; ds.n = 64; ds.h = 32; ds.w = 32; ds.n_classes = 10;
     const double mean[3] = { 0.5, 0.5, 0.5 }, sd[3] = { 0.25, 0.25, 0.25 };
     norm_stats ns;
-    norm_init(&ns, mean, sd);
+    norm_stats_init(&ns, mean, sd);
     train_params p;
     memset(&p, 0, sizeof p);
     p.seed = 4; p.batch_size = 16; p.momentum = 0.9; p.pad = 4; p.flip = 1;
@@ -145,13 +145,13 @@ static void lrfind_restores_weights(void)
     augment_cfg aug = { 4, 1, 4 };
     loader l;
     CHECK(loader_init(&l, &ds, &ns, 16, 1, &aug, 4, 0) == 0);
-    lrfind_result r;
-    CHECK(lrfind_run(a, &p, &l, 0, &r) == 0);
+    lr_finder_result r;
+    CHECK(lr_finder_run(a, &p, &l, 0, &r) == 0);
     CHECK(r.nb == 4);
     CHECK(r.n >= 1 && r.n <= 4);
     CHECK(r.lr[0] == 1e-5);
     CHECK(nets_equal(a, ref));
-    lrfind_result_free(&r);
+    lr_finder_result_free(&r);
     loader_free(&l);
     net_free(a);
     net_free(ref);

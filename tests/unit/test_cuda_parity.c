@@ -400,7 +400,7 @@ static void test_augment_kernel(void)
     rng_permutation(&s, perm, N);
     const double mean[3] = { 0.4914, 0.4822, 0.4465 }, sdv[3] = { 0.2470, 0.2435, 0.2616 };
     norm_stats ns;
-    norm_init(&ns, mean, sdv);
+    norm_stats_init(&ns, mean, sdv);
     tensor timg, tlab, tlut, tids, tout, tlo;
     int si[1] = { N * H * W * 3 }, sl[1] = { N }, su[2] = { 3, 256 }, sid[1] = { B }, so[4] = { B, 3, H, W }, slo[1] = { B };
     const backend_iface *g = gpu.iface;
@@ -558,7 +558,7 @@ static void test_device_loader(void)
     ds.images = img; ds.labels = lab; ds.n = N; ds.h = 32; ds.w = 32; ds.n_classes = 10;
     const double mean[3] = { 0.4914, 0.4822, 0.4465 }, sdv[3] = { 0.2470, 0.2435, 0.2616 };
     norm_stats ns;
-    norm_init(&ns, mean, sdv);
+    norm_stats_init(&ns, mean, sdv);
     augment_cfg aug = { .pad = 4, .flip = 1, .seed = 13 };
     tensor x, y;
     int xs[4] = { BS, 3, 32, 32 }, ys[1] = { BS };

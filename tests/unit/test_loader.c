@@ -28,7 +28,7 @@ static norm_stats unit_stats(void)
 {
     const double m[3] = { 0.5, 0.4, 0.3 }, s[3] = { 0.25, 0.2, 0.3 };
     norm_stats ns;
-    norm_init(&ns, m, s);
+    norm_stats_init(&ns, m, s);
     return ns;
 }
 

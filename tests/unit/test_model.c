@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include "core/error.h"
-#include "nn/model_file.h"
+#include "nn/model.h"
 #include "nn/net.h"
 #include "test.h"
 

@@ -1,5 +1,5 @@
 /* params: json_load and params_check refuse every kind of bad file with one line naming the
- * file and the key; accessors and file_hash_hex. */
+ * file and the key; accessors and params_file_hash. */
 #include "core/atomic.h"
 #include "core/error.h"
 #include "core/params.h"
@@ -169,14 +169,14 @@ static void hash_is_fnv1a64(void)
     char path[300], out[17];
     /* Published FNV-1a 64 test vectors. */
     write_file(path, sizeof path, "h0", "");
-    CHECK(file_hash_hex(path, out) == C_OK && !strcmp(out, "cbf29ce484222325"));
+    CHECK(params_file_hash(path, out) == C_OK && !strcmp(out, "cbf29ce484222325"));
     write_file(path, sizeof path, "h1", "a");
-    CHECK(file_hash_hex(path, out) == C_OK && !strcmp(out, "af63dc4c8601ec8c"));
+    CHECK(params_file_hash(path, out) == C_OK && !strcmp(out, "af63dc4c8601ec8c"));
     write_file(path, sizeof path, "h2", "foobar");
-    CHECK(file_hash_hex(path, out) == C_OK && !strcmp(out, "85944171f73967e8"));
+    CHECK(params_file_hash(path, out) == C_OK && !strcmp(out, "85944171f73967e8"));
     snprintf(path, sizeof path, "%s/absent", dir);
     capture_begin();
-    int rc = file_hash_hex(path, out);
+    int rc = params_file_hash(path, out);
     capture_end();
     CHECK(rc == C_ERR && strstr(err, path));
 }
@@ -195,6 +195,6 @@ int main(void)
     TEST_RUN(out_of_range);
     TEST_RUN(duplicate_key);
     TEST_RUN(hash_is_fnv1a64);
-    remove_tree(dir);
+    fs_remove_tree(dir);
     TEST_EXIT();
 }

@@ -84,7 +84,7 @@ static int decode(const membuf *m, const char *where)
     memset(out, 0xA5, sizeof out);
     dec_w = dec_h = -1;
     capture_begin();
-    int rc = png_decode_rgb(m->p, m->n, where, out, 32, 32, &dec_w, &dec_h);
+    int rc = png_io_decode_rgb(m->p, m->n, where, out, 32, 32, &dec_w, &dec_h);
     capture_end();
     return rc;
 }
@@ -109,8 +109,8 @@ static void roundtrip_rgb(void)
     pattern_rgb(rgb, 32, 24);
     void *enc = NULL, *enc2 = NULL;
     size_t n = 0, n2 = 0;
-    CHECK(png_encode_rgb(rgb, 32, 24, &enc, &n) == C_OK && n > 8);
-    CHECK(png_encode_rgb(rgb, 32, 24, &enc2, &n2) == C_OK);
+    CHECK(png_io_encode_rgb(rgb, 32, 24, &enc, &n) == C_OK && n > 8);
+    CHECK(png_io_encode_rgb(rgb, 32, 24, &enc2, &n2) == C_OK);
     CHECK(n == n2 && enc && enc2 && !memcmp(enc, enc2, n)); /* deterministic bytes */
     membuf m = {enc, n, n};
     CHECK(decode(&m, "mem.png") == C_OK && err[0] == '\0');
@@ -122,10 +122,10 @@ static void roundtrip_rgb(void)
 
     char path[300];
     snprintf(path, sizeof path, "%s/sub/img.png", dir);
-    CHECK(png_write_rgb(path, rgb, 32, 24) == C_OK);
+    CHECK(png_io_write_rgb(path, rgb, 32, 24) == C_OK);
     uint8_t *back = NULL;
     int w = 0, h = 0;
-    CHECK(png_read_rgb(path, &back, &w, &h, 64, 64) == C_OK);
+    CHECK(png_io_read_rgb(path, &back, &w, &h, 64, 64) == C_OK);
     CHECK(back && w == 32 && h == 24 && !memcmp(back, rgb, sizeof rgb));
     free(back);
 }
@@ -258,7 +258,7 @@ static void truncated_png(void)
     pattern_rgb(rgb, 32, 32);
     void *enc;
     size_t n;
-    CHECK(png_encode_rgb(rgb, 32, 32, &enc, &n) == C_OK);
+    CHECK(png_io_encode_rgb(rgb, 32, 32, &enc, &n) == C_OK);
     if (test_case_failed) return;
     size_t cuts[] = {n / 2, n - 1, 20, 9};
     for (int i = 0; i < 4; i++) {
@@ -293,7 +293,7 @@ static void garbage_buffer(void)
     uint8_t *p = (uint8_t *)1;
     int w, h;
     capture_begin();
-    int rc = png_read_rgb(path, &p, &w, &h, 32, 32);
+    int rc = png_io_read_rgb(path, &p, &w, &h, 32, 32);
     capture_end();
     CHECK(rc == C_ERR && p == NULL && strstr(err, path));
 }
@@ -324,7 +324,7 @@ static void huge_header_refused_before_allocating(void)
     uint8_t rgb[3] = {1, 2, 3};
     void *enc;
     size_t n;
-    CHECK(png_encode_rgb(rgb, 1, 1, &enc, &n) == C_OK);
+    CHECK(png_io_encode_rgb(rgb, 1, 1, &enc, &n) == C_OK);
     if (test_case_failed) return;
     CHECK(!memcmp((unsigned char *)enc + 12, "IHDR", 4));
     patch_ihdr(enc, 100000, 100000);
@@ -346,7 +346,7 @@ static void huge_header_refused_before_allocating(void)
     uint8_t *p = (uint8_t *)1;
     int w, h;
     capture_begin();
-    int rc = png_read_rgb(path, &p, &w, &h, 32, 32);
+    int rc = png_io_read_rgb(path, &p, &w, &h, 32, 32);
     capture_end();
     CHECK(rc == C_ERR && p == NULL && strstr(err, path) && strstr(err, "100000x100000"));
     free(enc);
@@ -368,6 +368,6 @@ int main(void)
     TEST_RUN(truncated_png);
     TEST_RUN(garbage_buffer);
     TEST_RUN(huge_header_refused_before_allocating);
-    remove_tree(dir);
+    fs_remove_tree(dir);
     TEST_EXIT();
 }

@@ -31,14 +31,14 @@ static void write_raw(const char *path, long long hlen, const char *json, const 
     fclose(f);
 }
 
-/* Expects st_read to refuse the file with one line naming the file and containing each of the
+/* Expects safetensors_read to refuse the file with one line naming the file and containing each of the
  * given fragments (NULL-terminated). */
 static int rejects(const char *path, const char *frag1, const char *frag2)
 {
     char err[2048];
-    st_file f;
+    safetensors_file f;
     capture_begin();
-    int rc = st_read(&f, path);
+    int rc = safetensors_read(&f, path);
     capture_end(err, sizeof err);
     int ok = rc == C_ERR && f.buffer == NULL && f.tensors == NULL && count_lines(err) == 1 &&
              strstr(err, path) && (!frag1 || strstr(err, frag1)) && (!frag2 || strstr(err, frag2));
@@ -63,48 +63,48 @@ static void roundtrip_every_dtype(void)
     char path[300];
     path_in(path, sizeof path, "rt.safetensors");
 
-    st_writer w;
-    st_writer_init(&w);
-    st_writer_add(&w, "u8", ST_U8, 1, s_u8, u8);
-    st_writer_add(&w, "i32", ST_I32, 2, s_i32, i32);
-    st_writer_add(&w, "i64", ST_I64, 1, s_i64, i64);
-    st_writer_add(&w, "f32", ST_F32, 3, s_f32, f32);
-    st_writer_add(&w, "f64", ST_F64, 2, s_f64, f64);
-    st_writer_add(&w, "scalar", ST_F32, 0, NULL, &scalar);
-    st_writer_add(&w, "empty", ST_I64, 2, s_empty, NULL);
-    st_writer_meta(&w, "classes", "cat,dog");
-    st_writer_meta(&w, "quote\"back\\slash", "tab\there\nnewline \xc3\xa9");
-    CHECK(st_writer_save(&w, path) == C_OK);
-    st_writer_free(&w);
+    safetensors_writer w;
+    safetensors_writer_init(&w);
+    safetensors_writer_add(&w, "u8", SAFETENSORS_U8, 1, s_u8, u8);
+    safetensors_writer_add(&w, "i32", SAFETENSORS_I32, 2, s_i32, i32);
+    safetensors_writer_add(&w, "i64", SAFETENSORS_I64, 1, s_i64, i64);
+    safetensors_writer_add(&w, "f32", SAFETENSORS_F32, 3, s_f32, f32);
+    safetensors_writer_add(&w, "f64", SAFETENSORS_F64, 2, s_f64, f64);
+    safetensors_writer_add(&w, "scalar", SAFETENSORS_F32, 0, NULL, &scalar);
+    safetensors_writer_add(&w, "empty", SAFETENSORS_I64, 2, s_empty, NULL);
+    safetensors_writer_meta(&w, "classes", "cat,dog");
+    safetensors_writer_meta(&w, "quote\"back\\slash", "tab\there\nnewline \xc3\xa9");
+    CHECK(safetensors_writer_save(&w, path) == C_OK);
+    safetensors_writer_free(&w);
 
-    st_file f;
-    CHECK(st_read(&f, path) == C_OK);
+    safetensors_file f;
+    CHECK(safetensors_read(&f, path) == C_OK);
     if (test_case_failed) return;
     CHECK(f.n_tensors == 7);
     /* header length is padded to a multiple of 8 */
     uint64_t hlen = 0;
     for (int i = 7; i >= 0; i--) hlen = hlen << 8 | ((unsigned char *)f.buffer)[i];
     CHECK(hlen % 8 == 0);
-    const st_tensor *t;
-    CHECK((t = st_expect(&f, "u8", ST_U8, 1)) && t->shape[0] == 5 && t->nbytes == 5 &&
+    const safetensors_tensor *t;
+    CHECK((t = safetensors_expect(&f, "u8", SAFETENSORS_U8, 1)) && t->shape[0] == 5 && t->nbytes == 5 &&
           !memcmp(t->data, u8, 5));
-    CHECK((t = st_expect(&f, "i32", ST_I32, 2)) && t->shape[0] == 2 && t->shape[1] == 3 &&
+    CHECK((t = safetensors_expect(&f, "i32", SAFETENSORS_I32, 2)) && t->shape[0] == 2 && t->shape[1] == 3 &&
           !memcmp(t->data, i32, sizeof i32));
-    CHECK((t = st_expect(&f, "i64", ST_I64, 1)) && !memcmp(t->data, i64, sizeof i64) &&
+    CHECK((t = safetensors_expect(&f, "i64", SAFETENSORS_I64, 1)) && !memcmp(t->data, i64, sizeof i64) &&
           (uintptr_t)t->data % 8 == 0);
-    CHECK((t = st_expect(&f, "f32", ST_F32, 3)) && t->shape[2] == 3 && !memcmp(t->data, f32, sizeof f32));
-    CHECK((t = st_expect(&f, "f64", ST_F64, 2)) && !memcmp(t->data, f64, sizeof f64) &&
+    CHECK((t = safetensors_expect(&f, "f32", SAFETENSORS_F32, 3)) && t->shape[2] == 3 && !memcmp(t->data, f32, sizeof f32));
+    CHECK((t = safetensors_expect(&f, "f64", SAFETENSORS_F64, 2)) && !memcmp(t->data, f64, sizeof f64) &&
           (uintptr_t)t->data % 8 == 0);
-    CHECK((t = st_expect(&f, "scalar", ST_F32, 0)) && t->nbytes == 4 && *(const float *)t->data == 42.5f);
-    CHECK((t = st_expect(&f, "empty", ST_I64, 2)) && t->shape[0] == 0 && t->shape[1] == 3 && t->nbytes == 0);
+    CHECK((t = safetensors_expect(&f, "scalar", SAFETENSORS_F32, 0)) && t->nbytes == 4 && *(const float *)t->data == 42.5f);
+    CHECK((t = safetensors_expect(&f, "empty", SAFETENSORS_I64, 2)) && t->shape[0] == 0 && t->shape[1] == 3 && t->nbytes == 0);
     CHECK(!strcmp(f.tensors[0].name, "u8") && !strcmp(f.tensors[6].name, "empty")); /* offset order */
     CHECK(f.n_meta == 2);
-    CHECK(st_meta(&f, "classes") && !strcmp(st_meta(&f, "classes"), "cat,dog"));
-    CHECK(st_meta(&f, "quote\"back\\slash") &&
-          !strcmp(st_meta(&f, "quote\"back\\slash"), "tab\there\nnewline \xc3\xa9"));
-    CHECK(st_meta(&f, "absent") == NULL);
-    CHECK(st_find(&f, "nope") == NULL);
-    st_free(&f);
+    CHECK(safetensors_meta(&f, "classes") && !strcmp(safetensors_meta(&f, "classes"), "cat,dog"));
+    CHECK(safetensors_meta(&f, "quote\"back\\slash") &&
+          !strcmp(safetensors_meta(&f, "quote\"back\\slash"), "tab\there\nnewline \xc3\xa9"));
+    CHECK(safetensors_meta(&f, "absent") == NULL);
+    CHECK(safetensors_find(&f, "nope") == NULL);
+    safetensors_free(&f);
 }
 
 /* An odd-sized U8 tensor pushes the next F32 off its natural alignment: the reader must still
@@ -116,34 +116,34 @@ static void misaligned_offsets_are_realigned(void)
     int64_t s3 = 3, s4 = 4;
     char path[300];
     path_in(path, sizeof path, "misaligned.safetensors");
-    st_writer w;
-    st_writer_init(&w);
-    st_writer_add(&w, "bytes", ST_U8, 1, &s3, u8);
-    st_writer_add(&w, "floats", ST_F32, 1, &s4, f32);
-    CHECK(st_writer_save(&w, path) == C_OK);
-    st_writer_free(&w);
-    st_file f;
-    CHECK(st_read(&f, path) == C_OK);
+    safetensors_writer w;
+    safetensors_writer_init(&w);
+    safetensors_writer_add(&w, "bytes", SAFETENSORS_U8, 1, &s3, u8);
+    safetensors_writer_add(&w, "floats", SAFETENSORS_F32, 1, &s4, f32);
+    CHECK(safetensors_writer_save(&w, path) == C_OK);
+    safetensors_writer_free(&w);
+    safetensors_file f;
+    CHECK(safetensors_read(&f, path) == C_OK);
     if (test_case_failed) return;
-    const st_tensor *t = st_expect(&f, "floats", ST_F32, 1);
+    const safetensors_tensor *t = safetensors_expect(&f, "floats", SAFETENSORS_F32, 1);
     CHECK(t && (uintptr_t)t->data % 4 == 0 && !memcmp(t->data, f32, sizeof f32));
-    t = st_expect(&f, "bytes", ST_U8, 1);
+    t = safetensors_expect(&f, "bytes", SAFETENSORS_U8, 1);
     CHECK(t && !memcmp(t->data, u8, 3));
-    st_free(&f);
+    safetensors_free(&f);
 }
 
 static void empty_file_and_no_metadata(void)
 {
     char path[300];
     path_in(path, sizeof path, "none.safetensors");
-    st_writer w;
-    st_writer_init(&w);
-    CHECK(st_writer_save(&w, path) == C_OK);
-    st_writer_free(&w);
-    st_file f;
-    CHECK(st_read(&f, path) == C_OK);
+    safetensors_writer w;
+    safetensors_writer_init(&w);
+    CHECK(safetensors_writer_save(&w, path) == C_OK);
+    safetensors_writer_free(&w);
+    safetensors_file f;
+    CHECK(safetensors_read(&f, path) == C_OK);
     CHECK(f.n_tensors == 0 && f.n_meta == 0 && f.size == 16); /* 8 + "{}" padded to 8 */
-    st_free(&f);
+    safetensors_free(&f);
 }
 
 static void expect_reports_dtype_and_rank(void)
@@ -152,27 +152,27 @@ static void expect_reports_dtype_and_rank(void)
     path_in(path, sizeof path, "expect.safetensors");
     float v[2] = {1, 2};
     int64_t s = 2;
-    st_writer w;
-    st_writer_init(&w);
-    st_writer_add(&w, "w", ST_F32, 1, &s, v);
-    CHECK(st_writer_save(&w, path) == C_OK);
-    st_writer_free(&w);
-    st_file f;
-    CHECK(st_read(&f, path) == C_OK);
+    safetensors_writer w;
+    safetensors_writer_init(&w);
+    safetensors_writer_add(&w, "w", SAFETENSORS_F32, 1, &s, v);
+    CHECK(safetensors_writer_save(&w, path) == C_OK);
+    safetensors_writer_free(&w);
+    safetensors_file f;
+    CHECK(safetensors_read(&f, path) == C_OK);
     if (test_case_failed) return;
     capture_begin();
-    const st_tensor *a = st_expect(&f, "w", ST_U8, 1);
+    const safetensors_tensor *a = safetensors_expect(&f, "w", SAFETENSORS_U8, 1);
     capture_end(err, sizeof err);
     CHECK(a == NULL && strstr(err, path) && strstr(err, "'w'") && strstr(err, "F32") && strstr(err, "U8"));
     capture_begin();
-    a = st_expect(&f, "w", ST_F32, 2);
+    a = safetensors_expect(&f, "w", SAFETENSORS_F32, 2);
     capture_end(err, sizeof err);
     CHECK(a == NULL && strstr(err, "'w'") && strstr(err, "dimensions"));
     capture_begin();
-    a = st_expect(&f, "bias", ST_F32, 1);
+    a = safetensors_expect(&f, "bias", SAFETENSORS_F32, 1);
     capture_end(err, sizeof err);
     CHECK(a == NULL && strstr(err, path) && strstr(err, "'bias'") && strstr(err, "missing"));
-    st_free(&f);
+    safetensors_free(&f);
 }
 
 static void writer_refuses_duplicate_names(void)
@@ -180,14 +180,14 @@ static void writer_refuses_duplicate_names(void)
     char path[300], err[1024];
     path_in(path, sizeof path, "dup_w.safetensors");
     float v = 1;
-    st_writer w;
-    st_writer_init(&w);
-    st_writer_add(&w, "a", ST_F32, 0, NULL, &v);
-    st_writer_add(&w, "a", ST_F32, 0, NULL, &v);
+    safetensors_writer w;
+    safetensors_writer_init(&w);
+    safetensors_writer_add(&w, "a", SAFETENSORS_F32, 0, NULL, &v);
+    safetensors_writer_add(&w, "a", SAFETENSORS_F32, 0, NULL, &v);
     capture_begin();
-    int rc = st_writer_save(&w, path);
+    int rc = safetensors_writer_save(&w, path);
     capture_end(err, sizeof err);
-    st_writer_free(&w);
+    safetensors_writer_free(&w);
     CHECK(rc == C_ERR && strstr(err, "duplicate") && strstr(err, "'a'"));
     CHECK(access(path, F_OK) != 0);
 }
@@ -377,19 +377,19 @@ static void interop_python(void)
     for (int i = 0; i < 6; i++) f32[i] = (float)i * 0.25f - 1.0f;
     double f64 = 2.718281828459045;
     int64_t s_img[3] = {2, 2, 3}, s_lab = 1, s_i32 = 3, s_i64 = 2, s_f32[2] = {3, 2}, s_empty = 0;
-    st_writer w;
-    st_writer_init(&w);
-    st_writer_add(&w, "images", ST_U8, 3, s_img, img);
-    st_writer_add(&w, "labels", ST_U8, 1, &s_lab, lab);
-    st_writer_add(&w, "ints", ST_I32, 1, &s_i32, i32);
-    st_writer_add(&w, "longs", ST_I64, 1, &s_i64, i64);
-    st_writer_add(&w, "weight", ST_F32, 2, s_f32, f32);
-    st_writer_add(&w, "e", ST_F64, 0, NULL, &f64);
-    st_writer_add(&w, "nothing", ST_F32, 1, &s_empty, NULL);
-    st_writer_meta(&w, "classes", "cat,dog \"q\"");
-    st_writer_meta(&w, "split", "train");
-    CHECK(st_writer_save(&w, path) == C_OK);
-    st_writer_free(&w);
+    safetensors_writer w;
+    safetensors_writer_init(&w);
+    safetensors_writer_add(&w, "images", SAFETENSORS_U8, 3, s_img, img);
+    safetensors_writer_add(&w, "labels", SAFETENSORS_U8, 1, &s_lab, lab);
+    safetensors_writer_add(&w, "ints", SAFETENSORS_I32, 1, &s_i32, i32);
+    safetensors_writer_add(&w, "longs", SAFETENSORS_I64, 1, &s_i64, i64);
+    safetensors_writer_add(&w, "weight", SAFETENSORS_F32, 2, s_f32, f32);
+    safetensors_writer_add(&w, "e", SAFETENSORS_F64, 0, NULL, &f64);
+    safetensors_writer_add(&w, "nothing", SAFETENSORS_F32, 1, &s_empty, NULL);
+    safetensors_writer_meta(&w, "classes", "cat,dog \"q\"");
+    safetensors_writer_meta(&w, "split", "train");
+    CHECK(safetensors_writer_save(&w, path) == C_OK);
+    safetensors_writer_free(&w);
     snprintf(script, sizeof script,
              "import sys, numpy as np\n"
              "from safetensors.numpy import load_file\n"
@@ -426,21 +426,21 @@ static void interop_python(void)
              "          '%s', metadata={'arch': 'resnet', 'seed': '0'})\n",
              ppath);
     CHECK(run_python(script) == 0);
-    st_file f;
-    CHECK(st_read(&f, ppath) == C_OK);
+    safetensors_file f;
+    CHECK(safetensors_read(&f, ppath) == C_OK);
     if (test_case_failed) return;
-    const st_tensor *t;
+    const safetensors_tensor *t;
     CHECK(f.n_tensors == 5);
-    CHECK((t = st_expect(&f, "a", ST_F32, 2)) && t->shape[0] == 2 && t->shape[1] == 3 &&
+    CHECK((t = safetensors_expect(&f, "a", SAFETENSORS_F32, 2)) && t->shape[0] == 2 && t->shape[1] == 3 &&
           ((const float *)t->data)[5] == 1.25f && ((const float *)t->data)[1] == 0.25f);
-    CHECK((t = st_expect(&f, "b", ST_U8, 1)) && ((const uint8_t *)t->data)[2] == 3);
-    CHECK((t = st_expect(&f, "c", ST_I64, 1)) && ((const int64_t *)t->data)[1] == (1LL << 40) &&
+    CHECK((t = safetensors_expect(&f, "b", SAFETENSORS_U8, 1)) && ((const uint8_t *)t->data)[2] == 3);
+    CHECK((t = safetensors_expect(&f, "c", SAFETENSORS_I64, 1)) && ((const int64_t *)t->data)[1] == (1LL << 40) &&
           ((const int64_t *)t->data)[0] == -1);
-    CHECK((t = st_expect(&f, "d", ST_I32, 1)) && ((const int32_t *)t->data)[1] == -7);
-    CHECK((t = st_expect(&f, "f", ST_F64, 2)) && ((const double *)t->data)[0] == 0.1);
-    CHECK(st_meta(&f, "arch") && !strcmp(st_meta(&f, "arch"), "resnet"));
-    CHECK(st_meta(&f, "seed") && !strcmp(st_meta(&f, "seed"), "0"));
-    st_free(&f);
+    CHECK((t = safetensors_expect(&f, "d", SAFETENSORS_I32, 1)) && ((const int32_t *)t->data)[1] == -7);
+    CHECK((t = safetensors_expect(&f, "f", SAFETENSORS_F64, 2)) && ((const double *)t->data)[0] == 0.1);
+    CHECK(safetensors_meta(&f, "arch") && !strcmp(safetensors_meta(&f, "arch"), "resnet"));
+    CHECK(safetensors_meta(&f, "seed") && !strcmp(safetensors_meta(&f, "seed"), "0"));
+    safetensors_free(&f);
 }
 
 static void find_venv(const char *argv0)
@@ -483,6 +483,6 @@ int main(int argc, char **argv)
     TEST_RUN(reject_bad_metadata);
     TEST_RUN(reject_malformed_entry);
     TEST_RUN(interop_python);
-    if (!getenv("KEEP")) remove_tree(dir);
+    if (!getenv("KEEP")) fs_remove_tree(dir);
     TEST_EXIT();
 }

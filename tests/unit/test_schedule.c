@@ -94,27 +94,27 @@ static void lr_finder_schedule(void)
 static void ema_debiased(void)
 {
     loss_ema e;
-    ema_init(&e);
-    CHECK(ema_value(&e) == 0);
-    CHECK_NEAR(ema_update(&e, 2.0), 2.0, 1e-12);              /* debiasing makes the first value exact */
-    CHECK_NEAR(ema_update(&e, 1.0), 0.0592 / 0.0396, 1e-12);  /* (0.98*0.04 + 0.02) / (1 - 0.98^2) */
+    loss_ema_init(&e);
+    CHECK(loss_ema_value(&e) == 0);
+    CHECK_NEAR(loss_ema_update(&e, 2.0), 2.0, 1e-12);              /* debiasing makes the first value exact */
+    CHECK_NEAR(loss_ema_update(&e, 1.0), 0.0592 / 0.0396, 1e-12);  /* (0.98*0.04 + 0.02) / (1 - 0.98^2) */
     CHECK_NEAR(0.0592 / 0.0396, 1.4949495, 1e-7);
     /* A constant loss stays exactly that loss after debiasing. */
-    ema_init(&e);
+    loss_ema_init(&e);
     double v = 0;
-    for (int i = 0; i < 300; i++) v = ema_update(&e, 0.75);
+    for (int i = 0; i < 300; i++) v = loss_ema_update(&e, 0.75);
     CHECK_NEAR(v, 0.75, 1e-12);
     /* Not an epoch mean: after a jump the value moves by 2% per batch, not at once. */
-    v = ema_update(&e, 1.75);
+    v = loss_ema_update(&e, 1.75);
     CHECK_NEAR(v, 0.75 + 0.02 * 1.0 / (1 - pow(0.98, 301)), 1e-9);
 }
 
 static long run_rule(const double *loss, long n)
 {
-    lrfind_rule r;
-    lrfind_rule_init(&r);
+    lr_finder_rule r;
+    lr_finder_rule_init(&r);
     for (long t = 0; t < n; t++)
-        if (lrfind_rule_step(&r, t, loss[t])) return t;
+        if (lr_finder_rule_step(&r, t, loss[t])) return t;
     return -1;
 }
 

@@ -40,7 +40,7 @@ static norm_stats stats(void)
 {
     const double m[3] = { 0.49, 0.48, 0.45 }, s[3] = { 0.25, 0.24, 0.26 };
     norm_stats ns;
-    norm_init(&ns, m, s);
+    norm_stats_init(&ns, m, s);
     return ns;
 }
 

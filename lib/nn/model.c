@@ -1,5 +1,5 @@
-/* model_file.c: parse and check models/<arch>.json (format in model_file.h). */
-#include "nn/model_file.h"
+/* model.c: parse and check models/<arch>.json (format in model_file.h). */
+#include "nn/model.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-/* model_file.h: models/<arch>.json, the declarative description of one architecture.
+/* model.h: models/<arch>.json, the declarative description of one architecture.
  *
  * Format (every key checked; unknown keys are errors):
  *   {"arch": "convnet", "input": [3, 32, 32], "classes": 10,
@@ -15,8 +15,8 @@
  *   ResnetLayer {in, out (= in), kernel=3, stride=1, padding=1}: x + BnLayer(x)
  *   AdaptiveMaxPool2d {output_size: 1}   Dropout {p}   ReLU   Flatten   LogSoftmax (last)
  * The loader computes every shape and refuses channel mismatches, naming file and layer. */
-#ifndef MODEL_FILE_H
-#define MODEL_FILE_H
+#ifndef MODEL_H
+#define MODEL_H
 
 #include <stdio.h>
 #include <cjson/cJSON.h>
