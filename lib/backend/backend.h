@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include "backend/tensor.h"
 #include "core/error.h"
+#include "ops/conv2d.h"
 
 /* Convolution (PyTorch Conv2d: symmetric zero padding, floor output size), optionally with bias
  * and a fused ReLU on the output. */
@@ -33,8 +34,6 @@ typedef struct conv_desc {
 } conv_desc;
 
 enum { CONV_ALGO_AUTO = 0, CONV_ALGO_DIRECT = 1 };
-
-static inline int conv_out_size(int in, int k, int stride, int pad) { return (in + 2 * pad - k) / stride + 1; }
 
 typedef struct conv_plan conv_plan;   /* opaque, backend-owned */
 

@@ -5,8 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "core/error.h"
-
-static int model_conv_size(int in, int k, int s, int p) { return in + 2 * p < k ? 0 : (in + 2 * p - k) / s + 1; }
+#include "ops/conv2d.h"
 
 static const struct { const char *name; ml_type type; } ml_types[] = {
     { "Linear", ML_LINEAR }, { "Conv2d", ML_CONV2D }, { "ConvLayer", ML_CONVLAYER },
@@ -133,7 +132,7 @@ static int parse_layer(const char *where, int i, const cJSON *o, model_layer *L,
         if (*ndim != 3) return err_msg(where, "%s: %s needs [C,H,W] input, got %s", lab, ty->valuestring, sh);
         if (cur[0] != L->in) return err_msg(where, "%s: in = %d but the previous output has %d channels", lab, L->in, cur[0]);
         if ((L->type == ML_BNLAYER || resl) && L->bias) return err_msg(where, "%s: %s has no conv bias", lab, ty->valuestring);
-        int oh = model_conv_size(cur[1], L->kernel, L->stride, L->padding), ow = model_conv_size(cur[2], L->kernel, L->stride, L->padding);
+        int oh = conv2d_out_size(cur[1], L->kernel, L->stride, L->padding), ow = conv2d_out_size(cur[2], L->kernel, L->stride, L->padding);
         if (oh < 1 || ow < 1) return err_msg(where, "%s: kernel %d does not fit input %s", lab, L->kernel, sh);
         if (resl && (L->in != L->out || oh != cur[1] || ow != cur[2]))
             return err_msg(where, "%s: ResnetLayer must keep the shape %s for its skip connection", lab, sh);

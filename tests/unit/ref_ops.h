@@ -7,15 +7,14 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include "ops/conv2d.h"
 #include "ops/dropout.h"
-
-static inline int ref_out(int in, int k, int s, int p) { return (in + 2 * p - k) / s + 1; }
 
 /* y[n,oc,oh,ow] = conv(x[n,ic,ih,iw], w[oc,ic,k,k]) + b (b may be NULL) */
 static void ref_conv(const double *x, int N, int ic, int ih, int iw, const double *w, const double *b,
                      int oc, int k, int s, int p, double *y)
 {
-    int oh = ref_out(ih, k, s, p), ow = ref_out(iw, k, s, p);
+    int oh = conv2d_out_size(ih, k, s, p), ow = conv2d_out_size(iw, k, s, p);
     for (int n = 0; n < N; n++)
         for (int o = 0; o < oc; o++) {
             double *yo = y + ((size_t)n * oc + o) * oh * ow;

@@ -178,7 +178,7 @@ static void run_conv(const conv_case *cc, uint32_t salt)
     conv_desc d = { .max_n = cc->max_n, .ic = cc->ic, .ih = cc->hw, .iw = cc->hw, .oc = cc->oc, .kh = cc->k, .kw = cc->k,
                     .stride = cc->s, .pad = cc->p, .bias = cc->bias, .relu = cc->relu, .need_dx = cc->need_dx,
                     .src_layout = cc->src, .algo = CONV_ALGO_AUTO };
-    int oh = conv_out_size(cc->hw, cc->k, cc->s, cc->p);
+    int oh = conv2d_out_size(cc->hw, cc->k, cc->s, cc->p);
     conv_plan *pc = cpu.iface->conv_plan_make(cpu.ctx, &d), *pg = gpu.iface->conv_plan_make(gpu.ctx, &d);
     CHECK(pc && pg);
     if (!pc || !pg) return;

@@ -102,8 +102,8 @@ static double conv_f(void *vp)
 static void conv_run(conv_case cc, int check_grad, int algo)
 {
     conv_ctx C = { .c = cc };
-    C.oh = ref_out(cc.ih, cc.k, cc.s, cc.p);
-    C.ow = ref_out(cc.iw, cc.k, cc.s, cc.p);
+    C.oh = conv2d_out_size(cc.ih, cc.k, cc.s, cc.p);
+    C.ow = conv2d_out_size(cc.iw, cc.k, cc.s, cc.p);
     size_t nx = (size_t)cc.n * cc.ic * cc.ih * cc.iw, nw = (size_t)cc.oc * cc.ic * cc.k * cc.k,
            ny = (size_t)cc.n * cc.oc * C.oh * C.ow;
     C.x = drand_vec(nx, -1, 1); C.w = drand_vec(nw, -0.5, 0.5); C.b = drand_vec(cc.oc, -0.5, 0.5);
@@ -343,7 +343,7 @@ static double bn_f(void *vp)
 static void bn_run(int n, int ic, int oc, int h, int k, int s, int resnet, tensor_layout lay)
 {
     bn_ctx B = { .n = n, .ic = ic, .oc = oc, .h = h, .w = h, .k = k, .s = s, .p = 1, .resnet = resnet };
-    B.oh = B.ow = ref_out(h, k, s, 1);
+    B.oh = B.ow = conv2d_out_size(h, k, s, 1);
     size_t nx = (size_t)n * ic * h * h, nw = (size_t)oc * ic * k * k, ny = (size_t)n * oc * B.oh * B.ow;
     B.x = drand_vec(nx, -1, 1); B.wt = drand_vec(nw, -0.5, 0.5); B.a = drand_vec(oc, -1, 1); B.m = drand_vec(oc, 0.5, 1.5);
     B.r = drand_vec(ny, -1, 1); B.c = xmalloc(ny * sizeof(double)); B.y = xmalloc(ny * sizeof(double));

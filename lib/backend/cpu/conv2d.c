@@ -211,8 +211,8 @@ conv_plan *cpu_conv_plan_make(void *ctx, const conv_desc *d)
     }
     conv_plan *P = xcalloc(1, sizeof *P);
     P->d = *d;
-    P->oh = conv_out_size(d->ih, d->kh, d->stride, d->pad);
-    P->ow = conv_out_size(d->iw, d->kw, d->stride, d->pad);
+    P->oh = conv2d_out_size(d->ih, d->kh, d->stride, d->pad);
+    P->ow = conv2d_out_size(d->iw, d->kw, d->stride, d->pad);
     if (P->oh < 1 || P->ow < 1 || d->ih + 2 * d->pad < d->kh || d->iw + 2 * d->pad < d->kw) {
         err_msg("conv2d", "kernel %dx%d does not fit input %dx%d", d->kh, d->kw, d->ih, d->iw);
         free(P);
