@@ -21,7 +21,7 @@
 
 /* Convolution (PyTorch Conv2d: symmetric zero padding, floor output size), optionally with bias
  * and a fused ReLU on the output. */
-typedef struct conv_desc {
+typedef struct conv2d_desc {
     int max_n;            /* largest batch the plan will see */
     int ic, ih, iw;       /* input channels and size */
     int oc, kh, kw;       /* output channels, kernel */
@@ -30,12 +30,12 @@ typedef struct conv_desc {
     int relu;             /* 1: y = relu(conv(x) + b); backward masks dy by y > 0 */
     int need_dx;          /* 0: the input gradient is never asked for (first layer) */
     tensor_layout src_layout; /* layout of x (TL_PLAIN for the network input) */
-    int algo;             /* CONV_ALGO_AUTO (library chooses, Winograd where it applies) or _DIRECT */
-} conv_desc;
+    int algo;             /* CONV2D_ALGO_AUTO (library chooses, Winograd where it applies) or _DIRECT */
+} conv2d_desc;
 
-enum { CONV_ALGO_AUTO = 0, CONV_ALGO_DIRECT = 1 };
+enum { CONV2D_ALGO_AUTO = 0, CONV2D_ALGO_DIRECT = 1 };
 
-typedef struct conv_plan conv_plan;   /* opaque, backend-owned */
+typedef struct conv2d_plan conv2d_plan;   /* opaque, backend-owned */
 
 typedef struct backend_iface {
     const char *name;                                    /* "cpu", "cuda" */
@@ -48,17 +48,17 @@ typedef struct backend_iface {
     int (*download)(void *ctx, const tensor *src, void *host);  /* src -> host plain */
     int (*copy)(void *ctx, tensor *dst, const tensor *src);     /* same shape and layout */
     int (*zero)(void *ctx, tensor *t);
-    int (*add)(void *ctx, tensor *dst, const tensor *src);      /* dst += src, same shape/layout */
+    int (*accumulate)(void *ctx, tensor *dst, const tensor *src);      /* dst += src, same shape/layout */
     int (*sync)(void *ctx);                             /* wait for queued work (no-op on CPU) */
 
     /* conv2d: a plan per layer, made once; fwd/bwd run it for any batch n <= max_n (n = x->shape[0]) */
-    conv_plan *(*conv_plan_make)(void *ctx, const conv_desc *d);   /* NULL on error */
-    void (*conv_plan_free)(void *ctx, conv_plan *p);
+    conv2d_plan *(*conv2d_plan_make)(void *ctx, const conv2d_desc *d);   /* NULL on error */
+    void (*conv2d_plan_free)(void *ctx, conv2d_plan *p);
     /* y [n,oc,oh,ow] TL_ACT = (relu)(conv(x, w) + b); b may be NULL when !bias */
-    int (*conv_fwd)(void *ctx, conv_plan *p, const tensor *x, const tensor *w, const tensor *b, tensor *y);
+    int (*conv2d_fwd)(void *ctx, conv2d_plan *p, const tensor *x, const tensor *w, const tensor *b, tensor *y);
     /* dy: gradient w.r.t. y. dx (NULL allowed when !need_dx), dw, db (NULL when !bias) are
      * overwritten. y is needed only when the plan fuses ReLU. */
-    int (*conv_bwd)(void *ctx, conv_plan *p, const tensor *x, const tensor *w, const tensor *y,
+    int (*conv2d_bwd)(void *ctx, conv2d_plan *p, const tensor *x, const tensor *w, const tensor *y,
                     const tensor *dy, tensor *dx, tensor *dw, tensor *db);
 
     /* linear: y[n,out] = x[n,in] W^T + b (b may be NULL) */
@@ -92,11 +92,11 @@ typedef struct backend_iface {
      * of r per channel over N*H*W are written to means/stds [C] (else read from them);
      * y = (r - mean) / std * m + a, plus skip (the ResnetLayer input, same shape as y) when not
      * NULL. c, y, skip: same layout. */
-    int (*bn_fwd)(void *ctx, const tensor *c, const tensor *a, const tensor *m, tensor *means,
+    int (*bnlayer_fwd)(void *ctx, const tensor *c, const tensor *a, const tensor *m, tensor *means,
                    tensor *stds, const tensor *skip, tensor *y, int training);
     /* Gradients through the batch statistics (training-mode forward) into dc (w.r.t. c, the
      * pre-ReLU conv output), da, dm. The skip branch's gradient is dy itself (caller adds it). */
-    int (*bn_bwd)(void *ctx, const tensor *c, const tensor *m, const tensor *means, const tensor *stds,
+    int (*bnlayer_bwd)(void *ctx, const tensor *c, const tensor *m, const tensor *means, const tensor *stds,
                    const tensor *dy, tensor *dc, tensor *da, tensor *dm);
 
     /* log-softmax over the last dim of x [n,k] TL_PLAIN */

@@ -30,7 +30,7 @@ typedef struct step_key {
 typedef struct layer {
     const model_layer *ml;
     int w, b, a, m, mean, std;  /* ptensor indices or -1 */
-    conv_plan *plan;
+    conv2d_plan *plan;
     int fused_relu;             /* conv followed by a functional ReLU done inside the conv */
     int alias;                  /* output is a view of the input (fused ReLU, plain flatten) */
     int needs_dx;               /* some earlier layer has parameters */
@@ -151,11 +151,11 @@ static int build_layer(net *n, int i, int *needs_dx)
         }
         L->fused_relu = ml->type == ML_CONVLAYER ||
                         (ml->type == ML_CONV2D && i + 1 < n->model.n_layers && n->model.layers[i + 1].type == ML_RELU);
-        conv_desc d = { .max_n = n->max_batch, .ic = ml->in, .ih = ml->in_shape[1], .iw = ml->in_shape[2],
+        conv2d_desc d = { .max_n = n->max_batch, .ic = ml->in, .ih = ml->in_shape[1], .iw = ml->in_shape[2],
                         .oc = ml->out, .kh = k, .kw = k, .stride = ml->stride, .pad = ml->padding,
                         .bias = ml->bias && !bn, .relu = L->fused_relu, .need_dx = *needs_dx,
-                        .src_layout = x->layout, .algo = CONV_ALGO_AUTO };
-        if (!(L->plan = BE->conv_plan_make(CTX, &d))) return err_msg(n->model.path, "%s: cannot set up its convolution", ml->name);
+                        .src_layout = x->layout, .algo = CONV2D_ALGO_AUTO };
+        if (!(L->plan = BE->conv2d_plan_make(CTX, &d))) return err_msg(n->model.path, "%s: cannot set up its convolution", ml->name);
         if (bn && (alloc_act(n, &L->c, 3, ml->out_shape, TL_ACT) || alloc_act(n, &L->dc, 3, ml->out_shape, TL_ACT)))
             return C_ERR;
         if (alloc_act(n, &L->y, 3, ml->out_shape, TL_ACT) || alloc_act(n, &L->dy, 3, ml->out_shape, TL_ACT)) return C_ERR;
@@ -279,7 +279,7 @@ void net_free(net *n)
     if (n->graph) BE->graph_free(CTX, n->graph);
     for (int i = 0; i < n->n_layers; i++) {
         layer *L = &n->layers[i];
-        if (L->plan) BE->conv_plan_free(CTX, L->plan);
+        if (L->plan) BE->conv2d_plan_free(CTX, L->plan);
         tensor *ts[] = { &L->c, &L->dc, &L->y, &L->dy, &L->idx };
         for (size_t k = 0; k < sizeof ts / sizeof ts[0]; k++) if (ts[k]->data) BE->free_tensor(CTX, ts[k]);
     }
@@ -335,13 +335,13 @@ int net_forward(net *n, const float *input, int batch, int training, uint64_t se
         double t0 = n->prof ? prof_now() : 0;
         switch (L->ml->type) {
         case ML_CONV2D: case ML_CONVLAYER:
-            if (BE->conv_fwd(CTX, L->plan, x, P(n, L->w), P(n, L->b), &L->y)) return C_ERR;
+            if (BE->conv2d_fwd(CTX, L->plan, x, P(n, L->w), P(n, L->b), &L->y)) return C_ERR;
             if (n->prof) { BE->sync(CTX); n->prof[2 * n->n_layers + i] += prof_now() - t0; }
             break;
         case ML_BNLAYER: case ML_RESNETLAYER:
-            if (BE->conv_fwd(CTX, L->plan, x, P(n, L->w), NULL, &L->c)) return C_ERR;
+            if (BE->conv2d_fwd(CTX, L->plan, x, P(n, L->w), NULL, &L->c)) return C_ERR;
             if (n->prof) { BE->sync(CTX); n->prof[2 * n->n_layers + i] += prof_now() - t0; }
-            BE->bn_fwd(CTX, &L->c, P(n, L->a), P(n, L->m), &n->pt[L->mean].val, &n->pt[L->std].val,
+            BE->bnlayer_fwd(CTX, &L->c, P(n, L->a), P(n, L->m), &n->pt[L->mean].val, &n->pt[L->std].val,
                        L->ml->type == ML_RESNETLAYER ? x : NULL, &L->y, training);
             break;
         case ML_LINEAR:
@@ -408,17 +408,17 @@ static float backward_from(net *n, const tensor *lab, int queue)
         double t0 = n->prof ? prof_now() : 0, t1 = t0;
         switch (L->ml->type) {
         case ML_CONV2D: case ML_CONVLAYER:
-            if (BE->conv_bwd(CTX, L->plan, x, P(n, L->w), &L->y, &L->dy, dx, G(n, L->w), G(n, L->b)))
+            if (BE->conv2d_bwd(CTX, L->plan, x, P(n, L->w), &L->y, &L->dy, dx, G(n, L->w), G(n, L->b)))
                 err_die(n->model.path, "%s: backward failed", L->ml->name);
             if (n->prof) { BE->sync(CTX); n->prof[3 * n->n_layers + i] += prof_now() - t0; }
             break;
         case ML_BNLAYER: case ML_RESNETLAYER:
-            BE->bn_bwd(CTX, &L->c, P(n, L->m), &n->pt[L->mean].val, &n->pt[L->std].val, &L->dy, &L->dc, G(n, L->a), G(n, L->m));
+            BE->bnlayer_bwd(CTX, &L->c, P(n, L->m), &n->pt[L->mean].val, &n->pt[L->std].val, &L->dy, &L->dc, G(n, L->a), G(n, L->m));
             if (n->prof) { BE->sync(CTX); t1 = prof_now(); }
-            if (BE->conv_bwd(CTX, L->plan, x, P(n, L->w), NULL, &L->dc, dx, G(n, L->w), NULL))
+            if (BE->conv2d_bwd(CTX, L->plan, x, P(n, L->w), NULL, &L->dc, dx, G(n, L->w), NULL))
                 err_die(n->model.path, "%s: backward failed", L->ml->name);
             if (n->prof) { BE->sync(CTX); n->prof[3 * n->n_layers + i] += prof_now() - t1; }
-            if (dx && L->ml->type == ML_RESNETLAYER) BE->add(CTX, dx, &L->dy);
+            if (dx && L->ml->type == ML_RESNETLAYER) BE->accumulate(CTX, dx, &L->dy);
             break;
         case ML_LINEAR:
             if (BE->linear_bwd(CTX, x, P(n, L->w), &L->dy, dx, G(n, L->w), G(n, L->b)))

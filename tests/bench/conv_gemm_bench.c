@@ -291,7 +291,7 @@ static void gemm_img_step(const shape *S, const host_in *in, gemm_ws *G, host_ou
 /* ---- oneDNN through the CPU backend, as engine_bench and the net do it ---- */
 
 typedef struct dnnl_side {
-    conv_plan *plan;
+    conv2d_plan *plan;
     tensor x, w, b, y, dy, dx, dw, db;
 } dnnl_side;
 
@@ -299,13 +299,13 @@ static void dnnl_setup(backend *be, const shape *S, int algo, const host_in *in,
 {
     const backend_iface *B = be->iface;
     memset(D, 0, sizeof *D);
-    conv_desc d = { .max_n = S->n, .ic = S->c, .ih = S->h, .iw = S->w, .oc = S->k, .kh = S->kh, .kw = S->kw,
+    conv2d_desc d = { .max_n = S->n, .ic = S->c, .ih = S->h, .iw = S->w, .oc = S->k, .kh = S->kh, .kw = S->kw,
                     .stride = S->s, .pad = S->p, .bias = S->bias, .relu = S->relu, .need_dx = !S->first,
                     .src_layout = S->first ? TL_PLAIN : TL_ACT, .algo = algo };
     int xs[4] = { S->n, S->c, S->h, S->w }, ws[4] = { S->k, S->c, S->kh, S->kw },
         ys[4] = { S->n, S->k, S->oh, S->ow }, bs[1] = { S->k };
     tensor_layout xl = S->first ? TL_PLAIN : TL_ACT;
-    if (!(D->plan = B->conv_plan_make(be->ctx, &d)) ||
+    if (!(D->plan = B->conv2d_plan_make(be->ctx, &d)) ||
         B->alloc(be->ctx, &D->x, DT_F32, 4, xs, xl) || B->alloc(be->ctx, &D->dx, DT_F32, 4, xs, xl) ||
         B->alloc(be->ctx, &D->w, DT_F32, 4, ws, TL_PLAIN) || B->alloc(be->ctx, &D->dw, DT_F32, 4, ws, TL_PLAIN) ||
         B->alloc(be->ctx, &D->b, DT_F32, 1, bs, TL_PLAIN) || B->alloc(be->ctx, &D->db, DT_F32, 1, bs, TL_PLAIN) ||
@@ -320,8 +320,8 @@ static void dnnl_setup(backend *be, const shape *S, int algo, const host_in *in,
 static void dnnl_step(backend *be, const shape *S, dnnl_side *D)
 {
     const backend_iface *B = be->iface;
-    if (B->conv_fwd(be->ctx, D->plan, &D->x, &D->w, S->bias ? &D->b : NULL, &D->y) ||
-        B->conv_bwd(be->ctx, D->plan, &D->x, &D->w, &D->y, &D->dy, S->first ? NULL : &D->dx, &D->dw,
+    if (B->conv2d_fwd(be->ctx, D->plan, &D->x, &D->w, S->bias ? &D->b : NULL, &D->y) ||
+        B->conv2d_bwd(be->ctx, D->plan, &D->x, &D->w, &D->y, &D->dy, S->first ? NULL : &D->dx, &D->dw,
                     S->bias ? &D->db : NULL))
         err_die(S->name, "oneDNN convolution failed");
 }
@@ -337,7 +337,7 @@ static void dnnl_download(backend *be, const shape *S, dnnl_side *D, host_out *o
 
 static void dnnl_free(backend *be, dnnl_side *D)
 {
-    be->iface->conv_plan_free(be->ctx, D->plan);
+    be->iface->conv2d_plan_free(be->ctx, D->plan);
     tensor *ts[] = { &D->x, &D->w, &D->b, &D->y, &D->dy, &D->dx, &D->dw, &D->db };
     for (int i = 0; i < 8; i++) be->iface->free_tensor(be->ctx, ts[i]);
 }
@@ -405,8 +405,8 @@ static void bench_shape(backend *be, const shape *S, int threads, double seconds
     fill(in.b, (size_t)S->k, bound, 3);
     fill(in.dy, sz_y(S), 1.0f / S->n, 4);
     dnnl_side D[2];
-    dnnl_setup(be, S, CONV_ALGO_AUTO, &in, &D[0]);
-    dnnl_setup(be, S, CONV_ALGO_DIRECT, &in, &D[1]);
+    dnnl_setup(be, S, CONV2D_ALGO_AUTO, &in, &D[0]);
+    dnnl_setup(be, S, CONV2D_ALGO_DIRECT, &in, &D[1]);
     gemm_ws G;
     ws_init(&G, S, threads);
     host_out o[NV];

@@ -34,7 +34,7 @@ static double layer_flops(const model_layer *L, int *is_conv)
 }
 
 typedef struct conv_bench {
-    conv_plan *plan;
+    conv2d_plan *plan;
     tensor x, w, b, y, dy, dx, dw, db;
     int bias, relu, need_dx;
 } conv_bench;
@@ -58,13 +58,13 @@ static double convs_alone(backend *be, const model_desc *m, int batch, int algo,
         c->bias = L->bias && !bn;
         c->relu = L->type == ML_CONVLAYER || (L->type == ML_CONV2D && i + 1 < m->n_layers && m->layers[i + 1].type == ML_RELU);
         c->need_dx = !first;
-        conv_desc d = { .max_n = batch, .ic = L->in, .ih = L->in_shape[1], .iw = L->in_shape[2], .oc = L->out,
+        conv2d_desc d = { .max_n = batch, .ic = L->in, .ih = L->in_shape[1], .iw = L->in_shape[2], .oc = L->out,
                         .kh = L->kernel, .kw = L->kernel, .stride = L->stride, .pad = L->padding, .bias = c->bias,
                         .relu = c->relu, .need_dx = c->need_dx, .src_layout = first ? TL_PLAIN : TL_ACT, .algo = algo };
         int xs[4] = { batch, L->in, L->in_shape[1], L->in_shape[2] }, ws[4] = { L->out, L->in, L->kernel, L->kernel },
             ys[4] = { batch, L->out, L->out_shape[1], L->out_shape[2] }, bs[1] = { L->out };
         tensor_layout xl = first ? TL_PLAIN : TL_ACT;
-        if (!(c->plan = B->conv_plan_make(be->ctx, &d)) ||
+        if (!(c->plan = B->conv2d_plan_make(be->ctx, &d)) ||
             B->alloc(be->ctx, &c->x, DT_F32, 4, xs, xl) || B->alloc(be->ctx, &c->dx, DT_F32, 4, xs, xl) ||
             B->alloc(be->ctx, &c->w, DT_F32, 4, ws, TL_PLAIN) || B->alloc(be->ctx, &c->dw, DT_F32, 4, ws, TL_PLAIN) ||
             B->alloc(be->ctx, &c->b, DT_F32, 1, bs, TL_PLAIN) || B->alloc(be->ctx, &c->db, DT_F32, 1, bs, TL_PLAIN) ||
@@ -82,8 +82,8 @@ static double convs_alone(backend *be, const model_desc *m, int batch, int algo,
         if (it == 0) t0 = now();
         for (int k = 0; k < nc; k++) {
             conv_bench *c = &cb[k];
-            if (B->conv_fwd(be->ctx, c->plan, &c->x, &c->w, c->bias ? &c->b : NULL, &c->y) ||
-                B->conv_bwd(be->ctx, c->plan, &c->x, &c->w, &c->y, &c->dy, c->need_dx ? &c->dx : NULL, &c->dw, c->bias ? &c->db : NULL))
+            if (B->conv2d_fwd(be->ctx, c->plan, &c->x, &c->w, c->bias ? &c->b : NULL, &c->y) ||
+                B->conv2d_bwd(be->ctx, c->plan, &c->x, &c->w, &c->y, &c->dy, c->need_dx ? &c->dx : NULL, &c->dw, c->bias ? &c->db : NULL))
                 err_die(m->path, "convolution benchmark failed");
         }
         if (it >= 0) {
@@ -93,7 +93,7 @@ static double convs_alone(backend *be, const model_desc *m, int batch, int algo,
         }
     }
     for (int k = 0; k < nc; k++) {
-        B->conv_plan_free(be->ctx, cb[k].plan);
+        B->conv2d_plan_free(be->ctx, cb[k].plan);
         tensor *ts[] = { &cb[k].x, &cb[k].w, &cb[k].b, &cb[k].y, &cb[k].dy, &cb[k].dx, &cb[k].dw, &cb[k].db };
         for (int i = 0; i < 8; i++) B->free_tensor(be->ctx, ts[i]);
     }
@@ -170,8 +170,8 @@ int main(int argc, char **argv)
         cflops *= 3.0 * batch;
         double ts = whole_step(&be, path, batch, seconds);
         if (step_only) cflops = 0;
-        double tc = cflops > 0 ? convs_alone(&be, &m, batch, CONV_ALGO_AUTO, seconds) : 0;
-        double td = cflops > 0 ? convs_alone(&be, &m, batch, CONV_ALGO_DIRECT, seconds) : 0;
+        double tc = cflops > 0 ? convs_alone(&be, &m, batch, CONV2D_ALGO_AUTO, seconds) : 0;
+        double td = cflops > 0 ? convs_alone(&be, &m, batch, CONV2D_ALGO_DIRECT, seconds) : 0;
         double g = flops / ts * 1e-9, gc = tc > 0 ? cflops / tc * 1e-9 : 0, gd = td > 0 ? cflops / td * 1e-9 : 0;
         printf("%-11s %9.0f %9.1f %9.1f | %9.1f %9.1f %9.0f | %5.0f%%\n", archs[a], batch / ts, ts * 1e3, g, gc, gd,
                tc > 0 ? batch / tc : 0, gc > 0 ? 100 * g / gc : 0);

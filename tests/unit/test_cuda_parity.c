@@ -175,11 +175,11 @@ typedef struct conv_case { int n, max_n, ic, hw, oc, k, s, p, bias, relu, need_d
 
 static void run_conv(const conv_case *cc, uint32_t salt)
 {
-    conv_desc d = { .max_n = cc->max_n, .ic = cc->ic, .ih = cc->hw, .iw = cc->hw, .oc = cc->oc, .kh = cc->k, .kw = cc->k,
+    conv2d_desc d = { .max_n = cc->max_n, .ic = cc->ic, .ih = cc->hw, .iw = cc->hw, .oc = cc->oc, .kh = cc->k, .kw = cc->k,
                     .stride = cc->s, .pad = cc->p, .bias = cc->bias, .relu = cc->relu, .need_dx = cc->need_dx,
-                    .src_layout = cc->src, .algo = CONV_ALGO_AUTO };
+                    .src_layout = cc->src, .algo = CONV2D_ALGO_AUTO };
     int oh = conv2d_out_size(cc->hw, cc->k, cc->s, cc->p);
-    conv_plan *pc = cpu.iface->conv_plan_make(cpu.ctx, &d), *pg = gpu.iface->conv_plan_make(gpu.ctx, &d);
+    conv2d_plan *pc = cpu.iface->conv2d_plan_make(cpu.ctx, &d), *pg = gpu.iface->conv2d_plan_make(gpu.ctx, &d);
     CHECK(pc && pg);
     if (!pc || !pg) return;
     size_t nx = (size_t)cc->max_n * cc->ic * cc->hw * cc->hw, ny = (size_t)cc->max_n * cc->oc * oh * oh;
@@ -196,20 +196,20 @@ static void run_conv(const conv_case *cc, uint32_t salt)
     mk(&dw, DT_F32, 4, ws, TL_PLAIN, NULL);
     mk(&db, DT_F32, 1, bs, TL_PLAIN, NULL);
     set_n(&x, cc->n); set_n(&y, cc->n); set_n(&dy, cc->n); set_n(&dx, cc->n);
-    CHECK(cpu.iface->conv_fwd(cpu.ctx, pc, &x.c, &w.c, cc->bias ? &b.c : NULL, &y.c) == C_OK);
-    CHECK(gpu.iface->conv_fwd(gpu.ctx, pg, &x.g, &w.g, cc->bias ? &b.g : NULL, &y.g) == C_OK);
+    CHECK(cpu.iface->conv2d_fwd(cpu.ctx, pc, &x.c, &w.c, cc->bias ? &b.c : NULL, &y.c) == C_OK);
+    CHECK(gpu.iface->conv2d_fwd(gpu.ctx, pg, &x.g, &w.g, cc->bias ? &b.g : NULL, &y.g) == C_OK);
     char what[96];
     snprintf(what, sizeof what, "conv fwd n%d ic%d oc%d k%d s%d", cc->n, cc->ic, cc->oc, cc->k, cc->s);
     EXPECT(&y, 1e-4, what);
-    CHECK(cpu.iface->conv_bwd(cpu.ctx, pc, &x.c, &w.c, &y.c, &dy.c, cc->need_dx ? &dx.c : NULL, &dw.c, cc->bias ? &db.c : NULL) == C_OK);
-    CHECK(gpu.iface->conv_bwd(gpu.ctx, pg, &x.g, &w.g, &y.g, &dy.g, cc->need_dx ? &dx.g : NULL, &dw.g, cc->bias ? &db.g : NULL) == C_OK);
+    CHECK(cpu.iface->conv2d_bwd(cpu.ctx, pc, &x.c, &w.c, &y.c, &dy.c, cc->need_dx ? &dx.c : NULL, &dw.c, cc->bias ? &db.c : NULL) == C_OK);
+    CHECK(gpu.iface->conv2d_bwd(gpu.ctx, pg, &x.g, &w.g, &y.g, &dy.g, cc->need_dx ? &dx.g : NULL, &dw.g, cc->bias ? &db.g : NULL) == C_OK);
     EXPECT(&dw, 1e-4, "  conv bwd dw");
     if (cc->bias) EXPECT(&db, 1e-4, "  conv bwd db");
     if (cc->need_dx) EXPECT(&dx, 1e-4, "  conv bwd dx");
     pair *all[] = { &x, &w, &b, &y, &dy, &dx, &dw, &db };
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) rm(all[i]);
-    cpu.iface->conv_plan_free(cpu.ctx, pc);
-    gpu.iface->conv_plan_free(gpu.ctx, pg);
+    cpu.iface->conv2d_plan_free(cpu.ctx, pc);
+    gpu.iface->conv2d_plan_free(gpu.ctx, pg);
     free(hx); free(hw); free(hb); free(hdy);
 }
 
@@ -267,14 +267,14 @@ static void run_bn(int n, int C, int hw, int with_skip)
     mk(&mu, DT_F32, 3, vs, TL_PLAIN, NULL); mk(&sd, DT_F32, 3, vs, TL_PLAIN, NULL);
     mk(&da, DT_F32, 3, vs, TL_PLAIN, NULL); mk(&dm, DT_F32, 3, vs, TL_PLAIN, NULL);
     const tensor *skc = with_skip ? &s.c : NULL, *skg = with_skip ? &s.g : NULL;
-    cpu.iface->bn_fwd(cpu.ctx, &c.c, &a.c, &m.c, &mu.c, &sd.c, skc, &y.c, 1);
-    gpu.iface->bn_fwd(gpu.ctx, &c.g, &a.g, &m.g, &mu.g, &sd.g, skg, &y.g, 1);
+    cpu.iface->bnlayer_fwd(cpu.ctx, &c.c, &a.c, &m.c, &mu.c, &sd.c, skc, &y.c, 1);
+    gpu.iface->bnlayer_fwd(gpu.ctx, &c.g, &a.g, &m.g, &mu.g, &sd.g, skg, &y.g, 1);
     printf("    BnLayer n%d C%d %dx%d%s\n", n, C, hw, hw, with_skip ? " + skip" : "");
     EXPECT(&mu, 1e-5, "  bn means");
     EXPECT(&sd, 1e-5, "  bn stds");
     EXPECT(&y, 1e-4, "  bn fwd (training)");
-    cpu.iface->bn_bwd(cpu.ctx, &c.c, &m.c, &mu.c, &sd.c, &dy.c, &dc.c, &da.c, &dm.c);
-    gpu.iface->bn_bwd(gpu.ctx, &c.g, &m.g, &mu.g, &sd.g, &dy.g, &dc.g, &da.g, &dm.g);
+    cpu.iface->bnlayer_bwd(cpu.ctx, &c.c, &m.c, &mu.c, &sd.c, &dy.c, &dc.c, &da.c, &dm.c);
+    gpu.iface->bnlayer_bwd(gpu.ctx, &c.g, &m.g, &mu.g, &sd.g, &dy.g, &dc.g, &da.g, &dm.g);
     EXPECT(&dc, 1e-4, "  bn bwd dc");
     EXPECT(&da, 1e-4, "  bn bwd da");
     EXPECT(&dm, 1e-4, "  bn bwd dm");
@@ -282,8 +282,8 @@ static void run_bn(int n, int C, int hw, int with_skip)
     float *hmu = rnd(C, 0, 1, 25), *hsd = rnd(C, 0.5f, 2, 26);
     cpu.iface->upload(cpu.ctx, &mu.c, hmu); gpu.iface->upload(gpu.ctx, &mu.g, hmu);
     cpu.iface->upload(cpu.ctx, &sd.c, hsd); gpu.iface->upload(gpu.ctx, &sd.g, hsd);
-    cpu.iface->bn_fwd(cpu.ctx, &c.c, &a.c, &m.c, &mu.c, &sd.c, skc, &y.c, 0);
-    gpu.iface->bn_fwd(gpu.ctx, &c.g, &a.g, &m.g, &mu.g, &sd.g, skg, &y.g, 0);
+    cpu.iface->bnlayer_fwd(cpu.ctx, &c.c, &a.c, &m.c, &mu.c, &sd.c, skc, &y.c, 0);
+    gpu.iface->bnlayer_fwd(gpu.ctx, &c.g, &a.g, &m.g, &mu.g, &sd.g, skg, &y.g, 0);
     EXPECT(&y, 1e-5, "  bn fwd (eval)");
     EXPECT(&mu, 0, "  bn eval leaves means");
     pair *all[] = { &c, &s, &y, &a, &m, &mu, &sd, &dy, &dc, &da, &dm };
@@ -312,7 +312,7 @@ static void test_small_ops(void)
     EXPECT(&y, 0, "relu fwd");
     cpu.iface->relu_bwd(cpu.ctx, &y.c, &x2.c, &dx.c); gpu.iface->relu_bwd(gpu.ctx, &y.g, &x2.g, &dx.g);
     EXPECT(&dx, 0, "relu bwd");
-    cpu.iface->add(cpu.ctx, &dx.c, &x.c); gpu.iface->add(gpu.ctx, &dx.g, &x.g);
+    cpu.iface->accumulate(cpu.ctx, &dx.c, &x.c); gpu.iface->accumulate(gpu.ctx, &dx.g, &x.g);
     EXPECT(&dx, 0, "add");
 
     /* adaptive max pool 1x1 and its backward */
@@ -445,9 +445,9 @@ static void det_run(float *out, size_t *len)
     if (backend_cuda_init(&be, 0, 1)) err_die("test", "cannot init the deterministic CUDA backend");
     const backend_iface *B = be.iface;
     int n = 32, C = 32, hw = 16;
-    conv_desc d = { .max_n = n, .ic = C, .ih = hw, .iw = hw, .oc = C, .kh = 3, .kw = 3, .stride = 1, .pad = 1,
-                    .bias = 1, .relu = 1, .need_dx = 1, .src_layout = TL_ACT, .algo = CONV_ALGO_AUTO };
-    conv_plan *p = B->conv_plan_make(be.ctx, &d);
+    conv2d_desc d = { .max_n = n, .ic = C, .ih = hw, .iw = hw, .oc = C, .kh = 3, .kw = 3, .stride = 1, .pad = 1,
+                    .bias = 1, .relu = 1, .need_dx = 1, .src_layout = TL_ACT, .algo = CONV2D_ALGO_AUTO };
+    conv2d_plan *p = B->conv2d_plan_make(be.ctx, &d);
     if (!p) err_die("test", "conv plan failed");
     size_t tot = (size_t)n * C * hw * hw;
     int s4[4] = { n, C, hw, hw }, ws[4] = { C, C, 3, 3 }, vs[1] = { C }, v3[3] = { C, 1, 1 };
@@ -464,10 +464,10 @@ static void det_run(float *out, size_t *len)
     fill(h, C, -0.2f, 0.2f, 43); B->upload(be.ctx, &b, h); B->upload(be.ctx, &a, h);
     fill(h, C, 0.5f, 1.5f, 44); B->upload(be.ctx, &m, h);
     free(h);
-    if (B->conv_fwd(be.ctx, p, &x, &w, &b, &y) || B->conv_bwd(be.ctx, p, &x, &w, &y, &dy, &dx, &dw, &db))
+    if (B->conv2d_fwd(be.ctx, p, &x, &w, &b, &y) || B->conv2d_bwd(be.ctx, p, &x, &w, &y, &dy, &dx, &dw, &db))
         err_die("test", "conv failed");
-    B->bn_fwd(be.ctx, &dx, &a, &m, &mu, &sd, &x, &y2, 1);
-    B->bn_bwd(be.ctx, &dx, &m, &mu, &sd, &dy, &dc, &da, &dm);
+    B->bnlayer_fwd(be.ctx, &dx, &a, &m, &mu, &sd, &x, &y2, 1);
+    B->bnlayer_bwd(be.ctx, &dx, &m, &mu, &sd, &dy, &dc, &da, &dm);
     size_t o = 0;
     const tensor *res[] = { &y, &dx, &dw, &db, &y2, &dc, &mu, &sd, &da, &dm };
     for (size_t i = 0; i < sizeof res / sizeof res[0]; i++) {
@@ -477,7 +477,7 @@ static void det_run(float *out, size_t *len)
     *len = o;
     tensor *all[] = { &x, &w, &b, &y, &dy, &dx, &dw, &db, &y2, &dc, &mu, &sd, &a, &m, &da, &dm };
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) B->free_tensor(be.ctx, all[i]);
-    B->conv_plan_free(be.ctx, p);
+    B->conv2d_plan_free(be.ctx, p);
     backend_free(&be);
 }
 

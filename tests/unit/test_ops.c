@@ -115,19 +115,19 @@ static void conv_run(conv_case cc, int check_grad, int algo)
     tput(&x, 4, xs, lin, C.x); tput(&w, 4, ws, TL_PLAIN, C.w); tput(&b, 1, bs, TL_PLAIN, C.b);
     tput(&y, 4, ys, TL_ACT, NULL); tput(&dy, 4, ys, TL_ACT, C.r); tput(&dx, 4, xs, lin, NULL);
     tput(&dw, 4, ws, TL_PLAIN, NULL); tput(&db, 1, bs, TL_PLAIN, NULL);
-    conv_desc d = { .max_n = cc.n, .ic = cc.ic, .ih = cc.ih, .iw = cc.iw, .oc = cc.oc, .kh = cc.k, .kw = cc.k,
+    conv2d_desc d = { .max_n = cc.n, .ic = cc.ic, .ih = cc.ih, .iw = cc.iw, .oc = cc.oc, .kh = cc.k, .kw = cc.k,
                     .stride = cc.s, .pad = cc.p, .bias = cc.bias, .relu = cc.relu, .need_dx = 1,
                     .src_layout = lin, .algo = algo };
-    conv_plan *P = BI->conv_plan_make(be.ctx, &d);
+    conv2d_plan *P = BI->conv2d_plan_make(be.ctx, &d);
     CHECK(P != NULL);
     if (!P) return;
-    CHECK(BI->conv_fwd(be.ctx, P, &x, &w, cc.bias ? &b : NULL, &y) == C_OK);
+    CHECK(BI->conv2d_fwd(be.ctx, P, &x, &w, cc.bias ? &b : NULL, &y) == C_OK);
     conv_f(&C);
     float *yf = tget(&y);
     double fe = rel_err(yf, C.y, ny);
     CHECK_NEAR(fe, 0, FWD_TOL);
     if (check_grad) {
-        CHECK(BI->conv_bwd(be.ctx, P, &x, &w, &y, &dy, &dx, &dw, cc.bias ? &db : NULL) == C_OK);
+        CHECK(BI->conv2d_bwd(be.ctx, P, &x, &w, &y, &dy, &dx, &dw, cc.bias ? &db : NULL) == C_OK);
         float *gx = tget(&dx), *gw = tget(&dw), *gb = tget(&db);
         double ex = grad_err(C.x, nx, gx, conv_f, &C, 24), ew = grad_err(C.w, nw, gw, conv_f, &C, 24);
         CHECK_NEAR(ex, 0, GRAD_TOL);
@@ -139,7 +139,7 @@ static void conv_run(conv_case cc, int check_grad, int algo)
         free(gx); free(gw); free(gb);
     }
     free(yf);
-    BI->conv_plan_free(be.ctx, P);
+    BI->conv2d_plan_free(be.ctx, P);
     tensor *ts[] = { &x, &w, &b, &y, &dy, &dx, &dw, &db };
     for (int i = 0; i < 8; i++) BI->free_tensor(be.ctx, ts[i]);
     free(C.x); free(C.w); free(C.b); free(C.r); free(C.y);
@@ -163,20 +163,20 @@ static const conv_case conv_cases[] = {
 
 static void conv_forward_matches_reference(void)
 {
-    for (int i = 0; i < N_CONV; i++) conv_run(conv_cases[i], 0, CONV_ALGO_AUTO);
-    for (int i = 0; i < N_CONV; i++) conv_run(conv_cases[i], 0, CONV_ALGO_DIRECT);
+    for (int i = 0; i < N_CONV; i++) conv_run(conv_cases[i], 0, CONV2D_ALGO_AUTO);
+    for (int i = 0; i < N_CONV; i++) conv_run(conv_cases[i], 0, CONV2D_ALGO_DIRECT);
 }
 
 static void conv_backward_matches_finite_differences(void)
 {
-    for (int i = 0; i < N_CONV; i++) conv_run(conv_cases[i], 1, CONV_ALGO_AUTO);
+    for (int i = 0; i < N_CONV; i++) conv_run(conv_cases[i], 1, CONV2D_ALGO_AUTO);
 }
 
 static void conv_winograd_shapes_match_reference(void)
 {
     /* resnet-like 3x3 stride-1 layers at a batch where oneDNN may choose Winograd */
-    conv_run((conv_case){ 16, 32, 14, 14, 32, 3, 1, 1, 0, 0, 0 }, 1, CONV_ALGO_AUTO);
-    conv_run((conv_case){ 16, 64, 7, 7, 64, 3, 1, 1, 0, 0, 0 }, 0, CONV_ALGO_AUTO);
+    conv_run((conv_case){ 16, 32, 14, 14, 32, 3, 1, 1, 0, 0, 0 }, 1, CONV2D_ALGO_AUTO);
+    conv_run((conv_case){ 16, 64, 7, 7, 64, 3, 1, 1, 0, 0, 0 }, 0, CONV2D_ALGO_AUTO);
 }
 
 /* ---- linear ---- */
@@ -354,13 +354,13 @@ static void bn_run(int n, int ic, int oc, int h, int k, int s, int resnet, tenso
     tput(&mu, 3, vs, TL_PLAIN, NULL); tput(&sd, 3, vs, TL_PLAIN, NULL);
     tput(&c, 4, ys, TL_ACT, NULL); tput(&y, 4, ys, TL_ACT, NULL); tput(&dy, 4, ys, TL_ACT, B.r); tput(&dc, 4, ys, TL_ACT, NULL);
     tput(&dx, 4, xs, lay, NULL); tput(&dw, 4, ws, TL_PLAIN, NULL); tput(&da, 3, vs, TL_PLAIN, NULL); tput(&dm, 3, vs, TL_PLAIN, NULL);
-    conv_desc d = { .max_n = n, .ic = ic, .ih = h, .iw = h, .oc = oc, .kh = k, .kw = k, .stride = s, .pad = 1,
-                    .need_dx = 1, .src_layout = lay, .algo = CONV_ALGO_AUTO };
-    conv_plan *P = BI->conv_plan_make(be.ctx, &d);
+    conv2d_desc d = { .max_n = n, .ic = ic, .ih = h, .iw = h, .oc = oc, .kh = k, .kw = k, .stride = s, .pad = 1,
+                    .need_dx = 1, .src_layout = lay, .algo = CONV2D_ALGO_AUTO };
+    conv2d_plan *P = BI->conv2d_plan_make(be.ctx, &d);
     CHECK(P != NULL);
     if (!P) return;
-    CHECK(BI->conv_fwd(be.ctx, P, &x, &w, NULL, &c) == C_OK);
-    BI->bn_fwd(be.ctx, &c, &a, &m, &mu, &sd, resnet ? &x : NULL, &y, 1);
+    CHECK(BI->conv2d_fwd(be.ctx, P, &x, &w, NULL, &c) == C_OK);
+    BI->bnlayer_fwd(be.ctx, &c, &a, &m, &mu, &sd, resnet ? &x : NULL, &y, 1);
     bn_f(&B);
     float *f = tget(&y), *fm = tget(&mu), *fs = tget(&sd);
     CHECK_NEAR(rel_err(f, B.y, ny), 0, FWD_TOL);
@@ -368,9 +368,9 @@ static void bn_run(int n, int ic, int oc, int h, int k, int s, int resnet, tenso
     CHECK_NEAR(rel_err(fs, B.stds, oc), 0, FWD_TOL);
     free(f);
     /* backward: BnLayer into dc, conv into dx, the skip adds dy */
-    BI->bn_bwd(be.ctx, &c, &m, &mu, &sd, &dy, &dc, &da, &dm);
-    CHECK(BI->conv_bwd(be.ctx, P, &x, &w, NULL, &dc, &dx, &dw, NULL) == C_OK);
-    if (resnet) BI->add(be.ctx, &dx, &dy);
+    BI->bnlayer_bwd(be.ctx, &c, &m, &mu, &sd, &dy, &dc, &da, &dm);
+    CHECK(BI->conv2d_bwd(be.ctx, P, &x, &w, NULL, &dc, &dx, &dw, NULL) == C_OK);
+    if (resnet) BI->accumulate(be.ctx, &dx, &dy);
     float *gx = tget(&dx), *gw = tget(&dw), *ga = tget(&da), *gm = tget(&dm);
     CHECK_NEAR(grad_err(B.x, nx, gx, bn_f, &B, 24), 0, GRAD_TOL);
     CHECK_NEAR(grad_err(B.wt, nw, gw, bn_f, &B, 24), 0, GRAD_TOL);
@@ -381,8 +381,8 @@ static void bn_run(int n, int ic, int oc, int h, int k, int s, int resnet, tenso
     for (int i = 0; i < oc; i++) { means[i] = fm[i]; stds[i] = fs[i]; }
     tensor x2t;
     tput(&x2t, 4, xs, lay, x2);
-    CHECK(BI->conv_fwd(be.ctx, P, &x2t, &w, NULL, &c) == C_OK);
-    BI->bn_fwd(be.ctx, &c, &a, &m, &mu, &sd, resnet ? &x2t : NULL, &y, 0);
+    CHECK(BI->conv2d_fwd(be.ctx, P, &x2t, &w, NULL, &c) == C_OK);
+    BI->bnlayer_fwd(be.ctx, &c, &a, &m, &mu, &sd, resnet ? &x2t : NULL, &y, 0);
     ref_conv(x2, n, ic, h, h, B.wt, NULL, oc, k, s, 1, B.c);
     ref_bn(B.c, n, oc, B.oh * B.ow, B.a, B.m, resnet ? x2 : NULL, means, stds, 0, B.y);
     f = tget(&y);
@@ -390,7 +390,7 @@ static void bn_run(int n, int ic, int oc, int h, int k, int s, int resnet, tenso
     float *fm2 = tget(&mu);
     CHECK(fm2[0] == fm[0]);                          /* eval leaves the statistics alone */
     free(f); free(fm2); free(fm); free(fs); free(gx); free(gw); free(ga); free(gm); free(x2); free(means); free(stds);
-    BI->conv_plan_free(be.ctx, P);
+    BI->conv2d_plan_free(be.ctx, P);
     tensor *ts[] = { &x, &w, &a, &m, &mu, &sd, &c, &y, &dy, &dc, &dx, &dw, &da, &dm, &x2t };
     for (int i = 0; i < 15; i++) BI->free_tensor(be.ctx, ts[i]);
     free(B.x); free(B.wt); free(B.a); free(B.m); free(B.r); free(B.c); free(B.y); free(B.means); free(B.stds);

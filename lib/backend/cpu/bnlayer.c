@@ -179,7 +179,7 @@ static double *bn_tmp(cpu_ctx *cc, int N, int CP, int nfloat, float **f)
     return part;
 }
 
-int cpu_bn_fwd(void *ctx, const tensor *c, const tensor *a, const tensor *m, tensor *means, tensor *stds,
+int cpu_bnlayer_fwd(void *ctx, const tensor *c, const tensor *a, const tensor *m, tensor *means, tensor *stds,
                 const tensor *skip, tensor *y, int training)
 {
     cpu_ctx *cc = ctx;
@@ -220,7 +220,7 @@ int cpu_bn_fwd(void *ctx, const tensor *c, const tensor *a, const tensor *m, ten
     return C_OK;
 }
 
-int cpu_bn_bwd(void *ctx, const tensor *c, const tensor *m, const tensor *means, const tensor *stds,
+int cpu_bnlayer_bwd(void *ctx, const tensor *c, const tensor *m, const tensor *means, const tensor *stds,
                 const tensor *dy, tensor *dc, tensor *da, tensor *dm)
 {
     cpu_ctx *cc = ctx;

@@ -30,8 +30,8 @@ typedef struct conv_inst {
     float *xs, *ys, *gs, *dxs;
 } conv_inst;
 
-struct conv_plan {
-    conv_desc d;
+struct conv2d_plan {
+    conv2d_desc d;
     int oh, ow;
     float *dmask;       /* dy * (y > 0) for a fused ReLU, max_n images */
     int n_inst;
@@ -100,9 +100,9 @@ static int is_ref(const_dnnl_primitive_desc_t pd)
  * nChw16c directly. alt = 1 (used when oneDNN has only its slow reference kernel for that, e.g.
  * 10 input channels blocked by 16): the convolution runs on nhwc copies, with reorders at the
  * boundaries. Returns C_OK, C_ERR, or 1 when alt = 0 would use a reference kernel. */
-static int inst_make_alt(cpu_ctx *c, conv_plan *P, conv_inst *I, int n, int alt)
+static int inst_make_alt(cpu_ctx *c, conv2d_plan *P, conv_inst *I, int n, int alt)
 {
-    const conv_desc *d = &P->d;
+    const conv2d_desc *d = &P->d;
     memset(I, 0, sizeof *I);
     I->n = n;
     I->alt = alt;
@@ -133,7 +133,7 @@ static int inst_make_alt(cpu_ctx *c, conv_plan *P, conv_inst *I, int n, int alt)
         DNNL_TRY(dnnl_primitive_attr_set_post_ops(fattr, po));
     }
     /* AUTO lets oneDNN pick Winograd where it has a kernel; fall back to direct otherwise */
-    dnnl_alg_kind_t algs[2] = { d->algo == CONV_ALGO_AUTO ? dnnl_convolution_auto : dnnl_convolution_direct, dnnl_convolution_direct };
+    dnnl_alg_kind_t algs[2] = { d->algo == CONV2D_ALGO_AUTO ? dnnl_convolution_auto : dnnl_convolution_direct, dnnl_convolution_direct };
     for (int k = 0; k < 2 && !fpd; k++) {
         DNNL_TRY(dnnl_convolution_forward_desc_init(&cd, dnnl_forward_training, algs[k], &src_md, &w_any,
                                                     d->bias ? &b_md : NULL, &dst_md, st, pl, pr));
@@ -197,19 +197,19 @@ fail:
     return rc;
 }
 
-static int inst_make(cpu_ctx *c, conv_plan *P, conv_inst *I, int n)
+static int inst_make(cpu_ctx *c, conv2d_plan *P, conv_inst *I, int n)
 {
     int rc = inst_make_alt(c, P, I, n, 0);
     return rc == 1 ? inst_make_alt(c, P, I, n, 1) : rc;
 }
 
-conv_plan *cpu_conv_plan_make(void *ctx, const conv_desc *d)
+conv2d_plan *cpu_conv2d_plan_make(void *ctx, const conv2d_desc *d)
 {
     if (d->max_n < 1 || d->ic < 1 || d->oc < 1 || d->kh < 1 || d->kw < 1 || d->stride < 1 || d->pad < 0) {
         err_msg("conv2d", "invalid description");
         return NULL;
     }
-    conv_plan *P = xcalloc(1, sizeof *P);
+    conv2d_plan *P = xcalloc(1, sizeof *P);
     P->d = *d;
     P->oh = conv2d_out_size(d->ih, d->kh, d->stride, d->pad);
     P->ow = conv2d_out_size(d->iw, d->kw, d->stride, d->pad);
@@ -228,7 +228,7 @@ conv_plan *cpu_conv_plan_make(void *ctx, const conv_desc *d)
     return P;
 }
 
-void cpu_conv_plan_free(void *ctx, conv_plan *P)
+void cpu_conv2d_plan_free(void *ctx, conv2d_plan *P)
 {
     (void)ctx;
     if (!P) return;
@@ -238,7 +238,7 @@ void cpu_conv_plan_free(void *ctx, conv_plan *P)
 }
 
 /* The instance for batch n, made on first use; the oldest non-max one is dropped when full. */
-static conv_inst *inst_get(cpu_ctx *c, conv_plan *P, int n)
+static conv_inst *inst_get(cpu_ctx *c, conv2d_plan *P, int n)
 {
     for (int i = 0; i < P->n_inst; i++)
         if (P->inst[i].n == n) return &P->inst[i];
@@ -267,7 +267,7 @@ static int reorder_run(cpu_ctx *c, dnnl_primitive_t r, dnnl_memory_t from, void 
     return exec(c, r, 2, a);
 }
 
-int cpu_conv_fwd(void *ctx, conv_plan *P, const tensor *x, const tensor *w, const tensor *b, tensor *y)
+int cpu_conv2d_fwd(void *ctx, conv2d_plan *P, const tensor *x, const tensor *w, const tensor *b, tensor *y)
 {
     cpu_ctx *c = ctx;
     conv_inst *I = inst_get(c, P, x->shape[0]);
@@ -295,7 +295,7 @@ int cpu_conv_fwd(void *ctx, conv_plan *P, const tensor *x, const tensor *w, cons
     return cpu_dnnl_check(dnnl_stream_wait(c->stream), "dnnl_stream_wait");
 }
 
-int cpu_conv_bwd(void *ctx, conv_plan *P, const tensor *x, const tensor *w, const tensor *y,
+int cpu_conv2d_bwd(void *ctx, conv2d_plan *P, const tensor *x, const tensor *w, const tensor *y,
                  const tensor *dy, tensor *dx, tensor *dw, tensor *db)
 {
     cpu_ctx *c = ctx;

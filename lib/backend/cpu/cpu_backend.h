@@ -55,10 +55,10 @@ int cpu_dnnl_check(dnnl_status_t st, const char *what);
 #define DNNL_TRY(call) do { if (cpu_dnnl_check((call), #call) != C_OK) goto fail; } while (0)
 
 /* Op entry points (backend_cpu_*.c), wired into the function table in backend_cpu.c. */
-conv_plan *cpu_conv_plan_make(void *ctx, const conv_desc *d);
-void cpu_conv_plan_free(void *ctx, conv_plan *p);
-int cpu_conv_fwd(void *ctx, conv_plan *p, const tensor *x, const tensor *w, const tensor *b, tensor *y);
-int cpu_conv_bwd(void *ctx, conv_plan *p, const tensor *x, const tensor *w, const tensor *y,
+conv2d_plan *cpu_conv2d_plan_make(void *ctx, const conv2d_desc *d);
+void cpu_conv2d_plan_free(void *ctx, conv2d_plan *p);
+int cpu_conv2d_fwd(void *ctx, conv2d_plan *p, const tensor *x, const tensor *w, const tensor *b, tensor *y);
+int cpu_conv2d_bwd(void *ctx, conv2d_plan *p, const tensor *x, const tensor *w, const tensor *y,
                  const tensor *dy, tensor *dx, tensor *dw, tensor *db);
 
 int cpu_linear_fwd(void *ctx, const tensor *x, const tensor *w, const tensor *b, tensor *y);
@@ -72,11 +72,11 @@ int cpu_flatten_fwd(void *ctx, const tensor *x, tensor *y);
 int cpu_flatten_bwd(void *ctx, const tensor *dy, tensor *dx);
 int cpu_dropout_fwd(void *ctx, const tensor *x, tensor *y, float p, uint64_t seed, uint32_t step, uint32_t salt, int training);
 int cpu_dropout_bwd(void *ctx, const tensor *dy, tensor *dx, float p, uint64_t seed, uint32_t step, uint32_t salt);
-int cpu_add(void *ctx, tensor *dst, const tensor *src);
+int cpu_accumulate(void *ctx, tensor *dst, const tensor *src);
 
-int cpu_bn_fwd(void *ctx, const tensor *c, const tensor *a, const tensor *m, tensor *means, tensor *stds,
+int cpu_bnlayer_fwd(void *ctx, const tensor *c, const tensor *a, const tensor *m, tensor *means, tensor *stds,
                 const tensor *skip, tensor *y, int training);
-int cpu_bn_bwd(void *ctx, const tensor *c, const tensor *m, const tensor *means, const tensor *stds,
+int cpu_bnlayer_bwd(void *ctx, const tensor *c, const tensor *m, const tensor *means, const tensor *stds,
                 const tensor *dy, tensor *dc, tensor *da, tensor *dm);
 
 int cpu_logsoftmax_fwd(void *ctx, const tensor *x, tensor *y);

@@ -51,7 +51,7 @@ int cpu_relu_bwd(void *ctx, const tensor *y, const tensor *dy, tensor *dx)
     return C_OK;
 }
 
-int cpu_add(void *ctx, tensor *dst, const tensor *src)
+int cpu_accumulate(void *ctx, tensor *dst, const tensor *src)
 {
     (void)ctx;
     size_t n = cpu_used_bytes(dst) / sizeof(float);

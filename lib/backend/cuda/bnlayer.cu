@@ -44,7 +44,7 @@ __global__ void bn_norm_kernel(const float *x, const float *skip, float *y, cons
     }
 }
 
-int cuda_bn_fwd(void *ctx, const tensor *ct, const tensor *a, const tensor *m, tensor *means, tensor *stds,
+int cuda_bnlayer_fwd(void *ctx, const tensor *ct, const tensor *a, const tensor *m, tensor *means, tensor *stds,
                  const tensor *skip, tensor *y, int training)
 {
     cuda_ctx *c = (cuda_ctx *)ctx;
@@ -110,7 +110,7 @@ __global__ void bn_grad_kernel(const float *x, const float *g, float *dc, const 
     }
 }
 
-int cuda_bn_bwd(void *ctx, const tensor *ct, const tensor *m, const tensor *means, const tensor *stds,
+int cuda_bnlayer_bwd(void *ctx, const tensor *ct, const tensor *m, const tensor *means, const tensor *stds,
                  const tensor *dy, tensor *dc, tensor *da, tensor *dm)
 {
     cuda_ctx *c = (cuda_ctx *)ctx;

@@ -26,8 +26,8 @@ typedef struct conv_inst {
     size_t ws_f, ws_d, ws_w;
 } conv_inst;
 
-struct conv_plan {
-    conv_desc d;
+struct conv2d_plan {
+    conv2d_desc d;
     int oh, ow;
     cudnnFilterDescriptor_t wd;
     int n_inst;
@@ -50,7 +50,7 @@ static cudnnMathType_t base_math(const cuda_ctx *c) { return c->tf32 ? CUDNN_DEF
 static int math_ok(const cuda_ctx *c, cudnnMathType_t m) { return c->tf32 || m == CUDNN_FMA_MATH || m == CUDNN_DEFAULT_MATH; }
 static cudnnMathType_t math_use(const cuda_ctx *c, cudnnMathType_t m) { return c->tf32 ? m : CUDNN_FMA_MATH; }
 
-static int conv_desc_make(const cuda_ctx *c, const conv_desc *d, cudnnConvolutionDescriptor_t *cv)
+static int conv_desc_make(const cuda_ctx *c, const conv2d_desc *d, cudnnConvolutionDescriptor_t *cv)
 {
     DNN_RET(cudnnCreateConvolutionDescriptor(cv));
     /* PyTorch's Conv2d is a cross-correlation with symmetric zero padding */
@@ -70,7 +70,7 @@ static int conv_desc_make(const cuda_ctx *c, const conv_desc *d, cudnnConvolutio
                 math_ok((c), (perf)[i_].mathType)) { out = i_; break; } \
     } while (0)
 
-static int algo_choose(cuda_ctx *c, const conv_plan *P, conv_inst *I)
+static int algo_choose(cuda_ctx *c, const conv2d_plan *P, conv_inst *I)
 {
     cuda_algo *a = &I->a;
     /* fallbacks: deterministic algorithms every shape supports */
@@ -128,9 +128,9 @@ static void algo_store(cuda_ctx *c, const cuda_algo *a)
     c->algos[c->n_algos++] = *a;
 }
 
-static int inst_make(cuda_ctx *c, conv_plan *P, conv_inst *I, int n)
+static int inst_make(cuda_ctx *c, conv2d_plan *P, conv_inst *I, int n)
 {
-    const conv_desc *d = &P->d;
+    const conv2d_desc *d = &P->d;
     memset(I, 0, sizeof *I);
     I->n = n;
     int dims[4];
@@ -183,14 +183,14 @@ fail:
                    n, d->ic, d->ih, d->iw, d->oc, d->kh, d->kw, d->stride, d->pad);
 }
 
-conv_plan *cuda_conv_plan_make(void *ctx, const conv_desc *d)
+conv2d_plan *cuda_conv2d_plan_make(void *ctx, const conv2d_desc *d)
 {
     cuda_ctx *c = (cuda_ctx *)ctx;
     if (d->max_n < 1 || d->ic < 1 || d->oc < 1 || d->kh < 1 || d->kw < 1 || d->stride < 1 || d->pad < 0) {
         err_msg("conv2d", "invalid description");
         return NULL;
     }
-    conv_plan *P = (conv_plan *)xcalloc(1, sizeof *P);
+    conv2d_plan *P = (conv2d_plan *)xcalloc(1, sizeof *P);
     P->d = *d;
     P->oh = conv2d_out_size(d->ih, d->kh, d->stride, d->pad);
     P->ow = conv2d_out_size(d->iw, d->kw, d->stride, d->pad);
@@ -205,14 +205,14 @@ conv_plan *cuda_conv_plan_make(void *ctx, const conv_desc *d)
         (d->relu && cuda_mask_reserve(c, (size_t)d->max_n * d->oc * P->oh * P->ow * sizeof(float))) ||
         /* the max_n instance now, so errors show when the net is built */
         inst_make(c, P, &P->inst[0], d->max_n)) {
-        cuda_conv_plan_free(c, P);
+        cuda_conv2d_plan_free(c, P);
         return NULL;
     }
     P->n_inst = 1;
     return P;
 }
 
-void cuda_conv_plan_free(void *ctx, conv_plan *P)
+void cuda_conv2d_plan_free(void *ctx, conv2d_plan *P)
 {
     (void)ctx;
     if (!P) return;
@@ -222,7 +222,7 @@ void cuda_conv_plan_free(void *ctx, conv_plan *P)
 }
 
 /* The instance for batch n, made on first use; the oldest non-max one goes when full. */
-static conv_inst *inst_get(cuda_ctx *c, conv_plan *P, int n)
+static conv_inst *inst_get(cuda_ctx *c, conv2d_plan *P, int n)
 {
     for (int i = 0; i < P->n_inst; i++)
         if (P->inst[i].n == n) return &P->inst[i];
@@ -265,7 +265,7 @@ __global__ void bias_grad_final_kernel(const double2 *part, int P, int C, float 
     if (c < C) db[c] = (float)chan_total(part, c, P).x;
 }
 
-int cuda_conv_fwd(void *ctx, conv_plan *P, const tensor *x, const tensor *w, const tensor *b, tensor *y)
+int cuda_conv2d_fwd(void *ctx, conv2d_plan *P, const tensor *x, const tensor *w, const tensor *b, tensor *y)
 {
     cuda_ctx *c = (cuda_ctx *)ctx;
     conv_inst *I = inst_get(c, P, x->shape[0]);
@@ -281,7 +281,7 @@ int cuda_conv_fwd(void *ctx, conv_plan *P, const tensor *x, const tensor *w, con
     return C_OK;
 }
 
-int cuda_conv_bwd(void *ctx, conv_plan *P, const tensor *x, const tensor *w, const tensor *y,
+int cuda_conv2d_bwd(void *ctx, conv2d_plan *P, const tensor *x, const tensor *w, const tensor *y,
                   const tensor *dy, tensor *dx, tensor *dw, tensor *db)
 {
     cuda_ctx *c = (cuda_ctx *)ctx;

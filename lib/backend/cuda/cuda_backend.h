@@ -148,18 +148,18 @@ __device__ __forceinline__ double2 chan_total(const double2 *part, int c, int P)
 }
 
 /* ---- op entry points (one file per group), wired into the table in backend_cuda.cu ---- */
-conv_plan *cuda_conv_plan_make(void *ctx, const conv_desc *d);
-void cuda_conv_plan_free(void *ctx, conv_plan *p);
-int cuda_conv_fwd(void *ctx, conv_plan *p, const tensor *x, const tensor *w, const tensor *b, tensor *y);
-int cuda_conv_bwd(void *ctx, conv_plan *p, const tensor *x, const tensor *w, const tensor *y,
+conv2d_plan *cuda_conv2d_plan_make(void *ctx, const conv2d_desc *d);
+void cuda_conv2d_plan_free(void *ctx, conv2d_plan *p);
+int cuda_conv2d_fwd(void *ctx, conv2d_plan *p, const tensor *x, const tensor *w, const tensor *b, tensor *y);
+int cuda_conv2d_bwd(void *ctx, conv2d_plan *p, const tensor *x, const tensor *w, const tensor *y,
                   const tensor *dy, tensor *dx, tensor *dw, tensor *db);
 
 int cuda_linear_fwd(void *ctx, const tensor *x, const tensor *w, const tensor *b, tensor *y);
 int cuda_linear_bwd(void *ctx, const tensor *x, const tensor *w, const tensor *dy, tensor *dx, tensor *dw, tensor *db);
 
-int cuda_bn_fwd(void *ctx, const tensor *c, const tensor *a, const tensor *m, tensor *means, tensor *stds,
+int cuda_bnlayer_fwd(void *ctx, const tensor *c, const tensor *a, const tensor *m, tensor *means, tensor *stds,
                  const tensor *skip, tensor *y, int training);
-int cuda_bn_bwd(void *ctx, const tensor *c, const tensor *m, const tensor *means, const tensor *stds,
+int cuda_bnlayer_bwd(void *ctx, const tensor *c, const tensor *m, const tensor *means, const tensor *stds,
                  const tensor *dy, tensor *dc, tensor *da, tensor *dm);
 
 int cuda_relu_fwd(void *ctx, const tensor *x, tensor *y);
@@ -170,7 +170,7 @@ int cuda_flatten_fwd(void *ctx, const tensor *x, tensor *y);
 int cuda_flatten_bwd(void *ctx, const tensor *dy, tensor *dx);
 int cuda_dropout_fwd(void *ctx, const tensor *x, tensor *y, float p, uint64_t seed, uint32_t step, uint32_t salt, int training);
 int cuda_dropout_bwd(void *ctx, const tensor *dy, tensor *dx, float p, uint64_t seed, uint32_t step, uint32_t salt);
-int cuda_add(void *ctx, tensor *dst, const tensor *src);
+int cuda_accumulate(void *ctx, tensor *dst, const tensor *src);
 int cuda_sgd_step(void *ctx, tensor *param, const tensor *grad, tensor *buf, size_t n, float lr,
                    float momentum, float wd, int first_step);
 

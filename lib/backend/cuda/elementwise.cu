@@ -42,7 +42,7 @@ int cuda_relu_bwd(void *ctx, const tensor *y, const tensor *dy, tensor *dx)
     return C_OK;
 }
 
-int cuda_add(void *ctx, tensor *dst, const tensor *src)
+int cuda_accumulate(void *ctx, tensor *dst, const tensor *src)
 {
     cuda_ctx *c = (cuda_ctx *)ctx;
     size_t n = tensor_numel(dst);
