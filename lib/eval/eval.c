@@ -102,16 +102,18 @@ static int run_pass_device(net *nt, loader *dl, int pass, float *logp, int k, co
 {
     progress pr;
     loader_set_mode(dl, 0, pass >= 0);
-    loader_start(dl, 0, pass < 0 ? 0 : AUGMENT_PASS_TTA + (uint32_t)pass);
+    if (loader_start(dl, 0, pass < 0 ? 0 : AUGMENT_PASS_TTA + (uint32_t)pass) != C_OK) return C_ERR;
     progress_init(&pr, desc, dl->n_batches);
     long start = 0;
-    for (const batch *b; (b = loader_next(dl)); start += b->n) {
+    const batch *b;
+    int rc;
+    for (; (rc = loader_next(dl, &b)) == C_OK && b; start += b->n) {
         if (net_forward(nt, NULL, b->n, 0, 0, 0) != C_OK) return C_ERR;
         net_output(nt, logp + (size_t)start * k);
         progress_update(&pr, b->index + 1);
     }
     progress_finish(&pr);
-    return C_OK;
+    return rc;
 }
 
 static cJSON *num_array(const double *v, int n)

@@ -16,7 +16,7 @@ int lr_finder_run(net *n, const train_params *p, loader *trn, int show_progress,
     net_reset_momentum(n);
     trn->limit = p->lrf_limit;   /* read by loader_start only */
     /* Its own shuffle and augmentation pass, disjoint from every training epoch. */
-    loader_start(trn, AUGMENT_PASS_LRFIND, AUGMENT_PASS_LRFIND);
+    if (loader_start(trn, AUGMENT_PASS_LRFIND, AUGMENT_PASS_LRFIND) != C_OK) return C_ERR;
     long nb = trn->n_batches;
     r->nb = nb;
     r->lr = xmalloc(sizeof(double) * (size_t)nb);
@@ -29,7 +29,9 @@ int lr_finder_run(net *n, const train_params *p, loader *trn, int show_progress,
     memset(&bar, 0, sizeof bar);
     if (show_progress) progress_init(&bar, "lr_find", nb);
     long t = 0;
-    for (const batch *b; (b = loader_next(trn)); t++) {
+    const batch *b;
+    int rc;
+    for (; (rc = loader_next(trn, &b)) == C_OK && b; t++) {
         double lr = sched_lrfind_lr(p->lrf_start, p->lrf_end, nb, t);
         /* device batches (x NULL) are in the net's tensors already; the stop rule needs each loss
          * before the next step, so it is read at once */
@@ -54,6 +56,7 @@ int lr_finder_run(net *n, const train_params *p, loader *trn, int show_progress,
         }
     }
     if (show_progress) progress_finish(&bar);
+    if (rc != C_OK) return C_ERR;
     net_params_restore(n);
     return C_OK;
 }

@@ -53,8 +53,10 @@ int trainer_validate(net *n, loader *val, double *loss, double *accuracy)
     float *logp = xmalloc(sizeof(float) * (size_t)net_max_batch(n) * classes);
     val_mean vm;
     val_mean_init(&vm);
-    loader_start(val, 0, 0);
-    for (const batch *b; (b = loader_next(val));) {
+    if (loader_start(val, 0, 0) != C_OK) { free(logp); return C_ERR; }
+    const batch *b;
+    int rc;
+    while ((rc = loader_next(val, &b)) == C_OK && b) {
         if (net_forward(n, b->x, b->n, 0, 0, 0) != C_OK) { free(logp); return C_ERR; }
         /* device batches (x NULL) have their labels on the device already; the output's download
          * is the one wait per batch, the loss is ready by then */
@@ -73,6 +75,7 @@ int trainer_validate(net *n, loader *val, double *loss, double *accuracy)
         val_mean_add(&vm, batch_loss, correct, b->n);
     }
     free(logp);
+    if (rc != C_OK) return C_ERR;
     *loss = val_mean_loss(&vm);
     *accuracy = val_mean_accuracy(&vm);
     return C_OK;
@@ -159,7 +162,7 @@ int trainer_run(trainer *t)
         long it = 0;                     /* t of the phase */
         for (long e = 0; e < n_ep; e++, epoch++) {
             double ep_start = now_s();
-            loader_start(t->trn, (uint32_t)epoch, (uint32_t)epoch);
+            if (loader_start(t->trn, (uint32_t)epoch, (uint32_t)epoch) != C_OK) return C_ERR;
             long nb = t->trn->n_batches;
             t->batches_per_epoch = nb;
             char desc[48];
@@ -170,7 +173,9 @@ int trainer_run(trainer *t)
             int lag = t->loss_lag < 0 ? 0 : t->loss_lag >= BACKEND_LOSS_SLOTS ? BACKEND_LOSS_SLOTS - 1 : t->loss_lag;
             pending_step q[BACKEND_LOSS_SLOTS];
             int nq = 0;
-            for (const batch *b; (b = loader_next(t->trn)); it++, step++) {
+            const batch *b;
+            int rc;
+            for (; (rc = loader_next(t->trn, &b)) == C_OK && b; it++, step++) {
                 double lr = sched_lr(f, nb, it);
                 /* device batches (x NULL) are in the net's input and label tensors already */
                 long tk = net_train_step(t->net, b->x, b->x ? b->y : NULL, b->n, p->seed, step, (float)lr,
@@ -180,6 +185,7 @@ int trainer_run(trainer *t)
                 /* the GPU runs this step while the host reads the loss of an earlier one */
                 if (nq > lag && settle(t, q, &nq, &ema, &bar) != C_OK) return C_ERR;
             }
+            if (rc != C_OK) return C_ERR;
             while (nq > 0)
                 if (settle(t, q, &nq, &ema, &bar) != C_OK) return C_ERR;
             if (t->progress) progress_finish(&bar);
