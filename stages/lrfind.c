@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "core/json.h"
 #include "train/lr_finder.h"
 #include "train/train_setup.h"
 

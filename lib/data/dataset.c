@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/json.h"
 #include "core/params.h"
 
 int dataset_load(dataset *d, const char *path)

@@ -12,10 +12,11 @@
 #include "core/error.h"
 #include "eval/metrics.h"
 #include "nn/net.h"
+#include "core/json.h"
 #include "core/params.h"
 #include "core/progress.h"
 #include "io/safetensors.h"
-#include "train/train_setup.h"
+#include "data/loader.h"
 
 int eval_params_load(const char *path, eval_params *p)
 {

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/json.h"
 #include "core/params.h"
 
 int train_params_load(const char *path, train_params *p)

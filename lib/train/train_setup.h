@@ -36,7 +36,4 @@ int train_setup_args(train_setup *s, int argc, char **argv, const char *const *o
 int train_setup_load(train_setup *s);
 void train_setup_free(train_setup *s);
 
-/* cJSON -> path atomically (formatted, newline-terminated). Frees nothing. */
-int json_write_atomic(const char *path, const cJSON *o);
-
 #endif

@@ -2,6 +2,7 @@
  * file and the key; accessors and params_file_hash. */
 #include "core/fs.h"
 #include "core/error.h"
+#include "core/json.h"
 #include "core/params.h"
 #include "test.h"
 #include "test_stderr.h"
