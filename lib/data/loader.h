@@ -18,6 +18,7 @@
 #include "data/augment.h"
 #include "backend/backend.h"
 #include "data/dataset.h"
+#include "data/norm_stats.h"
 
 typedef struct batch {
     int n;               /* images in this batch (<= batch size) */

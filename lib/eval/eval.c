@@ -9,6 +9,7 @@
 #include "backend/select.h"
 #include "io/checkpoint.h"
 #include "data/dataset.h"
+#include "data/norm_stats.h"
 #include "core/error.h"
 #include "eval/metrics.h"
 #include "nn/net.h"

@@ -5,6 +5,7 @@
 
 #include "backend/backend.h"
 #include "data/dataset.h"
+#include "data/norm_stats.h"
 #include "data/loader.h"
 #include "nn/net.h"
 #include "train/train_params.h"
