@@ -1,3 +1,4 @@
+/* lr_finder.c: fastai's lr_find: an exponential lr sweep stopped by the loss (see lr_finder.h). */
 #include "train/lr_finder.h"
 
 #include <math.h>
@@ -7,7 +8,17 @@
 #include "data/augment.h"
 #include "core/error.h"
 #include "core/progress.h"
+#include "train/loss_ema.h"
 #include "train/schedule.h"
+
+void lr_finder_rule_init(lr_finder_rule *r) { r->best = 1e9; }
+
+int lr_finder_rule_step(lr_finder_rule *r, long t, double smoothed)
+{
+    if (isnan(smoothed) || smoothed > 4 * r->best) return 1;
+    if (smoothed < r->best && t > 10) r->best = smoothed;
+    return 0;
+}
 
 int lr_finder_run(net *n, const train_params *p, loader *trn, int show_progress, lr_finder_result *r)
 {
@@ -68,7 +79,7 @@ void lr_finder_result_free(lr_finder_result *r)
     memset(r, 0, sizeof *r);
 }
 
-cJSON *lrfind_json(const lr_finder_result *r, const train_params *p, const char *arch)
+cJSON *lr_finder_json(const lr_finder_result *r, const train_params *p, const char *arch)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "arch", arch);

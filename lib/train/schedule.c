@@ -1,3 +1,4 @@
+/* schedule.c: fastai's learning-rate schedules (see schedule.h). */
 #include "train/schedule.h"
 
 #include <math.h>
@@ -32,48 +33,3 @@ double sched_lrfind_lr(double start_lr, double end_lr, long nb, long t)
     double mult = pow(end_lr / start_lr, 1.0 / (double)nb);
     return start_lr * pow(mult, (double)t);
 }
-
-void loss_ema_init(loss_ema *e)
-{
-    e->mom = 0.98;
-    e->avg = 0;
-    e->n = 0;
-}
-
-double loss_ema_update(loss_ema *e, double loss)
-{
-    e->n++;
-    e->avg = e->avg * e->mom + loss * (1 - e->mom);
-    return loss_ema_value(e);
-}
-
-double loss_ema_value(const loss_ema *e)
-{
-    return e->n ? e->avg / (1 - pow(e->mom, (double)e->n)) : 0;
-}
-
-void lr_finder_rule_init(lr_finder_rule *r) { r->best = 1e9; }
-
-int lr_finder_rule_step(lr_finder_rule *r, long t, double smoothed)
-{
-    if (isnan(smoothed) || smoothed > 4 * r->best) return 1;
-    if (smoothed < r->best && t > 10) r->best = smoothed;
-    return 0;
-}
-
-void val_mean_init(val_mean *v)
-{
-    v->loss_sum = 0;
-    v->correct = v->count = 0;
-}
-
-void val_mean_add(val_mean *v, double batch_mean_loss, long correct, long batch_size)
-{
-    v->loss_sum += batch_mean_loss * (double)batch_size;
-    v->correct += correct;
-    v->count += batch_size;
-}
-
-double val_mean_loss(const val_mean *v) { return v->count ? v->loss_sum / (double)v->count : NAN; }
-
-double val_mean_accuracy(const val_mean *v) { return v->count ? (double)v->correct / (double)v->count : NAN; }

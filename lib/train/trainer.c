@@ -7,7 +7,9 @@
 
 #include "core/error.h"
 #include "core/progress.h"
+#include "train/loss_ema.h"
 #include "train/schedule.h"
+#include "train/val_mean.h"
 
 static double now_s(void)
 {

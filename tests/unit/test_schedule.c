@@ -1,7 +1,10 @@
 /* Schedules (fastai-semantics.md §4.1-4.3, §5): sum_geom epoch counts, the worked CosAnneal values,
  * a literal transliteration of fastai's CosAnneal.calc_lr, the lr finder's schedule, the debiased
  * EMA and the lr finder's stop rule on synthetic loss curves. */
+#include "train/loss_ema.h"
+#include "train/lr_finder.h"
 #include "train/schedule.h"
+#include "train/val_mean.h"
 #include "test.h"
 
 static void epoch_counts(void)
