@@ -43,7 +43,7 @@ int lr_finder_run(net *n, const train_params *p, loader *trn, int show_progress,
     const batch *b;
     int rc;
     for (; (rc = loader_next(trn, &b)) == C_OK && b; t++) {
-        double lr = sched_lrfind_lr(p->lrf_start, p->lrf_end, nb, t);
+        double lr = schedule_lrfind_lr(p->lrf_start, p->lrf_end, nb, t);
         /* device batches (x NULL) are in the net's tensors already; the stop rule needs each loss
          * before the next step, so it is read at once */
         long tk = net_train_step(n, b->x, b->x ? b->y : NULL, b->n, p->seed, AUGMENT_PASS_LRFIND + (uint32_t)t,

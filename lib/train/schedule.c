@@ -3,18 +3,18 @@
 
 #include <math.h>
 
-long sched_sum_geom(double a, double r, int n)
+long schedule_sum_geom(double a, double r, int n)
 {
     if (r == 1) return (long)(a * n);
     return (long)ceil(a * (1 - pow(r, n)) / (1 - r));
 }
 
-long sched_epochs(const fit_phase *p)
+long schedule_epochs(const fit_phase *p)
 {
-    return sched_sum_geom(p->cycle_len ? p->cycle_len : 1, p->cycle_mult, p->n_cycle);
+    return schedule_sum_geom(p->cycle_len ? p->cycle_len : 1, p->cycle_mult, p->n_cycle);
 }
 
-double sched_lr(const fit_phase *p, long nb, long t)
+double schedule_lr(const fit_phase *p, long nb, long t)
 {
     if (!p->cycle_len) return p->lr;
     double len = (double)nb * p->cycle_len;        /* nb0: the first cycle, in batches */
@@ -28,7 +28,7 @@ double sched_lr(const fit_phase *p, long nb, long t)
     return p->lr / 2 * (cos(M_PI * pos / len) + 1);
 }
 
-double sched_lrfind_lr(double start_lr, double end_lr, long nb, long t)
+double schedule_lrfind_lr(double start_lr, double end_lr, long nb, long t)
 {
     double mult = pow(end_lr / start_lr, 1.0 / (double)nb);
     return start_lr * pow(mult, (double)t);

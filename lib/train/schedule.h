@@ -16,16 +16,16 @@ typedef struct fit_phase {
 } fit_phase;
 
 /* fastai's sum_geom(a, r, n): a*n if r == 1 else ceil(a*(1-r^n)/(1-r)). */
-long sched_sum_geom(double a, double r, int n);
+long schedule_sum_geom(double a, double r, int n);
 /* Epochs of a phase: sum_geom(cycle_len or 1, cycle_mult, n_cycle). */
-long sched_epochs(const fit_phase *p);
+long schedule_epochs(const fit_phase *p);
 
 /* The lr of batch t of phase p: constant lr without cycle_len; with it CosAnneal(nb*cycle_len,
  * cycle_mult): lr/100 while t < nb0/20, else lr/2*(1+cos(pi*pos/L_c)) with pos the position in
  * the current cycle (the warm-up batches count as positions of cycle 0). */
-double sched_lr(const fit_phase *p, long nb, long t);
+double schedule_lr(const fit_phase *p, long nb, long t);
 
 /* LR_Finder's exponential schedule: start * ((end/start)^(1/nb))^t. */
-double sched_lrfind_lr(double start_lr, double end_lr, long nb, long t);
+double schedule_lrfind_lr(double start_lr, double end_lr, long nb, long t);
 
 #endif

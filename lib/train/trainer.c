@@ -157,7 +157,7 @@ int trainer_run(trainer *t)
     if (t->table) trainer_print_header(t->table);
     for (int ph = 0; ph < p->n_phases; ph++) {
         const fit_phase *f = &p->phases[ph];
-        long n_ep = sched_epochs(f);
+        long n_ep = schedule_epochs(f);
         loss_ema ema;
         loss_ema_init(&ema);
         net_reset_momentum(t->net);      /* a new optim.SGD per fit() call */
@@ -178,7 +178,7 @@ int trainer_run(trainer *t)
             const batch *b;
             int rc;
             for (; (rc = loader_next(t->trn, &b)) == C_OK && b; it++, step++) {
-                double lr = sched_lr(f, nb, it);
+                double lr = schedule_lr(f, nb, it);
                 /* device batches (x NULL) are in the net's input and label tensors already */
                 long tk = net_train_step(t->net, b->x, b->x ? b->y : NULL, b->n, p->seed, step, (float)lr,
                                          (float)p->momentum, (float)f->wd);
