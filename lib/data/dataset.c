@@ -1,3 +1,4 @@
+/* dataset.c: load and validate a packed image set (see dataset.h). */
 #include "data/dataset.h"
 
 #include <string.h>

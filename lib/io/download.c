@@ -1,3 +1,4 @@
+/* download.c: fetch a URL (or file://) to a file atomically with retries and a sha256 check. */
 #include "io/download.h"
 
 #include "core/atomic.h"

@@ -1,3 +1,4 @@
+/* train_params.c: read and check params/<arch>.json (see train_params.h). */
 #include "train/train_params.h"
 
 #include <stdio.h>

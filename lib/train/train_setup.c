@@ -1,3 +1,4 @@
+/* train_setup.c: command line, data, stats, backend, net and loaders for the train and lrfind stages. */
 #include "train/train_setup.h"
 
 #include <stdio.h>
