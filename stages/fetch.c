@@ -7,6 +7,7 @@
  * (the Makefile's CIFAR_URL) overrides the URL, --sha256 the checksum. See lib/fetch.h. */
 #include "core/error.h"
 #include "io/download.h"
+#include "core/json.h"
 #include "core/params.h"
 
 #include <stdio.h>

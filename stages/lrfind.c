@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "core/json.h"
 #include "train/lr_finder.h"
 #include "train/train_setup.h"
 
@@ -21,7 +22,7 @@ int main(int argc, char **argv)
     const char *arch = net_model(s.net)->arch;
     printf("%s: lr_find %s after %ld of %ld iterations\n", arch, r.stopped_early ? "stopped" : "finished",
            r.n, r.nb);
-    cJSON *o = lrfind_json(&r, &s.p, arch);
+    cJSON *o = lr_finder_json(&r, &s.p, arch);
     int rc = json_write_atomic(s.out[0], o);
     cJSON_Delete(o);
     lr_finder_result_free(&r);

@@ -10,6 +10,7 @@
 
 #include "io/checkpoint.h"
 #include "core/error.h"
+#include "core/json.h"
 #include "core/params.h"
 #include "train/trainer.h"
 #include "train/train_setup.h"

@@ -1,10 +1,9 @@
+/* atomic.c: artifacts written as temporary -> fsync -> rename, removed if the process dies first. */
 #include "core/atomic.h"
 #include "core/error.h"
+#include "core/fs.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,7 +42,9 @@ static void install_hooks(void)
     signal(SIGHUP, on_signal);
 }
 
-static void pending_add(char *tmp, const char *final, int is_dir)
+/* Registers tmp (taking ownership) for cleanup; C_ERR when the table is full (tmp is then the
+ * caller's to remove and free). */
+static int pending_add(char *tmp, const char *final, int is_dir)
 {
     install_hooks();
     for (int i = 0; i < MAX_PENDING; i++)
@@ -51,9 +52,9 @@ static void pending_add(char *tmp, const char *final, int is_dir)
             pending[i].final = xstrdup(final);
             pending[i].is_dir = is_dir;
             pending[i].tmp = tmp; /* last: the signal handler reads tmp */
-            return;
+            return C_OK;
         }
-    err_die(final, "too many artifacts open at once");
+    return err_msg(final, "too many artifacts open at once");
 }
 
 static int pending_find(const char *final, int is_dir)
@@ -71,54 +72,6 @@ static void pending_drop(int i)
     free(tmp);
     free(pending[i].final);
     pending[i].final = NULL;
-}
-
-int fs_mkdir_p(const char *path)
-{
-    char buf[PATH_MAX];
-    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
-        return err_msg(path, "path too long");
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = '\0';
-        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-            return err_msg(buf, "cannot create folder: %s", strerror(errno));
-        *p = '/';
-    }
-    if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-        return err_msg(buf, "cannot create folder: %s", strerror(errno));
-    return C_OK;
-}
-
-int fs_mkdir_parents(const char *path)
-{
-    char buf[PATH_MAX];
-    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
-        return err_msg(path, "path too long");
-    char *slash = strrchr(buf, '/');
-    if (!slash || slash == buf) return C_OK;
-    *slash = '\0';
-    return fs_mkdir_p(buf);
-}
-
-int fs_remove_tree(const char *path)
-{
-    struct stat st;
-    if (lstat(path, &st) != 0) return errno == ENOENT ? C_OK : C_ERR;
-    if (S_ISDIR(st.st_mode)) {
-        DIR *d = opendir(path);
-        if (!d) return C_ERR;
-        struct dirent *e;
-        char child[PATH_MAX];
-        while ((e = readdir(d))) {
-            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-            snprintf(child, sizeof child, "%s/%s", path, e->d_name);
-            fs_remove_tree(child);
-        }
-        closedir(d);
-        return rmdir(path) == 0 ? C_OK : C_ERR;
-    }
-    return unlink(path) == 0 ? C_OK : C_ERR;
 }
 
 static char *temp_name(const char *path)
@@ -148,9 +101,15 @@ int atomic_open(atomic_file *af, const char *path)
         free(tmp);
         return err_msg(path, "cannot open temporary file: %s", strerror(errno));
     }
+    if (pending_add(tmp, path, 0) != C_OK) {
+        fclose(af->fp);
+        unlink(tmp);
+        free(tmp);
+        memset(af, 0, sizeof *af);
+        return C_ERR;
+    }
     af->path = xstrdup(path);
     af->tmp_path = xstrdup(tmp);
-    pending_add(tmp, path, 0);
     return C_OK;
 }
 
@@ -209,7 +168,11 @@ int atomic_dir_open(const char *path, const char **tmp_dir)
         return C_ERR;
     }
     chmod(tmp, 0755);
-    pending_add(tmp, path, 1);
+    if (pending_add(tmp, path, 1) != C_OK) {
+        rmdir(tmp);
+        free(tmp);
+        return C_ERR;
+    }
     *tmp_dir = tmp;
     return C_OK;
 }

@@ -1,7 +1,7 @@
 /* atomic.h: every artifact is written as temp file in the target's folder -> fsync -> rename.
  *
  * A file opened here is registered until committed or aborted; if the process exits first
- * (err_die, a signal handled by the stage, return from main) the atexit hook removes the
+ * (a stage's exit, a signal handled by the stage, return from main) the atexit hook removes the
  * temporary, so no half-written artifact is ever left behind. Directories work the same way
  * (atomic_dir_*): built under a temporary name, then swapped in whole. */
 #ifndef ATOMIC_H
@@ -34,12 +34,5 @@ int atomic_write(const char *path, const void *data, size_t len);
 int atomic_dir_open(const char *path, const char **tmp_dir);
 int atomic_dir_commit(const char *path);
 void atomic_dir_abort(const char *path);
-
-/* mkdir -p for the folders above path (not path itself). */
-int fs_mkdir_parents(const char *path);
-/* mkdir -p for path itself. */
-int fs_mkdir_p(const char *path);
-/* rm -rf; C_OK when path is gone afterwards. */
-int fs_remove_tree(const char *path);
 
 #endif

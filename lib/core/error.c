@@ -1,3 +1,4 @@
+/* error.c: one-line diagnostics and the allocation helpers that die on out-of-memory. */
 #include "core/error.h"
 
 #include <stdarg.h>

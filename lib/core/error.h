@@ -1,8 +1,14 @@
 /* error.h: one-line diagnostics `stage: file: what is wrong` on stderr.
  *
- * Convention: functions that can fail return C_OK / C_ERR after printing their message with
- * err_msg(); stage main()s turn C_ERR into exit(1) with err_exit(). No error path exits with 0.
- * The stage name is set once by err_init(argv[0]). */
+ * Policy: library functions (lib/) that can fail print exactly one line with err_msg() and return
+ * C_ERR (or NULL / a negative value where the signature says so); callers pass C_ERR up without
+ * printing again. Only stages/ (and test or benchmark programs) end the process: their main()s
+ * turn C_ERR into exit(1) with err_exit() / CHECK_OK, or report a usage error with err_die().
+ * No error path exits with 0. The one exception inside lib/ is running out of memory in the
+ * x* allocation helpers below, which print one line and exit(1) (like redis's zmalloc OOM
+ * handler): every caller would otherwise need a path for a failure it cannot recover from.
+ * tests/cli/error_policy.sh checks that no other lib/ code exits. The stage name is set once by
+ * err_init(argv[0]). */
 #ifndef ERROR_H
 #define ERROR_H
 
@@ -28,16 +34,19 @@ int err_msg(const char *where, const char *fmt, ...) ERR_PRINTF(2, 3);
 /* Prints a warning line `stage: where: warning: message`; returns nothing. */
 void err_warn(const char *where, const char *fmt, ...) ERR_PRINTF(2, 3);
 
-/* Prints the message and exits with status 1 (pending atomic outputs are removed by atexit). */
+/* For stages/ only: prints the message and exits with status 1 (pending atomic outputs are
+ * removed by atexit). Library code returns err_msg() instead. */
 _Noreturn void err_die(const char *where, const char *fmt, ...) ERR_PRINTF(2, 3);
 
-/* Allocation that cannot fail silently: dies with a message naming the size. */
+/* Allocation that cannot fail silently: on out-of-memory prints a message naming the size and
+ * exits with status 1 -- the documented exception to the policy above, usable anywhere. */
 void *xmalloc(size_t n);
 void *xcalloc(size_t count, size_t size);
 void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 
-/* Dies when a C_OK/C_ERR call failed; the callee has already printed why. */
+/* For stages/ only: exits with status 1 when a C_OK/C_ERR call failed; the callee has already
+ * printed why. */
 #define CHECK_OK(call) do { if ((call) != C_OK) err_exit(); } while (0)
 _Noreturn void err_exit(void);
 

@@ -10,16 +10,6 @@
 
 #include <cjson/cJSON.h>
 
-typedef struct json_doc {
-    char *path;
-    cJSON *root;
-} json_doc;
-
-/* Reads and parses a JSON file; a missing file or a syntax error names the file (and the
- * line of the error). The root must be an object. */
-int json_load(json_doc *d, const char *path);
-void json_free(json_doc *d);
-
 typedef enum p_type { P_NUMBER, P_INT, P_BOOL, P_STRING, P_OBJECT, P_ARRAY } p_type;
 
 typedef struct p_field {

@@ -4,19 +4,6 @@
 
 #include <stddef.h>
 
-void norm_stats_init(norm_stats *s, const double mean[3], const double std[3])
-{
-    for (int c = 0; c < 3; c++) {
-        s->mean[c] = (float)mean[c];
-        s->std[c] = (float)std[c];
-        /* numpy: (img.astype(float32)/255 - m.astype(float32)) / s.astype(float32), all float32. */
-        for (int v = 0; v < 256; v++) {
-            float x = (float)v / 255.0f;
-            s->lut[c][v] = (x - s->mean[c]) / s->std[c];
-        }
-    }
-}
-
 void augment_choose(const augment_cfg *cfg, uint32_t pass, uint32_t index, augment_draw *d)
 {
     uint32_t w[4];

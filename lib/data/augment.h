@@ -14,14 +14,7 @@
 
 #include <stdint.h>
 
-/* Per-channel normalisation of pixel/255, as in stats.json. lut[c][v] = ((float)v/255 - mean)/std
- * in float32 exactly as numpy computes it; filled by norm_stats_init. */
-typedef struct norm_stats {
-    float mean[3], std[3];
-    float lut[3][256];
-} norm_stats;
-
-void norm_stats_init(norm_stats *s, const double mean[3], const double std[3]);
+#include "data/norm_stats.h"
 
 /* Training-augmentation settings (params: "augment": {"pad": 4, "flip": true}). */
 typedef struct augment_cfg {

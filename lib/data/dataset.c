@@ -1,10 +1,9 @@
+/* dataset.c: load and validate a packed image set (see dataset.h). */
 #include "data/dataset.h"
 
-#include <math.h>
 #include <string.h>
 
 #include "core/error.h"
-#include "core/params.h"
 
 int dataset_load(dataset *d, const char *path)
 {
@@ -52,42 +51,4 @@ void dataset_free(dataset *d)
 {
     if (d->file.buffer || d->file.path) safetensors_free(&d->file);
     memset(d, 0, sizeof *d);
-}
-
-static int read_triple(const char *path, const cJSON *root, const char *key, double out[3])
-{
-    const cJSON *a = cJSON_GetObjectItemCaseSensitive(root, key);
-    if (cJSON_GetArraySize(a) != 3) return err_msg(path, "%s: must be an array of 3 numbers", key);
-    for (int c = 0; c < 3; c++) {
-        const cJSON *v = cJSON_GetArrayItem(a, c);
-        if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))
-            return err_msg(path, "%s[%d]: must be a finite number", key, c);
-        out[c] = v->valuedouble;
-    }
-    return C_OK;
-}
-
-int norm_stats_load(const char *path, norm_stats *ns, double mean_out[3], double std_out[3])
-{
-    static const p_field fields[] = {
-        { "mean", P_ARRAY, 1, 0, 0, 0 },
-        { "std", P_ARRAY, 1, 0, 0, 0 },
-        { "count", P_INT, 0, 1, 1e15, 0 },
-    };
-    json_doc doc;
-    if (json_load(&doc, path) != C_OK) return C_ERR;
-    double mean[3], std[3];
-    int rc = params_check(path, "", doc.root, fields, 3);
-    if (rc == C_OK) rc = read_triple(path, doc.root, "mean", mean);
-    if (rc == C_OK) rc = read_triple(path, doc.root, "std", std);
-    for (int c = 0; rc == C_OK && c < 3; c++) {
-        if (!(mean[c] >= 0 && mean[c] <= 1)) rc = err_msg(path, "mean[%d]: must be in [0, 1]", c);
-        else if (!(std[c] > 0 && std[c] <= 1)) rc = err_msg(path, "std[%d]: must be in (0, 1]", c);
-    }
-    json_free(&doc);
-    if (rc != C_OK) return C_ERR;
-    norm_stats_init(ns, mean, std);
-    if (mean_out) memcpy(mean_out, mean, sizeof mean);
-    if (std_out) memcpy(std_out, std, sizeof std);
-    return C_OK;
 }

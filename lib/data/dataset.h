@@ -1,15 +1,13 @@
-/* dataset.h: the packed image tensors of the sort stage and the normalisation stats of the
- * stats stage, loaded and validated (every error names the file).
+/* dataset.h: the packed image tensors of the sort stage, loaded and validated (every error
+ * names the file). The stats stage's normalisation statistics are in data/norm_stats.h.
  *
  * data/{train,test}.safetensors: `images` U8 [N, H, W, 3] (NHWC, RGB), `labels` U8 [N], metadata
- * `classes` (comma-separated names in label order). stats.json: {"mean": [r,g,b], "std": [r,g,b],
- * "count": N} of pixel/255. */
+ * `classes` (comma-separated names in label order). */
 #ifndef DATASET_H
 #define DATASET_H
 
 #include <stdint.h>
 
-#include "data/augment.h"
 #include "io/safetensors.h"
 
 #define DATASET_MAX_CLASSES 256
@@ -32,9 +30,5 @@ static inline const uint8_t *dataset_image(const dataset *d, int i)
 {
     return d->images + (size_t)i * d->h * d->w * 3;
 }
-
-/* Normalisation statistics from stats.json; mean and std are also returned as doubles
- * (for checkpoint metadata) when the pointers are not NULL. std must be > 0. */
-int norm_stats_load(const char *path, norm_stats *ns, double mean[3], double std[3]);
 
 #endif

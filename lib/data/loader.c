@@ -1,3 +1,4 @@
+/* loader.c: mini-batches on a worker thread (host) or queued on the backend (device mode). */
 #include "data/loader.h"
 
 #include <stdlib.h>
@@ -110,7 +111,7 @@ void loader_free(loader *l)
     l->order = NULL;
 }
 
-void loader_start(loader *l, uint32_t epoch, uint32_t pass)
+int loader_start(loader *l, uint32_t epoch, uint32_t pass)
 {
     pthread_mutex_lock(&l->mu);
     l->gen++;
@@ -130,9 +131,10 @@ void loader_start(loader *l, uint32_t epoch, uint32_t pass)
     l->produced = l->consumed = l->released = 0;
     l->holding = 0;
     /* one small upload per epoch; staged before upload returns, so order may change afterwards */
-    if (l->be) l->be->iface->upload(l->be->ctx, &l->d_order, l->order);
+    int rc = l->be ? l->be->iface->upload(l->be->ctx, &l->d_order, l->order) : C_OK;
     pthread_cond_broadcast(&l->cv);
     pthread_mutex_unlock(&l->mu);
+    return rc;
 }
 
 void loader_set_mode(loader *l, int shuffle, int augment)
@@ -156,9 +158,12 @@ int loader_attach_device(loader *l, backend *be, tensor *x_out, tensor *y_out)
             if (ts[k]->data) bi->free_tensor(be->ctx, ts[k]);
         return err_msg(bi->name, "cannot keep the %d-image dataset on the device", ds->n);
     }
-    bi->upload(be->ctx, &im, ds->images);
-    bi->upload(be->ctx, &lb, ds->labels);
-    bi->upload(be->ctx, &lut, l->ns->lut);
+    if (bi->upload(be->ctx, &im, ds->images) != C_OK || bi->upload(be->ctx, &lb, ds->labels) != C_OK ||
+        bi->upload(be->ctx, &lut, l->ns->lut) != C_OK) {
+        tensor *ts[] = { &im, &lb, &lut, &ord };
+        for (size_t k = 0; k < sizeof ts / sizeof ts[0]; k++) bi->free_tensor(be->ctx, ts[k]);
+        return C_ERR;
+    }
     pthread_mutex_lock(&l->mu);
     while (l->busy) pthread_cond_wait(&l->cv, &l->mu);
     l->d_images = im;
@@ -179,9 +184,10 @@ int loader_attach_device(loader *l, backend *be, tensor *x_out, tensor *y_out)
 }
 
 /* Device mode: queue batch `consumed` on the backend; no thread, no waiting. */
-static const batch *next_device(loader *l)
+static int next_device(loader *l, const batch **out)
 {
-    if (l->consumed >= l->n_batches) return NULL;
+    *out = NULL;
+    if (l->consumed >= l->n_batches) return C_OK;
     const dataset *ds = l->ds;
     long b = l->consumed++, first = b * l->bs;
     int n = (int)(ds->n - first < l->bs ? ds->n - first : l->bs);
@@ -197,13 +203,15 @@ static const batch *next_device(loader *l)
     if (l->be->iface->augment_batch(l->be->ctx, &l->d_images, &l->d_labels, &l->d_lut, &l->d_order, first, n,
                                     l->augment, l->aug.pad, l->aug.flip, l->aug.seed, l->pass, l->x_out,
                                     l->y_out) != C_OK)
-        err_die(NULL, "cannot queue batch %ld on the device", b);
-    return s;
+        return C_ERR;   /* the backend has printed why */
+    *out = s;
+    return C_OK;
 }
 
-const batch *loader_next(loader *l)
+int loader_next(loader *l, const batch **out)
 {
-    if (l->be) return next_device(l);
+    if (l->be) return next_device(l, out);
+    *out = NULL;
     pthread_mutex_lock(&l->mu);
     if (l->holding) {
         l->released++;
@@ -212,7 +220,7 @@ const batch *loader_next(loader *l)
     }
     if (l->consumed >= l->n_batches) {
         pthread_mutex_unlock(&l->mu);
-        return NULL;
+        return C_OK;
     }
     if (l->produced <= l->consumed) {
         double t0 = now_s();
@@ -224,5 +232,6 @@ const batch *loader_next(loader *l)
     l->consumed++;
     l->holding = 1;
     pthread_mutex_unlock(&l->mu);
-    return b;
+    *out = b;
+    return C_OK;
 }

@@ -18,6 +18,7 @@
 #include "data/augment.h"
 #include "backend/backend.h"
 #include "data/dataset.h"
+#include "data/norm_stats.h"
 
 typedef struct batch {
     int n;               /* images in this batch (<= batch size) */
@@ -87,11 +88,13 @@ int loader_attach_device(loader *l, backend *be, tensor *x_out, tensor *y_out);
 void loader_set_mode(loader *l, int shuffle, int augment);
 
 /* Begins an epoch: the order for `epoch` (shuffled when training) and the augmentation pass
- * `pass` (normally = epoch). Any batches of an unfinished epoch are dropped. */
-void loader_start(loader *l, uint32_t epoch, uint32_t pass);
+ * `pass` (normally = epoch). Any batches of an unfinished epoch are dropped. C_ERR only in device
+ * mode, when the epoch's order cannot be uploaded (the backend has said why). */
+int loader_start(loader *l, uint32_t epoch, uint32_t pass);
 
-/* The next batch of the epoch, or NULL after the last one. The batch stays valid until the next
- * call to loader_next / loader_start. */
-const batch *loader_next(loader *l);
+/* Sets *b to the next batch of the epoch, or to NULL after the last one, and returns C_OK; C_ERR
+ * (with *b NULL) when device mode cannot queue the batch. The batch stays valid until the next
+ * call to loader_next / loader_start. Loop: `while ((rc = loader_next(l, &b)) == C_OK && b)`. */
+int loader_next(loader *l, const batch **b);
 
 #endif

@@ -9,13 +9,15 @@
 #include "backend/select.h"
 #include "io/checkpoint.h"
 #include "data/dataset.h"
+#include "data/norm_stats.h"
 #include "core/error.h"
 #include "eval/metrics.h"
 #include "nn/net.h"
+#include "core/json.h"
 #include "core/params.h"
 #include "core/progress.h"
 #include "io/safetensors.h"
-#include "train/train_setup.h"
+#include "data/loader.h"
 
 int eval_params_load(const char *path, eval_params *p)
 {
@@ -102,16 +104,18 @@ static int run_pass_device(net *nt, loader *dl, int pass, float *logp, int k, co
 {
     progress pr;
     loader_set_mode(dl, 0, pass >= 0);
-    loader_start(dl, 0, pass < 0 ? 0 : AUGMENT_PASS_TTA + (uint32_t)pass);
+    if (loader_start(dl, 0, pass < 0 ? 0 : AUGMENT_PASS_TTA + (uint32_t)pass) != C_OK) return C_ERR;
     progress_init(&pr, desc, dl->n_batches);
     long start = 0;
-    for (const batch *b; (b = loader_next(dl)); start += b->n) {
+    const batch *b;
+    int rc;
+    for (; (rc = loader_next(dl, &b)) == C_OK && b; start += b->n) {
         if (net_forward(nt, NULL, b->n, 0, 0, 0) != C_OK) return C_ERR;
         net_output(nt, logp + (size_t)start * k);
         progress_update(&pr, b->index + 1);
     }
     progress_finish(&pr);
-    return C_OK;
+    return rc;
 }
 
 static cJSON *num_array(const double *v, int n)

@@ -8,6 +8,7 @@
 #include "ingest/ingest.h"
 
 #include "core/atomic.h"
+#include "core/fs.h"
 #include "core/error.h"
 #include "io/png_io.h"
 #include "core/progress.h"

@@ -1,3 +1,4 @@
+/* download.c: fetch a URL (or file://) to a file atomically with retries and a sha256 check. */
 #include "io/download.h"
 
 #include "core/atomic.h"
@@ -48,7 +49,10 @@ int download_sha256_file(const char *path, char hex[65])
     FILE *fp = fopen(path, "rb");
     if (!fp) return err_msg(path, "cannot open: %s", strerror(errno));
     EVP_MD_CTX *md = EVP_MD_CTX_new();
-    if (!md) err_die(path, "out of memory");
+    if (!md) {
+        fclose(fp);
+        return err_msg(path, "out of memory");
+    }
     EVP_DigestInit_ex(md, EVP_sha256(), NULL);
     static unsigned char buf[1 << 16];
     size_t n;
@@ -240,7 +244,10 @@ int download_url(const download_opts *o)
     memset(&x, 0, sizeof x);
     x.show_progress = o->show_progress;
     x.md = EVP_MD_CTX_new();
-    if (!x.md) err_die(o->url, "out of memory");
+    if (!x.md) {
+        atomic_abort(&af);
+        return err_msg(o->url, "out of memory");
+    }
 
     char why[512] = "";
     int result = ATTEMPT_FATAL, attempts = 0;

@@ -236,16 +236,16 @@ static int check_layout(safetensors_file *f, st_entry *ents, int n, uint64_t dat
 
 /* Tensors whose offset is not a multiple of their element size (legal, e.g. after an odd-sized
  * U8 tensor) are copied to an aligned block, so callers may cast data to float* / int64_t*. */
-static void align_tensors(safetensors_file *f)
+static int align_tensors(safetensors_file *f)
 {
     size_t need = 0;
     for (int i = 0; i < f->n_tensors; i++) {
         safetensors_tensor *t = &f->tensors[i];
         if ((uintptr_t)t->data % safetensors_dtype_size(t->dtype)) need += (t->nbytes + 7) & ~(size_t)7;
     }
-    if (!need) return;
+    if (!need) return C_OK;
     unsigned char *blk = NULL;
-    if (posix_memalign((void **)&blk, ST_ALIGN, need) != 0) err_die(f->path, "out of memory");
+    if (posix_memalign((void **)&blk, ST_ALIGN, need) != 0) return err_msg(f->path, "out of memory");
     f->aligned_copy = blk;
     for (int i = 0; i < f->n_tensors; i++) {
         safetensors_tensor *t = &f->tensors[i];
@@ -254,6 +254,7 @@ static void align_tensors(safetensors_file *f)
         t->data = blk;
         blk += (t->nbytes + 7) & ~(size_t)7;
     }
+    return C_OK;
 }
 
 int safetensors_read(safetensors_file *f, const char *path)
@@ -308,7 +309,7 @@ int safetensors_read(safetensors_file *f, const char *path)
             f->tensors[i].data = data + ents[i].begin;
             ents[i].t.name = NULL; /* moved */
         }
-        align_tensors(f);
+        rc = align_tensors(f);
     }
     if (ents)
         for (int i = 0; i < n; i++) free(ents[i].t.name);
@@ -371,12 +372,20 @@ const char *safetensors_meta(const safetensors_file *f, const char *key)
 
 void safetensors_writer_init(safetensors_writer *w) { memset(w, 0, sizeof *w); }
 
-void safetensors_writer_add(safetensors_writer *w, const char *name, safetensors_dtype dtype, int ndim, const int64_t *shape,
+int safetensors_writer_add(safetensors_writer *w, const char *name, safetensors_dtype dtype, int ndim, const int64_t *shape,
                    const void *data)
 {
-    /* Bad arguments here are programming errors, not input errors. */
-    if ((unsigned)dtype >= N_DTYPES || ndim < 0 || ndim > SAFETENSORS_MAX_DIMS)
-        err_die(name, "safetensors_writer_add: bad dtype or rank %d", ndim);
+    /* Bad arguments here are programming errors, not input errors: recorded, so that
+     * safetensors_writer_save refuses to write a file without them. */
+    if ((unsigned)dtype >= N_DTYPES || ndim < 0 || ndim > SAFETENSORS_MAX_DIMS) {
+        w->failed = 1;
+        return err_msg(name, "safetensors_writer_add: bad dtype or rank %d", ndim);
+    }
+    for (int i = 0; i < ndim; i++)
+        if (shape[i] < 0) {
+            w->failed = 1;
+            return err_msg(name, "safetensors_writer_add: negative dimension %lld", (long long)shape[i]);
+        }
     if (w->n == w->cap) {
         w->cap = w->cap ? 2 * w->cap : 16;
         w->tensors = xrealloc(w->tensors, (size_t)w->cap * sizeof *w->tensors);
@@ -388,12 +397,12 @@ void safetensors_writer_add(safetensors_writer *w, const char *name, safetensors
     t->ndim = ndim;
     size_t nbytes = safetensors_dtype_size(dtype);
     for (int i = 0; i < ndim; i++) {
-        if (shape[i] < 0) err_die(name, "safetensors_writer_add: negative dimension %lld", (long long)shape[i]);
         t->shape[i] = shape[i];
         nbytes *= (size_t)shape[i];
     }
     t->nbytes = nbytes;
     t->data = data;
+    return C_OK;
 }
 
 void safetensors_writer_meta(safetensors_writer *w, const char *key, const char *value)
@@ -458,6 +467,7 @@ static void sb_json_string(sbuf *b, const char *s)
 
 int safetensors_writer_save(safetensors_writer *w, const char *path)
 {
+    if (w->failed) return C_ERR;   /* safetensors_writer_add has said why */
     for (int i = 0; i < w->n; i++)
         for (int j = 0; j < i; j++)
             if (!strcmp(w->tensors[i].name, w->tensors[j].name))

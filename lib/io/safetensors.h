@@ -55,15 +55,18 @@ typedef struct safetensors_writer {
     safetensors_tensor *tensors;   /* data pointers are borrowed until safetensors_writer_save returns */
     int n_meta, cap_meta;
     char **meta_keys, **meta_values;
+    int failed;                    /* a safetensors_writer_add was refused: save returns C_ERR */
 } safetensors_writer;
 
 void safetensors_writer_init(safetensors_writer *w);
 /* Adds a tensor; data is not copied and must stay valid until safetensors_writer_save. Tensors are
- * written in the order added, so output bytes are deterministic. */
-void safetensors_writer_add(safetensors_writer *w, const char *name, safetensors_dtype dtype, int ndim, const int64_t *shape,
+ * written in the order added, so output bytes are deterministic. A bad dtype, rank or negative
+ * dimension prints one line and returns C_ERR; the writer remembers it and safetensors_writer_save
+ * then returns C_ERR without writing, so callers may check either. */
+int safetensors_writer_add(safetensors_writer *w, const char *name, safetensors_dtype dtype, int ndim, const int64_t *shape,
                    const void *data);
 void safetensors_writer_meta(safetensors_writer *w, const char *key, const char *value);
-/* Writes path atomically (temp file, fsync, rename). */
+/* Writes path atomically (temp file, fsync, rename). C_ERR (nothing written) after a refused add. */
 int safetensors_writer_save(safetensors_writer *w, const char *path);
 void safetensors_writer_free(safetensors_writer *w);
 

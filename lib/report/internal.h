@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "data/dataset.h"
+#include "data/norm_stats.h"
 #include "report/report.h"
 
 #define REPORT_MAX_CLASSES 32

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/atomic.h"
+#include "core/fs.h"
 #include "core/error.h"
 #include "report/internal.h"
 

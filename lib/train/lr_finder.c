@@ -1,3 +1,4 @@
+/* lr_finder.c: fastai's lr_find: an exponential lr sweep stopped by the loss (see lr_finder.h). */
 #include "train/lr_finder.h"
 
 #include <math.h>
@@ -7,7 +8,17 @@
 #include "data/augment.h"
 #include "core/error.h"
 #include "core/progress.h"
+#include "train/loss_ema.h"
 #include "train/schedule.h"
+
+void lr_finder_rule_init(lr_finder_rule *r) { r->best = 1e9; }
+
+int lr_finder_rule_step(lr_finder_rule *r, long t, double smoothed)
+{
+    if (isnan(smoothed) || smoothed > 4 * r->best) return 1;
+    if (smoothed < r->best && t > 10) r->best = smoothed;
+    return 0;
+}
 
 int lr_finder_run(net *n, const train_params *p, loader *trn, int show_progress, lr_finder_result *r)
 {
@@ -16,7 +27,7 @@ int lr_finder_run(net *n, const train_params *p, loader *trn, int show_progress,
     net_reset_momentum(n);
     trn->limit = p->lrf_limit;   /* read by loader_start only */
     /* Its own shuffle and augmentation pass, disjoint from every training epoch. */
-    loader_start(trn, AUGMENT_PASS_LRFIND, AUGMENT_PASS_LRFIND);
+    if (loader_start(trn, AUGMENT_PASS_LRFIND, AUGMENT_PASS_LRFIND) != C_OK) return C_ERR;
     long nb = trn->n_batches;
     r->nb = nb;
     r->lr = xmalloc(sizeof(double) * (size_t)nb);
@@ -29,8 +40,10 @@ int lr_finder_run(net *n, const train_params *p, loader *trn, int show_progress,
     memset(&bar, 0, sizeof bar);
     if (show_progress) progress_init(&bar, "lr_find", nb);
     long t = 0;
-    for (const batch *b; (b = loader_next(trn)); t++) {
-        double lr = sched_lrfind_lr(p->lrf_start, p->lrf_end, nb, t);
+    const batch *b;
+    int rc;
+    for (; (rc = loader_next(trn, &b)) == C_OK && b; t++) {
+        double lr = schedule_lrfind_lr(p->lrf_start, p->lrf_end, nb, t);
         /* device batches (x NULL) are in the net's tensors already; the stop rule needs each loss
          * before the next step, so it is read at once */
         long tk = net_train_step(n, b->x, b->x ? b->y : NULL, b->n, p->seed, AUGMENT_PASS_LRFIND + (uint32_t)t,
@@ -54,6 +67,7 @@ int lr_finder_run(net *n, const train_params *p, loader *trn, int show_progress,
         }
     }
     if (show_progress) progress_finish(&bar);
+    if (rc != C_OK) return C_ERR;
     net_params_restore(n);
     return C_OK;
 }
@@ -65,7 +79,7 @@ void lr_finder_result_free(lr_finder_result *r)
     memset(r, 0, sizeof *r);
 }
 
-cJSON *lrfind_json(const lr_finder_result *r, const train_params *p, const char *arch)
+cJSON *lr_finder_json(const lr_finder_result *r, const train_params *p, const char *arch)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "arch", arch);

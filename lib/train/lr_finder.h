@@ -18,9 +18,19 @@ typedef struct lr_finder_result {
     double *lr, *loss;     /* [n] (owned) */
 } lr_finder_result;
 
+/* LR_Finder.on_batch_end: best starts at 1e9. */
+typedef struct lr_finder_rule {
+    double best;
+} lr_finder_rule;
+
+void lr_finder_rule_init(lr_finder_rule *r);
+/* smoothed = the debiased smoothed loss after batch t. Returns 1 to stop (NaN, or > 4*best:
+ * this batch is not recorded), else updates best (only when t > 10) and returns 0 (record it). */
+int lr_finder_rule_step(lr_finder_rule *r, long t, double smoothed);
+
 /* show_progress: 1 for a progress bar / lines on stderr. */
 int lr_finder_run(net *n, const train_params *p, loader *trn, int show_progress, lr_finder_result *r);
 void lr_finder_result_free(lr_finder_result *r);
-cJSON *lrfind_json(const lr_finder_result *r, const train_params *p, const char *arch);
+cJSON *lr_finder_json(const lr_finder_result *r, const train_params *p, const char *arch);
 
 #endif

@@ -1,9 +1,11 @@
+/* train_params.c: read and check params/<arch>.json (see train_params.h). */
 #include "train/train_params.h"
 
 #include <stdio.h>
 #include <string.h>
 
 #include "core/error.h"
+#include "core/json.h"
 #include "core/params.h"
 
 int train_params_load(const char *path, train_params *p)
@@ -30,7 +32,7 @@ int train_params_load(const char *path, train_params *p)
         { "limit_batches", P_INT, 0, 1, 1e9, 0 },
     };
     /* cycle_mult <= 20 keeps fastai's warm-up test (iteration < nb/20 with the current cycle's nb)
-     * true only at the start of the first cycle, which sched_lr relies on. */
+     * true only at the start of the first cycle, which schedule_lr relies on. */
     static const p_field phase[] = {
         { "lr", P_NUMBER, 1, 0, 1e6, 1 },   /* huge values allowed: the NaN test uses 1e6 */
         { "n_cycle", P_INT, 1, 1, 1000, 0 },
@@ -68,8 +70,8 @@ int train_params_load(const char *path, train_params *p)
     p->lrf_limit = params_int(l, "limit_batches", 0);
     if (!(p->lrf_end > p->lrf_start)) { err_msg(path, "lr_find.end_lr: must be above start_lr"); goto out; }
     int n = cJSON_GetArraySize(ph);
-    if (n < 1 || n > TRAIN_MAX_PHASES) {
-        err_msg(path, "phases: must hold 1 to %d fit phases (got %d)", TRAIN_MAX_PHASES, n);
+    if (n < 1 || n > TRAIN_PARAMS_MAX_PHASES) {
+        err_msg(path, "phases: must hold 1 to %d fit phases (got %d)", TRAIN_PARAMS_MAX_PHASES, n);
         goto out;
     }
     for (int i = 0; i < n; i++) {
@@ -87,7 +89,7 @@ int train_params_load(const char *path, train_params *p)
             err_msg(path, "%s.cycle_mult: needs cycle_len", where);
             goto out;
         }
-        if (sched_epochs(f) > 100000) { err_msg(path, "%s: more than 100000 epochs", where); goto out; }
+        if (schedule_epochs(f) > 100000) { err_msg(path, "%s: more than 100000 epochs", where); goto out; }
     }
     p->n_phases = n;
     rc = C_OK;
@@ -99,6 +101,6 @@ out:
 long train_params_epochs(const train_params *p)
 {
     long e = 0;
-    for (int i = 0; i < p->n_phases; i++) e += sched_epochs(&p->phases[i]);
+    for (int i = 0; i < p->n_phases; i++) e += schedule_epochs(&p->phases[i]);
     return e;
 }

@@ -19,7 +19,7 @@
 
 #include "train/schedule.h"
 
-#define TRAIN_MAX_PHASES 16
+#define TRAIN_PARAMS_MAX_PHASES 16
 
 typedef struct train_params {
     uint64_t seed;
@@ -29,7 +29,7 @@ typedef struct train_params {
     double lrf_start, lrf_end, lrf_wd;
     long lrf_limit;         /* lr_find.limit_batches: 0 = one whole epoch */
     int n_phases;
-    fit_phase phases[TRAIN_MAX_PHASES];
+    fit_phase phases[TRAIN_PARAMS_MAX_PHASES];
     long limit_batches;     /* 0 = whole epochs */
     char device[8];         /* "auto" (default), "cpu" or "cuda"; env DEVICE overrides */
     int deterministic;      /* 1: deterministic cuDNN algorithms and reductions (the CPU always is) */

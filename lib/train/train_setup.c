@@ -1,10 +1,10 @@
+/* train_setup.c: command line, data, stats, backend, net and loaders for the train and lrfind stages. */
 #include "train/train_setup.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/atomic.h"
 #include "backend/select.h"
 #include "core/error.h"
 
@@ -111,17 +111,4 @@ void train_setup_free(train_setup *s)
     dataset_free(&s->trn_ds);
     dataset_free(&s->val_ds);
     memset(s, 0, sizeof *s);
-}
-
-int json_write_atomic(const char *path, const cJSON *o)
-{
-    char *text = cJSON_Print(o);
-    if (!text) return err_msg(path, "cannot format JSON");
-    size_t len = strlen(text);
-    text = xrealloc(text, len + 2);
-    text[len] = '\n';
-    text[len + 1] = '\0';
-    int rc = atomic_write(path, text, len + 1);
-    free(text);
-    return rc;
 }

@@ -5,6 +5,7 @@
 
 #include "backend/backend.h"
 #include "data/dataset.h"
+#include "data/norm_stats.h"
 #include "data/loader.h"
 #include "nn/net.h"
 #include "train/train_params.h"
@@ -35,8 +36,5 @@ int train_setup_args(train_setup *s, int argc, char **argv, const char *const *o
 /* Loads params, stats, data and model; initialises the weights from the seed; starts loaders. */
 int train_setup_load(train_setup *s);
 void train_setup_free(train_setup *s);
-
-/* cJSON -> path atomically (formatted, newline-terminated). Frees nothing. */
-int json_write_atomic(const char *path, const cJSON *o);
 
 #endif

@@ -7,7 +7,9 @@
 
 #include "core/error.h"
 #include "core/progress.h"
+#include "train/loss_ema.h"
 #include "train/schedule.h"
+#include "train/val_mean.h"
 
 static double now_s(void)
 {
@@ -53,8 +55,10 @@ int trainer_validate(net *n, loader *val, double *loss, double *accuracy)
     float *logp = xmalloc(sizeof(float) * (size_t)net_max_batch(n) * classes);
     val_mean vm;
     val_mean_init(&vm);
-    loader_start(val, 0, 0);
-    for (const batch *b; (b = loader_next(val));) {
+    if (loader_start(val, 0, 0) != C_OK) { free(logp); return C_ERR; }
+    const batch *b;
+    int rc;
+    while ((rc = loader_next(val, &b)) == C_OK && b) {
         if (net_forward(n, b->x, b->n, 0, 0, 0) != C_OK) { free(logp); return C_ERR; }
         /* device batches (x NULL) have their labels on the device already; the output's download
          * is the one wait per batch, the loss is ready by then */
@@ -73,6 +77,7 @@ int trainer_validate(net *n, loader *val, double *loss, double *accuracy)
         val_mean_add(&vm, batch_loss, correct, b->n);
     }
     free(logp);
+    if (rc != C_OK) return C_ERR;
     *loss = val_mean_loss(&vm);
     *accuracy = val_mean_accuracy(&vm);
     return C_OK;
@@ -152,14 +157,14 @@ int trainer_run(trainer *t)
     if (t->table) trainer_print_header(t->table);
     for (int ph = 0; ph < p->n_phases; ph++) {
         const fit_phase *f = &p->phases[ph];
-        long n_ep = sched_epochs(f);
+        long n_ep = schedule_epochs(f);
         loss_ema ema;
         loss_ema_init(&ema);
         net_reset_momentum(t->net);      /* a new optim.SGD per fit() call */
         long it = 0;                     /* t of the phase */
         for (long e = 0; e < n_ep; e++, epoch++) {
             double ep_start = now_s();
-            loader_start(t->trn, (uint32_t)epoch, (uint32_t)epoch);
+            if (loader_start(t->trn, (uint32_t)epoch, (uint32_t)epoch) != C_OK) return C_ERR;
             long nb = t->trn->n_batches;
             t->batches_per_epoch = nb;
             char desc[48];
@@ -170,8 +175,10 @@ int trainer_run(trainer *t)
             int lag = t->loss_lag < 0 ? 0 : t->loss_lag >= BACKEND_LOSS_SLOTS ? BACKEND_LOSS_SLOTS - 1 : t->loss_lag;
             pending_step q[BACKEND_LOSS_SLOTS];
             int nq = 0;
-            for (const batch *b; (b = loader_next(t->trn)); it++, step++) {
-                double lr = sched_lr(f, nb, it);
+            const batch *b;
+            int rc;
+            for (; (rc = loader_next(t->trn, &b)) == C_OK && b; it++, step++) {
+                double lr = schedule_lr(f, nb, it);
                 /* device batches (x NULL) are in the net's input and label tensors already */
                 long tk = net_train_step(t->net, b->x, b->x ? b->y : NULL, b->n, p->seed, step, (float)lr,
                                          (float)p->momentum, (float)f->wd);
@@ -180,6 +187,7 @@ int trainer_run(trainer *t)
                 /* the GPU runs this step while the host reads the loss of an earlier one */
                 if (nq > lag && settle(t, q, &nq, &ema, &bar) != C_OK) return C_ERR;
             }
+            if (rc != C_OK) return C_ERR;
             while (nq > 0)
                 if (settle(t, q, &nq, &ema, &bar) != C_OK) return C_ERR;
             if (t->progress) progress_finish(&bar);

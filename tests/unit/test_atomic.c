@@ -1,7 +1,9 @@
 /* Atomic artifact writes: commit replaces, abort and exit leave nothing half-written. */
 #include "core/atomic.h"
+#include "core/fs.h"
 #include "core/error.h"
 #include "test.h"
+#include "test_stderr.h"
 
 #include <dirent.h>
 #include <sys/stat.h>
@@ -97,6 +99,36 @@ static void dir_commit_swaps_whole_folder(void)
     CHECK(count_entries(dir) == 4); /* sub, b.txt, exit, tree */
 }
 
+/* More artifacts open than the cleanup table holds: the next open is an error with one line, and
+ * leaves no temporary behind (it used to exit the process). */
+static void too_many_open_is_an_error(void)
+{
+    enum { N = 64 };   /* atomic.c's MAX_PENDING */
+    char many[300], path[400], err[1024];
+    snprintf(many, sizeof many, "%s.many", dir);
+    static atomic_file af[N];
+    int opened = 0;
+    for (int i = 0; i < N; i++) {
+        snprintf(path, sizeof path, "%s/f%d", many, i);
+        opened += atomic_open(&af[i], path) == C_OK;
+    }
+    CHECK(opened == N);
+    atomic_file extra;
+    snprintf(path, sizeof path, "%s/extra", many);
+    stderr_capture_begin();
+    int rc = atomic_open(&extra, path);
+    const char *tmp;
+    int rc_dir = atomic_dir_open(path, &tmp);
+    stderr_capture_end(err, sizeof err);
+    CHECK(rc == C_ERR && rc_dir == C_ERR);
+    CHECK(count_lines(err) == 2 && strstr(err, "too many artifacts open at once"));
+    CHECK(count_entries(many) == N);   /* only the N registered temporaries */
+    for (int i = 0; i < N; i++) atomic_abort(&af[i]);
+    CHECK(count_entries(many) == 0);
+    CHECK(atomic_write(path, "x", 1) == C_OK);   /* the table has room again */
+    fs_remove_tree(many);
+}
+
 static void full_disk_is_an_error(void)
 {
     if (access("/dev/full", W_OK) != 0) SKIP("no /dev/full");
@@ -124,6 +156,7 @@ int main(void)
     TEST_RUN(abort_keeps_old_file);
     TEST_RUN(exit_removes_temporary);
     TEST_RUN(dir_commit_swaps_whole_folder);
+    TEST_RUN(too_many_open_is_an_error);
     TEST_RUN(full_disk_is_an_error);
     fs_remove_tree(dir);
     TEST_EXIT();

@@ -578,7 +578,7 @@ static void test_device_loader(void)
         loader_start(&d, 2, pass);
         size_t bad = 0;
         long nb = 0;
-        for (const batch *hb, *db; (hb = loader_next(&h)) && (db = loader_next(&d)); nb++) {
+        for (const batch *hb, *db; loader_next(&h, &hb) == C_OK && hb && loader_next(&d, &db) == C_OK && db; nb++) {
             CHECK(db->x == NULL && db->n == hb->n && db->index == hb->index);
             CHECK(!memcmp(db->ids, hb->ids, sizeof(uint32_t) * (size_t)hb->n));
             CHECK(x.shape[0] == hb->n && y.shape[0] == hb->n);
@@ -590,7 +590,8 @@ static void test_device_loader(void)
         printf("    device loader (%s): %ld batches, %zu values differ (tol 0)\n",
                mode == 0 ? "train" : mode == 1 ? "eval" : "tta", nb, bad);
         CHECK(nb == 3 && bad == 0);
-        CHECK(loader_next(&d) == NULL);
+        const batch *end;
+        CHECK(loader_next(&d, &end) == C_OK && end == NULL);
         loader_free(&h);
         loader_free(&d);
     }

@@ -1,11 +1,14 @@
 /* Data loader: batch count and sizes (last partial batch kept), every image exactly once per
  * epoch, a new order each epoch, determinism, batch contents equal to the per-image transform,
- * evaluation order, the batch limit, and abandoning an epoch half-way (the lr finder does). */
+ * evaluation order, the batch limit, abandoning an epoch half-way (the lr finder does), and a
+ * device batch that cannot be queued returning C_ERR instead of exiting. */
 #include <stdlib.h>
 
 #include "data/loader.h"
+#include "core/error.h"
 #include "core/rng.h"
 #include "test.h"
+#include "test_stderr.h"
 
 /* An in-memory dataset of n random h x w images (no file behind it). */
 static dataset make_ds(int n, int h, int w, uint8_t **pix, uint8_t **lab)
@@ -42,10 +45,10 @@ static void batch_counts(void)
     norm_stats ns = unit_stats();
     loader l;
     CHECK(loader_init(&l, &ds, &ns, 256, 0, NULL, 0, 0) == 0);
-    loader_start(&l, 0, 0);
+    CHECK(loader_start(&l, 0, 0) == C_OK);
     long nb = 0, total = 0;
     int last = 0;
-    for (const batch *b; (b = loader_next(&l)); nb++) {
+    for (const batch *b; loader_next(&l, &b) == C_OK && b; nb++) {
         CHECK(b->index == nb);
         total += b->n;
         last = b->n;
@@ -54,7 +57,8 @@ static void batch_counts(void)
     CHECK(nb == 196);
     CHECK(last == 80);
     CHECK(total == 50000);
-    CHECK(loader_next(&l) == NULL);
+    const batch *end;
+    CHECK(loader_next(&l, &end) == C_OK && end == NULL);
     loader_free(&l);
     free(pix); free(lab);
 }
@@ -70,9 +74,9 @@ static void every_image_once_per_epoch(void)
     uint32_t *first = malloc(sizeof *first * 3000), *seen = calloc(3000, sizeof *seen);
     int moved = 0;
     for (uint32_t e = 0; e < 3; e++) {
-        loader_start(&l, e, e);
+        CHECK(loader_start(&l, e, e) == C_OK);
         long k = 0;
-        for (const batch *b; (b = loader_next(&l));)
+        for (const batch *b; loader_next(&l, &b) == C_OK && b;)
             for (int i = 0; i < b->n; i++, k++) {
                 seen[b->ids[i]]++;
                 CHECK(b->y[i] == lab[b->ids[i]]);
@@ -102,9 +106,9 @@ static void contents_and_determinism(void)
     for (int rep = 0; rep < 2; rep++) {
         loader l;
         CHECK(loader_init(&l, &ds, &ns, 100, 1, &aug, 9, 0) == 0);
-        loader_start(&l, 5, 5);
+        CHECK(loader_start(&l, 5, 5) == C_OK);
         int k = 0, bad = 0, diff = 0;
-        for (const batch *b; (b = loader_next(&l));)
+        for (const batch *b; loader_next(&l, &b) == C_OK && b;)
             for (int i = 0; i < b->n; i++, k++) {
                 augment_image(dataset_image(&ds, (int)b->ids[i]), 32, 32, &ns, &l.aug, 5, b->ids[i], want);
                 bad += memcmp(want, b->x + i * plane, sizeof(float) * plane) != 0;
@@ -134,9 +138,9 @@ static void evaluation_is_ordered_and_plain(void)
     CHECK(loader_init(&l, &ds, &ns, 128, 0, NULL, 3, 0) == 0);
     float want[3 * 32 * 32];
     for (int e = 0; e < 2; e++) {
-        loader_start(&l, (uint32_t)e, (uint32_t)e);
+        CHECK(loader_start(&l, (uint32_t)e, (uint32_t)e) == C_OK);
         int k = 0, bad = 0;
-        for (const batch *b; (b = loader_next(&l));)
+        for (const batch *b; loader_next(&l, &b) == C_OK && b;)
             for (int i = 0; i < b->n; i++, k++) {
                 CHECK(b->ids[i] == (uint32_t)k);
                 augment_normalise(dataset_image(&ds, k), 32, 32, &ns, want);
@@ -157,27 +161,83 @@ static void limit_and_abandon(void)
     augment_cfg aug = { 4, 1, 0 };
     loader l;
     CHECK(loader_init(&l, &ds, &ns, 64, 1, &aug, 1, 3) == 0);
-    loader_start(&l, 0, 0);
+    CHECK(loader_start(&l, 0, 0) == C_OK);
     int nb = 0;
-    while (loader_next(&l)) nb++;
+    for (const batch *b; loader_next(&l, &b) == C_OK && b;) nb++;
     CHECK(nb == 3);
     loader_free(&l);
     /* Stop after one batch, start the next epoch at once: it is complete and correct. */
     CHECK(loader_init(&l, &ds, &ns, 64, 1, &aug, 1, 0) == 0);
     for (int rep = 0; rep < 20; rep++) {
-        loader_start(&l, (uint32_t)rep, (uint32_t)rep);
-        CHECK(loader_next(&l) != NULL);
+        CHECK(loader_start(&l, (uint32_t)rep, (uint32_t)rep) == C_OK);
+        const batch *first;
+        CHECK(loader_next(&l, &first) == C_OK && first != NULL);
     }
-    loader_start(&l, 7, 7);
+    CHECK(loader_start(&l, 7, 7) == C_OK);
     int total = 0, first_ok = 1;
     uint32_t perm[1000];
     rng_stream s;
     rng_stream_init(&s, 1, RNG_SHUFFLE, 7);
     rng_permutation(&s, perm, 1000);
-    for (const batch *b; (b = loader_next(&l));)
+    for (const batch *b; loader_next(&l, &b) == C_OK && b;)
         for (int i = 0; i < b->n; i++, total++) first_ok &= b->ids[i] == perm[total];
     CHECK(total == 1000);
     CHECK(first_ok);
+    loader_free(&l);
+    free(pix); free(lab);
+}
+
+/* A stand-in device backend: host memory, and an augment_batch that refuses batch 1. */
+static int fake_alloc(void *ctx, tensor *t, tensor_dtype dt, int ndim, const int *shape, tensor_layout layout)
+{
+    (void)ctx;
+    memset(t, 0, sizeof *t);
+    t->dtype = dt;
+    t->ndim = ndim;
+    for (int i = 0; i < ndim; i++) t->shape[i] = shape[i];
+    t->layout = layout;
+    t->data = malloc(1);
+    return C_OK;
+}
+static void fake_free_tensor(void *ctx, tensor *t) { (void)ctx; free(t->data); memset(t, 0, sizeof *t); }
+static int fake_upload(void *ctx, tensor *dst, const void *host) { (void)ctx; (void)dst; (void)host; return C_OK; }
+static int fake_augment_batch(void *ctx, const tensor *images, const tensor *labels, const tensor *lut,
+                              const tensor *ids, long first, int n, int augment, int pad, int flip,
+                              uint64_t seed, uint32_t pass, tensor *out, tensor *labels_out)
+{
+    (void)ctx; (void)images; (void)labels; (void)lut; (void)ids; (void)n; (void)augment; (void)pad;
+    (void)flip; (void)seed; (void)pass; (void)out; (void)labels_out;
+    return first == 0 ? C_OK : err_msg("fake", "queue refused");
+}
+
+static void device_failure_is_an_error(void)
+{
+    uint8_t *pix, *lab;
+    dataset ds = make_ds(100, 8, 8, &pix, &lab);
+    norm_stats ns = unit_stats();
+    backend_iface bi;
+    memset(&bi, 0, sizeof bi);
+    bi.name = "fake";
+    bi.alloc = fake_alloc;
+    bi.free_tensor = fake_free_tensor;
+    bi.upload = fake_upload;
+    bi.augment_batch = fake_augment_batch;
+    backend be = { &bi, NULL };
+    tensor x, y;
+    memset(&x, 0, sizeof x);
+    memset(&y, 0, sizeof y);
+    loader l;
+    CHECK(loader_init(&l, &ds, &ns, 64, 0, NULL, 5, 0) == C_OK);
+    CHECK(loader_attach_device(&l, &be, &x, &y) == C_OK);
+    CHECK(loader_start(&l, 0, 0) == C_OK);
+    const batch *b = NULL;
+    CHECK(loader_next(&l, &b) == C_OK && b && b->x == NULL && b->n == 64 && x.shape[0] == 64);
+    char err[1024];
+    stderr_capture_begin();
+    int rc = loader_next(&l, &b);
+    stderr_capture_end(err, sizeof err);
+    CHECK(rc == C_ERR && b == NULL);
+    CHECK(count_lines(err) == 1 && strstr(err, "fake: queue refused"));
     loader_free(&l);
     free(pix); free(lab);
 }
@@ -189,5 +249,6 @@ int main(void)
     TEST_RUN(contents_and_determinism);
     TEST_RUN(evaluation_is_ordered_and_plain);
     TEST_RUN(limit_and_abandon);
+    TEST_RUN(device_failure_is_an_error);
     TEST_EXIT();
 }

@@ -1,7 +1,8 @@
 /* params: json_load and params_check refuse every kind of bad file with one line naming the
  * file and the key; accessors and params_file_hash. */
-#include "core/atomic.h"
+#include "core/fs.h"
 #include "core/error.h"
+#include "core/json.h"
 #include "core/params.h"
 #include "test.h"
 #include "test_stderr.h"

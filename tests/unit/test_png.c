@@ -1,6 +1,7 @@
 /* png_io: RGB round trip, every input colour type converted to 8-bit RGB, and broken or
  * oversized PNGs refused with one line naming `where`. Inputs are produced with libpng here. */
 #include "core/atomic.h"
+#include "core/fs.h"
 #include "core/error.h"
 #include "io/png_io.h"
 #include "test.h"

@@ -1,6 +1,6 @@
 /* safetensors: round trip of every dtype, each malformed-file rejection, and interop with
  * Python's `safetensors` package (from the .venv that `make deps` creates). */
-#include "core/atomic.h"
+#include "core/fs.h"
 #include "core/error.h"
 #include "io/safetensors.h"
 #include "test.h"
@@ -190,6 +190,29 @@ static void writer_refuses_duplicate_names(void)
     safetensors_writer_free(&w);
     CHECK(rc == C_ERR && strstr(err, "duplicate") && strstr(err, "'a'"));
     CHECK(access(path, F_OK) != 0);
+}
+
+/* A bad rank or a negative dimension is refused with one line; save then writes nothing. */
+static void writer_refuses_bad_tensor(void)
+{
+    char path[300], err[1024];
+    float v = 1;
+    int64_t neg[2] = { 2, -1 };
+    for (int kind = 0; kind < 2; kind++) {
+        path_in(path, sizeof path, "bad_w.safetensors");
+        safetensors_writer w;
+        safetensors_writer_init(&w);
+        safetensors_writer_add(&w, "ok", SAFETENSORS_F32, 0, NULL, &v);
+        capture_begin();
+        int rc_add = kind == 0 ? safetensors_writer_add(&w, "r", SAFETENSORS_F32, SAFETENSORS_MAX_DIMS + 1, neg, &v)
+                               : safetensors_writer_add(&w, "n", SAFETENSORS_F32, 2, neg, &v);
+        int rc_save = safetensors_writer_save(&w, path);
+        capture_end(err, sizeof err);
+        safetensors_writer_free(&w);
+        CHECK(rc_add == C_ERR && rc_save == C_ERR && count_lines(err) == 1);
+        CHECK(strstr(err, kind == 0 ? "bad dtype or rank 9" : "negative dimension -1"));
+        CHECK(access(path, F_OK) != 0);
+    }
 }
 
 /* ---------------------------------------------------------------- rejections */
@@ -467,6 +490,7 @@ int main(int argc, char **argv)
     TEST_RUN(empty_file_and_no_metadata);
     TEST_RUN(expect_reports_dtype_and_rank);
     TEST_RUN(writer_refuses_duplicate_names);
+    TEST_RUN(writer_refuses_bad_tensor);
     TEST_RUN(reject_missing_file);
     TEST_RUN(reject_short_file);
     TEST_RUN(reject_header_beyond_file);

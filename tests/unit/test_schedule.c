@@ -1,56 +1,59 @@
 /* Schedules (fastai-semantics.md §4.1-4.3, §5): sum_geom epoch counts, the worked CosAnneal values,
  * a literal transliteration of fastai's CosAnneal.calc_lr, the lr finder's schedule, the debiased
  * EMA and the lr finder's stop rule on synthetic loss curves. */
+#include "train/loss_ema.h"
+#include "train/lr_finder.h"
 #include "train/schedule.h"
+#include "train/val_mean.h"
 #include "test.h"
 
 static void epoch_counts(void)
 {
     fit_phase a = { 1e-2, 2, 0, 1, 0 }, b = { 1e-2, 2, 1, 1, 0 }, c = { 1e-2, 3, 1, 2, 0 }, d = { 1e-2, 8, 4, 1, 0 };
-    CHECK(sched_epochs(&a) == 2);
-    CHECK(sched_epochs(&b) == 2);
-    CHECK(sched_epochs(&c) == 7);
-    CHECK(sched_epochs(&d) == 32);
-    CHECK(sched_sum_geom(1, 2, 3) == 7);
-    CHECK(sched_sum_geom(2, 3, 2) == 8);
-    CHECK(sched_epochs(&a) + sched_epochs(&c) + sched_epochs(&d) == 41);
+    CHECK(schedule_epochs(&a) == 2);
+    CHECK(schedule_epochs(&b) == 2);
+    CHECK(schedule_epochs(&c) == 7);
+    CHECK(schedule_epochs(&d) == 32);
+    CHECK(schedule_sum_geom(1, 2, 3) == 7);
+    CHECK(schedule_sum_geom(2, 3, 2) == 8);
+    CHECK(schedule_epochs(&a) + schedule_epochs(&c) + schedule_epochs(&d) == 41);
 }
 
 static void constant_without_cycle_len(void)
 {
     fit_phase p = { 0.1, 2, 0, 1, 0 };
-    for (long t = 0; t < 392; t += 7) CHECK(sched_lr(&p, 196, t) == 0.1);
+    for (long t = 0; t < 392; t += 7) CHECK(schedule_lr(&p, 196, t) == 0.1);
 }
 
 static void cos_anneal_worked_values(void)
 {
     fit_phase p = { 1e-2, 2, 1, 1, 0 };
-    for (long t = 0; t <= 9; t++) CHECK_NEAR(sched_lr(&p, 196, t), 1e-4, 1e-12);
-    CHECK_NEAR(sched_lr(&p, 196, 10), 0.009936, 1e-6 / 0.01);
-    CHECK(fabs(sched_lr(&p, 196, 10) - 0.009936) < 5e-7);
-    CHECK(fabs(sched_lr(&p, 196, 98) - 0.005) < 1e-12);
-    CHECK(fabs(sched_lr(&p, 196, 195) - 6.4e-7) < 5e-9);
-    CHECK(fabs(sched_lr(&p, 196, 196) - 0.01) < 1e-15);   /* restart */
-    CHECK(fabs(sched_lr(&p, 196, 206) - sched_lr(&p, 196, 10)) < 1e-15); /* no second warm-up */
+    for (long t = 0; t <= 9; t++) CHECK_NEAR(schedule_lr(&p, 196, t), 1e-4, 1e-12);
+    CHECK_NEAR(schedule_lr(&p, 196, 10), 0.009936, 1e-6 / 0.01);
+    CHECK(fabs(schedule_lr(&p, 196, 10) - 0.009936) < 5e-7);
+    CHECK(fabs(schedule_lr(&p, 196, 98) - 0.005) < 1e-12);
+    CHECK(fabs(schedule_lr(&p, 196, 195) - 6.4e-7) < 5e-9);
+    CHECK(fabs(schedule_lr(&p, 196, 196) - 0.01) < 1e-15);   /* restart */
+    CHECK(fabs(schedule_lr(&p, 196, 206) - schedule_lr(&p, 196, 10)) < 1e-15); /* no second warm-up */
 
     /* cycle_mult = 2: cycles of 196, 392, 784 batches (1372 iterations), restarts at 196 and 588. */
     fit_phase q = { 1e-2, 3, 1, 2, 0 };
-    CHECK(sched_epochs(&q) * 196 == 1372);
-    CHECK(fabs(sched_lr(&q, 196, 196) - 0.01) < 1e-15);
-    CHECK(fabs(sched_lr(&q, 196, 588) - 0.01) < 1e-15);
-    CHECK(sched_lr(&q, 196, 587) < 2e-7);
-    CHECK(fabs(sched_lr(&q, 196, 196 + 196) - 0.005) < 1e-12);   /* middle of the 392-cycle */
-    CHECK(fabs(sched_lr(&q, 196, 588 + 392) - 0.005) < 1e-12);   /* middle of the 784-cycle */
-    CHECK(sched_lr(&q, 196, 1371) > 0);
+    CHECK(schedule_epochs(&q) * 196 == 1372);
+    CHECK(fabs(schedule_lr(&q, 196, 196) - 0.01) < 1e-15);
+    CHECK(fabs(schedule_lr(&q, 196, 588) - 0.01) < 1e-15);
+    CHECK(schedule_lr(&q, 196, 587) < 2e-7);
+    CHECK(fabs(schedule_lr(&q, 196, 196 + 196) - 0.005) < 1e-12);   /* middle of the 392-cycle */
+    CHECK(fabs(schedule_lr(&q, 196, 588 + 392) - 0.005) < 1e-12);   /* middle of the 784-cycle */
+    CHECK(schedule_lr(&q, 196, 1371) > 0);
 
     /* cycle_len = 4: 8 cycles of 784, the first 40 batches at 1e-4. */
     fit_phase r = { 1e-2, 8, 4, 1, 0 };
-    CHECK(fabs(sched_lr(&r, 196, 39) - 1e-4) < 1e-15);
-    CHECK(sched_lr(&r, 196, 40) > 0.0099);
-    for (int c = 1; c < 8; c++) CHECK(fabs(sched_lr(&r, 196, 784L * c) - 0.01) < 1e-15);
+    CHECK(fabs(schedule_lr(&r, 196, 39) - 1e-4) < 1e-15);
+    CHECK(schedule_lr(&r, 196, 40) > 0.0099);
+    for (int c = 1; c < 8; c++) CHECK(fabs(schedule_lr(&r, 196, 784L * c) - 0.01) < 1e-15);
     /* Warm-up length ceil(nb0/20) for a B that is not a multiple of 20: 12*1/20 = 0.6 -> 1 batch. */
-    CHECK(sched_lr(&p, 12, 0) == p.lr / 100);
-    CHECK(sched_lr(&p, 12, 1) != p.lr / 100);
+    CHECK(schedule_lr(&p, 12, 0) == p.lr / 100);
+    CHECK(schedule_lr(&p, 12, 1) != p.lr / 100);
 }
 
 /* fastai 0.7 sgdr.py CosAnneal, line by line. */
@@ -70,12 +73,12 @@ static void matches_fastai_transliteration(void)
     for (unsigned k = 0; k < sizeof cfg / sizeof cfg[0]; k++) {
         fit_phase p = { 0.05, 3, cfg[k][1], cfg[k][2], 0 };
         cos_anneal s = { p.lr, (double)cfg[k][0] * p.cycle_len, p.cycle_mult, 0, 0 };
-        long n = sched_epochs(&p) * cfg[k][0];
+        long n = schedule_epochs(&p) * cfg[k][0];
         int bad = 0;
         for (long t = 0; t < n; t++) {
             double want = calc_lr(&s);   /* on_train_begin / on_batch_end: lr for batch t */
             s.iteration++;
-            bad += sched_lr(&p, cfg[k][0], t) != want;
+            bad += schedule_lr(&p, cfg[k][0], t) != want;
         }
         CHECK(bad == 0);
     }
@@ -85,10 +88,10 @@ static void lr_finder_schedule(void)
 {
     double mult = pow(10 / 1e-5, 1.0 / 196);
     CHECK(fabs(mult - 1.0730309) < 1e-7);
-    CHECK(sched_lrfind_lr(1e-5, 10, 196, 0) == 1e-5);
-    CHECK(fabs(sched_lrfind_lr(1e-5, 10, 196, 195) - 9.3194) < 1e-4);
-    CHECK(fabs(sched_lrfind_lr(1e-5, 10, 196, 1) / 1e-5 - 1.0730309) < 1e-7);
-    CHECK(sched_lrfind_lr(1e-5, 10, 196, 195) < 10);
+    CHECK(schedule_lrfind_lr(1e-5, 10, 196, 0) == 1e-5);
+    CHECK(fabs(schedule_lrfind_lr(1e-5, 10, 196, 195) - 9.3194) < 1e-4);
+    CHECK(fabs(schedule_lrfind_lr(1e-5, 10, 196, 1) / 1e-5 - 1.0730309) < 1e-7);
+    CHECK(schedule_lrfind_lr(1e-5, 10, 196, 195) < 10);
 }
 
 static void ema_debiased(void)

@@ -179,7 +179,7 @@ static void loader_tta_mode(void)
         uint32_t pass = mode ? 0x80000000u + 2 : 0;
         loader_start(&l, 0, pass);
         int seen = 0, differs = 0;
-        for (const batch *b; (b = loader_next(&l));) {
+        for (const batch *b; loader_next(&l, &b) == C_OK && b;) {
             for (int i = 0; i < b->n; i++, seen++) {
                 CHECK(b->ids[i] == (uint32_t)seen);
                 CHECK(b->y[i] == lab[seen]);
