@@ -4,9 +4,8 @@
 
 ENGINE_BENCH := build/bench/engine_bench
 
-$(ENGINE_BENCH): build/obj/tests/bench/engine_bench.o $(LIBA)
-	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) $< $(LIBA) $(LDLIBS) -o $@
+$(ENGINE_BENCH): build/obj/tests/bench/engine_bench.o | $(LIBA)
+	$(call link_program)
 
 .PHONY: bench
 bench:: $(ENGINE_BENCH)
@@ -16,9 +15,8 @@ bench:: $(ENGINE_BENCH)
 # item 3). The only program that links OpenBLAS.
 CONV_GEMM_BENCH := build/bench/conv_gemm_bench
 
-$(CONV_GEMM_BENCH): build/obj/tests/bench/conv_gemm_bench.o $(LIBA)
-	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) $< $(LIBA) $(LDLIBS) -lopenblas -o $@
+$(CONV_GEMM_BENCH): build/obj/tests/bench/conv_gemm_bench.o | $(LIBA)
+	$(call link_program,-lopenblas)
 
 bench:: $(CONV_GEMM_BENCH)
 	$(CONV_GEMM_BENCH) --batch 256 --seconds 1
