@@ -12,7 +12,9 @@ PARAMS  := params$(if $(PROFILE),/$(PROFILE))
 ART     := artifacts$(if $(PROFILE),/$(PROFILE))
 REP     := reports$(if $(PROFILE),/$(PROFILE))
 
-ARCHS := simplenet convnet convnet2 convbnnet convbnnet2 resnet resnet2
+# The architectures are data: one models/<arch>.json each (with params/<arch>.json, and
+# params/quick/<arch>.json for PROFILE=quick). ARCHS="a b" on the command line picks some.
+ARCHS := $(sort $(patsubst models/%.json,%,$(wildcard models/*.json)))
 
 include mk/build.mk
 include $(sort $(filter-out mk/build.mk,$(wildcard mk/*.mk)))

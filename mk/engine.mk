@@ -9,7 +9,7 @@ $(ENGINE_BENCH): build/obj/tests/bench/engine_bench.o | $(LIBA)
 
 .PHONY: bench
 bench:: $(ENGINE_BENCH)
-	$(ENGINE_BENCH) --batch 256 --seconds 3
+	$(ENGINE_BENCH) --batch 256 --seconds 3 $(ARCHS)
 
 # oneDNN against im2col + OpenBLAS sgemm on resnet2's and convbnnet's convolution shapes (issue 3
 # item 3). The only program that links OpenBLAS.
