@@ -12,7 +12,26 @@ PARAMS  := params$(if $(PROFILE),/$(PROFILE))
 ART     := artifacts$(if $(PROFILE),/$(PROFILE))
 REP     := reports$(if $(PROFILE),/$(PROFILE))
 
-ARCHS := simplenet convnet convnet2 convbnnet convbnnet2 resnet resnet2
+# The architectures are data: one models/<arch>.json each (with params/<arch>.json, and
+# params/quick/<arch>.json for PROFILE=quick). ARCHS="a b" on the command line picks some.
+ARCHS := $(sort $(patsubst models/%.json,%,$(wildcard models/*.json)))
+
+# A fresh machine: before anything is built, check that the Debian packages of scripts/deps.sh
+# (the one list) are installed, and if not stop with one line naming them and `make deps`. The
+# check runs once: $(DEPS_STAMP) records it until scripts/deps.sh changes. `make deps`, `make
+# clean` and `make distclean` are never blocked by it; NO_DEPS_CHECK=1 skips it (packages
+# installed some other way). DEPS_EXTRA="pkg ..." adds names to the list and forces the check (tests).
+DEPS_STAMP ?= build/deps.ok
+ifeq ($(NO_DEPS_CHECK)$(filter deps clean distclean,$(MAKECMDGOALS)),)
+ifneq ($(DEPS_EXTRA)$(shell [ $(DEPS_STAMP) -nt scripts/deps.sh ] && echo ok),ok)
+DEPS_MISSING := $(shell out=$$(DEPS_EXTRA='$(DEPS_EXTRA)' scripts/deps.sh --check 2>&1) || \
+                  echo "$${out:-deps: scripts/deps.sh --check failed}")
+ifneq ($(DEPS_MISSING),)
+$(error $(DEPS_MISSING))
+endif
+$(shell mkdir -p $(dir $(DEPS_STAMP)) && touch $(DEPS_STAMP))
+endif
+endif
 
 include mk/build.mk
 include $(sort $(filter-out mk/build.mk,$(wildcard mk/*.mk)))

@@ -1,6 +1,9 @@
 # Build rules: lib/<subsystem>/**/*.c -> build/libcifar.a; stages/<s>.c -> build/bin/<s>;
 # tests/unit/test_<x>.c and tests/tools/<t>.c -> build/tests/.
 # Every object gets a -MMD -MP dependency file, so a header edit rebuilds exactly what includes it.
+# Every program gets a link dependency file <program>.ld.d listing the archive members the linker
+# pulled in (recorded at link time), so a library edit relinks exactly the programs that contain
+# the edited object, and the pipeline reruns only the stages whose program changed.
 
 CC      ?= cc
 CFLAGS  ?= -O2 -g
@@ -27,26 +30,46 @@ build/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
+# Every object of the archive (mk/cuda.mk adds the CUDA ones). Archive members are named by
+# their basename, so basenames must be unique (CUDA objects are <x>.cu.o for that reason).
+LIB_MEMBERS = $(LIB_OBJ) $(CUDA_OBJ)
+LIB_DUPLICATES = $(strip $(foreach b,$(sort $(notdir $(LIB_MEMBERS))),$(if $(word 2,$(filter %/$(b),$(LIB_MEMBERS))),$(b))))
+
 $(LIBA): $(LIB_OBJ)
+	$(if $(LIB_DUPLICATES),$(error $(LIBA): objects with the same basename cannot be told apart in the archive: $(foreach b,$(LIB_DUPLICATES),$(filter %/$(b),$(LIB_MEMBERS))); rename one of the sources))
 	@mkdir -p $(@D)
 	rm -f $@
 	ar rcs $@ $^
 
-build/bin/%: build/obj/stages/%.o $(LIBA)
-	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) $< $(LIBA) $(LDLIBS) -o $@
+# $(call link_program[,EXTRA_LIBS]): links $< (the program's own object) against the archive and
+# writes $@.ld.d: "$@: <each archive member the linker took>", from ld's -t -t trace (GNU ld
+# prints members as "(build/libcifar.a)name.o"; a program may take none). With another linker
+# the program depends on every member, which is what the archive as a prerequisite meant.
+# Programs take the archive as an order-only prerequisite: it is brought up to date before the
+# link, but its own timestamp relinks nothing.
+LD_TRACES_MEMBERS = $(shell $(CC) $(LDFLAGS) -Wl,--version 2>/dev/null | grep -c '^GNU ld')
+define link_program
+@mkdir -p $(@D)
+$(CC) $(LDFLAGS) $< $(LIBA) $(LDLIBS)$(if $(1), $(1)) -o $@ -Wl,-t,-t >$@.ld.trace
+@awk -v prog='$@' -v lib='($(LIBA))' -v objs='$(LIB_MEMBERS)' -v exact='$(LD_TRACES_MEMBERS)' \
+  'BEGIN { n = split(objs, o, " "); for (i = 1; i <= n; i++) { b = o[i]; sub(/.*\//, "", b); path[b] = o[i] } } \
+   index($$0, lib) == 1 { m = substr($$0, length(lib) + 1); if ((m in path) && !(m in seen)) { seen[m] = 1; deps = deps " " path[m] } } \
+   END { print prog ":" (exact > 0 ? deps : " " objs) }' \
+  $@.ld.trace >$@.ld.d.tmp && mv $@.ld.d.tmp $@.ld.d && rm -f $@.ld.trace
+endef
 
-build/tests/unit/%: build/obj/tests/unit/%.o $(LIBA)
-	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) $< $(LIBA) $(LDLIBS) -o $@
+build/bin/%: build/obj/stages/%.o | $(LIBA)
+	$(call link_program)
 
-build/tests/tools/%: build/obj/tests/tools/%.o $(LIBA)
-	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) $< $(LIBA) $(LDLIBS) -o $@
+build/tests/unit/%: build/obj/tests/unit/%.o | $(LIBA)
+	$(call link_program)
+
+build/tests/tools/%: build/obj/tests/tools/%.o | $(LIBA)
+	$(call link_program)
 
 # Intermediate objects are kept, so a second `make` is a no-op.
 .SECONDARY:
 
--include $(shell find build/obj -name '*.d' 2>/dev/null)
+-include $(shell find build/obj build/bin build/tests build/bench -name '*.d' 2>/dev/null)
 
 build/obj/tests/%.o: CFLAGS += -Itests

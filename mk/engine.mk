@@ -4,21 +4,19 @@
 
 ENGINE_BENCH := build/bench/engine_bench
 
-$(ENGINE_BENCH): build/obj/tests/bench/engine_bench.o $(LIBA)
-	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) $< $(LIBA) $(LDLIBS) -o $@
+$(ENGINE_BENCH): build/obj/tests/bench/engine_bench.o | $(LIBA)
+	$(call link_program)
 
 .PHONY: bench
 bench:: $(ENGINE_BENCH)
-	$(ENGINE_BENCH) --batch 256 --seconds 3
+	$(ENGINE_BENCH) --batch 256 --seconds 3 $(ARCHS)
 
 # oneDNN against im2col + OpenBLAS sgemm on resnet2's and convbnnet's convolution shapes (issue 3
 # item 3). The only program that links OpenBLAS.
 CONV_GEMM_BENCH := build/bench/conv_gemm_bench
 
-$(CONV_GEMM_BENCH): build/obj/tests/bench/conv_gemm_bench.o $(LIBA)
-	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) $< $(LIBA) $(LDLIBS) -lopenblas -o $@
+$(CONV_GEMM_BENCH): build/obj/tests/bench/conv_gemm_bench.o | $(LIBA)
+	$(call link_program,-lopenblas)
 
 bench:: $(CONV_GEMM_BENCH)
 	$(CONV_GEMM_BENCH) --batch 256 --seconds 1

@@ -1,5 +1,6 @@
 # Evaluation and the report: the end of the pipeline.
-#   make report          everything (fetch, sort, stats, lrfind, train, evaluate, report) for $(ARCHS)
+#   make report          everything (fetch, sort, stats, lrfind, train, evaluate, report) for
+#                        $(ARCHS), every models/*.json; the page shows the smallest model first
 #   make report-now      redraws $(REP)/index.html from whatever artifacts exist (untrained models
 #                        are shown as "not trained yet"), without building anything else
 #   make $(ART)/A.eval.json   TTA evaluation of one architecture
@@ -16,15 +17,15 @@ $(ART)/%.eval.json $(ART)/%.probs.safetensors: $(ART)/%.ckpt models/%.json $(EVA
 	  --data $(ART)/data --stats $(ART)/stats.json --threads $(THREADS) \
 	  --eval $(ART)/$*.eval.json --probs $(ART)/$*.probs.safetensors
 
-REPORT_IN := $(ART)/stats.json $(ART)/data/train.safetensors $(ART)/data/test.safetensors \
+REPORT_IN := $(ARCHS:%=models/%.json) $(ART)/stats.json $(ART)/data/train.safetensors $(ART)/data/test.safetensors \
              $(foreach a,$(ARCHS),$(ART)/$(a).summary.json $(ART)/$(a).lrfind.json \
                $(ART)/$(a).metrics.json $(ART)/$(a).eval.json)
 
 $(REP)/index.html: $(REPORT_IN) build/bin/report
-	build/bin/report --art $(ART) --out $(REP) $(ARCHS)
+	build/bin/report --art $(ART) --out $(REP) --models models $(ARCHS)
 
 .PHONY: report report-now evaluations
 report: $(REP)/index.html
 evaluations: $(EVALS)
 report-now: build/bin/report
-	build/bin/report --art $(ART) --out $(REP) $(ARCHS)
+	build/bin/report --art $(ART) --out $(REP) --models models $(ARCHS)

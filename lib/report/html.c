@@ -366,7 +366,10 @@ int report_html_write(const report_page *r, const char *path)
     atomic_file af;
     if (atomic_open(&af, path) != C_OK) return C_ERR;
     FILE *f = af.fp;
-    const char *title = r->opts->title ? r->opts->title : "CIFAR-10 lesson 7: seven architectures, trained from C";
+    char default_title[128];
+    snprintf(default_title, sizeof default_title, "CIFAR-10 lesson 7: %d architecture%s, trained from C", r->n_archs,
+             r->n_archs == 1 ? "" : "s");
+    const char *title = r->opts->title ? r->opts->title : default_title;
     out(f, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>%s</title>\n<style>\n", title);
     fputs(css, f);

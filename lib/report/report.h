@@ -16,6 +16,13 @@ typedef struct report_opts {
     int n_archs;
 } report_opts;
 
+/* The architectures to show in display order: the names given, or (n_named == 0) every
+ * <models_dir>/<arch>.json; each model file is loaded, and the smallest model (parameter count, then
+ * name) comes first. *archs is malloc'd (report_models_free). C_OK or C_ERR after one line. */
+int report_models_order(const char *models_dir, const char *const *named, int n_named,
+                        char ***archs, int *n_archs);
+void report_models_free(char **archs, int n);
+
 /* Builds the whole report; C_OK or C_ERR after one error line. */
 int report_build(const report_opts *o);
 

@@ -1,12 +1,13 @@
 /* engine_bench: forward+backward throughput of every architecture on the CPU backend.
  *
- * usage: engine_bench [--batch 256] [--seconds 3] [--step-only] [arch...]   (default: all seven)
+ * usage: engine_bench [--batch 256] [--seconds 3] [--step-only] [arch...]   (default: every models/<arch>.json)
  * --step-only skips the convolutions-alone columns (for profiling the step with perf).
  * For each model: images/s and GFLOP/s of a training step (training-mode forward, loss and
  * backward; no SGD), and beside it the same model's convolutions alone (forward, backward data,
  * backward weights through the same oneDNN plans, nothing else) with algorithm auto and direct,
  * timed in the same run. FLOPs count convolutions and linear layers, 2 per multiply-add, and a
  * training step as 3x the forward. ratio = step GFLOP/s / convs-alone (auto) GFLOP/s. */
+#include <glob.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -137,18 +138,24 @@ int main(int argc, char **argv)
     err_init(argv[0]);
     int batch = 256, step_only = 0;
     double seconds = 3;
-    const char *all[] = { "simplenet", "convnet", "convnet2", "convbnnet", "convbnnet2", "resnet", "resnet2" };
-    const char *archs[16];
+    const char *archs[64];
     int na = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--batch") && i + 1 < argc) batch = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--seconds") && i + 1 < argc) seconds = atof(argv[++i]);
         else if (!strcmp(argv[i], "--step-only")) step_only = 1;
-        else if (argv[i][0] != '-' && na < 16) archs[na++] = argv[i];
+        else if (argv[i][0] != '-' && na < 64) archs[na++] = argv[i];
         else err_die(NULL, "usage: engine_bench [--batch N] [--seconds S] [--step-only] [arch...]");
     }
     if (batch < 1) err_die(NULL, "--batch must be positive");
-    if (!na) for (na = 0; na < 7; na++) archs[na] = all[na];
+    glob_t models = { 0 };   /* default: every model file, models/<arch>.json */
+    if (!na && glob("models/*.json", 0, NULL, &models) == 0)
+        for (size_t i = 0; i < models.gl_pathc && na < 64; i++) {
+            char *name = models.gl_pathv[i] + strlen("models/");
+            name[strlen(name) - strlen(".json")] = '\0';
+            archs[na++] = name;
+        }
+    if (!na) err_die("models", "no model files (*.json) and no arch named");
     backend be;
     if (backend_cpu_init(&be, 0)) err_exit();
     printf("CPU backend (oneDNN), batch %d, training step = forward + loss + backward (no SGD)\n", batch);
@@ -179,5 +186,6 @@ int main(int argc, char **argv)
         model_free(&m);
     }
     backend_free(&be);
+    globfree(&models);
     return 0;
 }

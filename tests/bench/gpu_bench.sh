@@ -10,12 +10,12 @@
 #
 # Data: $ART/data (default artifacts/, `make artifacts/data/train.safetensors`), else sorted here
 # from ../shared/data/cifar.tgz, else the 3,000-image mini archive (times then scaled per image).
-# Environment: ARCHS (default the seven), EPOCHS (timed epochs, default 2), PYTHON (with torch),
+# Environment: ARCHS (default every models/*.json), EPOCHS (timed epochs, default 2), PYTHON (with torch),
 # TORCH_MODES (default eager,compile). Without a GPU it prints one skip line and exits 0.
 set -u
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
-ARCHS=${ARCHS:-simplenet convnet convnet2 convbnnet convbnnet2 resnet resnet2}
+ARCHS=${ARCHS:-$(for f in models/*.json; do basename "$f" .json; done)}
 EPOCHS=${EPOCHS:-2}
 PY=${PYTHON:-python3}
 [ -x "$ROOT/.venv/bin/python" ] && [ -z "${PYTHON:-}" ] && PY=$ROOT/.venv/bin/python

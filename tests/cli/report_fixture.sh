@@ -8,6 +8,7 @@
 source "$(dirname "$0")/../lib.sh"
 [ -x "$BIN/report" ] || { skip report_fixture "build/bin/report not built"; finish; }
 command -v gnuplot >/dev/null || { skip report_fixture "gnuplot not installed"; finish; }
+cd "$ROOT"   # the report reads models/ for the list of architectures
 
 # make_data FILE N SPLIT: a data/*.safetensors with N random 32x32 images, labels i % 10.
 make_data() {
@@ -87,6 +88,15 @@ for f in $want; do [ -f "$R/charts/$f" ] || miss="$miss $f"; done
 extra=$(cd "$R/charts" && ls resnet_confusion.png convnet2_loss.png resnet2_* 2>/dev/null)
 [ -z "$extra" ] && pass no_charts_for_missing_data || fail no_charts_for_missing_data "$extra"
 
+# The models shown are every models/*.json, smallest first (parameter count, then name).
+want_order=$(for f in models/*.json; do
+  printf '%s %s\n' "$("$BIN/summary" "$f" | sed -n 's/^total params: //p')" "$(basename "$f" .json)"
+done | LC_ALL=C sort -k1,1n -k2,2 | awk '{ printf "%s ", $2 }')
+order=$(grep -o '<section id="arch-[^"]*"' "$R/index.html" | sed 's/.*arch-//; s/"$//' | awk '{ printf "%s ", $1 }')
+[ -n "$order" ] && [ "$order" = "$want_order" ] && pass models_smallest_first ||
+  fail models_smallest_first "page order: $order expected: $want_order"
+expect_error unknown_arch_named 'report: models/nosuchnet\.json: cannot open' "$BIN/report" --art "$A" --out "$TMP/rep-unknown" nosuchnet
+
 # Status of each model, read from its section of the page.
 section() { sed -n "/<section id=\"arch-$1\">/,/<\/section>/p" "$R/index.html"; }
 section resnet2 | grep -q 'not trained yet' && section convnet2 | grep -q 'not trained yet' &&
@@ -140,7 +150,8 @@ A2=$TMP/art2
 mkdir -p "$A2/data" && cp "$A/data/"*.safetensors "$A2/data/" && cp "$A/stats.json" "$A2/"
 if "$BIN/report" --art "$A2" --out "$TMP/rep2" 2>"$TMP/err2"; then
   check_page empty_page_valid "$TMP/rep2"
-  [ "$(grep -c 'not trained yet</span></h2>' "$TMP/rep2/index.html")" -eq 7 ] && pass all_seven_untrained ||
-    fail all_seven_untrained "expected 7 untrained sections"
+  n_models=$(ls models/*.json | wc -l)
+  [ "$(grep -c 'not trained yet</span></h2>' "$TMP/rep2/index.html")" -eq "$n_models" ] && pass every_model_untrained ||
+    fail every_model_untrained "expected $n_models untrained sections"
 else fail empty_page_valid "$(cat "$TMP/err2")"; fi
 finish

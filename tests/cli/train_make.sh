@@ -6,7 +6,7 @@ source "$(dirname "$0")/../lib.sh"
 cd "$ROOT"
 ART=$TMP/art P=$TMP/params
 mkdir -p "$ART/data" "$P"
-archs="simplenet convnet convnet2 convbnnet convbnnet2 resnet resnet2"
+archs=$(for f in models/*.json; do basename "$f" .json; done)
 for a in $archs; do cp "params/$a.json" "$P/"; done
 touch "$ART/stats.json" "$ART/data/train.safetensors" "$ART/data/test.safetensors"
 sleep 1
