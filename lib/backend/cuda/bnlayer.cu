@@ -24,13 +24,9 @@ __global__ void bn_stats_kernel(const double2 *part, int P, int C, double M, int
     if (c >= C) return;
     if (training) {
         double2 t = chan_total(part, c, P);
-        double mean = t.x / M, var = (t.y - M * mean * mean) / (M - 1);
-        mu[c] = (float)mean;
-        sd[c] = (float)sqrt(var > 0 ? var : 0);
+        bnlayer_stats(t.x, t.y, M, &mu[c], &sd[c]);
     }
-    float sc = m[c] / sd[c];
-    scale[c] = sc;
-    shift[c] = a[c] - mu[c] * sc;
+    bnlayer_scale_shift(a[c], m[c], mu[c], sd[c], &scale[c], &shift[c]);
 }
 
 __global__ void bn_norm_kernel(const float *x, const float *skip, float *y, const float *scale, const float *shift,
