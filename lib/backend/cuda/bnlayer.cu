@@ -1,8 +1,8 @@
-/* bnlayer.cu: the notebook's BnLayer on the GPU, the same maths as backend_cpu_bn.c:
+/* bnlayer.cu: the notebook's BnLayer on the GPU, the same maths as cpu/bnlayer.c:
  * r = relu(c); training: mean and unbiased std (no eps) of r per channel over N*H*W, sums in
  * double; y = r * (m/std) + (a - mean * m/std) (+ skip). Backward through the batch statistics:
  * da = sum dy, dm = sum dy * xhat, dc = c > 0 ? k * (dy - da/M - xhat * dm/(M-1)) : 0 with
- * k = m/std. Per-channel sums use the deterministic two-pass reduction of cuda_internal.h.
+ * k = m/std. Per-channel sums use the deterministic two-pass reduction of cuda_backend.h.
  *
  * Scratch (ctx->red): [C*P double2 partials][7*C floats: scale shift mu inv k ga gm]. */
 #include "backend/cuda/cuda_backend.h"
