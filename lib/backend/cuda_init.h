@@ -1,5 +1,5 @@
 /* cuda_init.h: the CUDA backend's public entry points (C). Only declared when the build found
- * nvcc (HAVE_CUDA); backend_select.h is what stage code includes.
+ * nvcc (HAVE_CUDA); backend/select.h is what stage code includes.
  *
  * On CUDA, TL_ACT is plain NCHW: every tensor is row-major in its logical shape, so upload,
  * download, flatten and the layout tag are trivial. All work is queued on one stream owned by the

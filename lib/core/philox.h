@@ -1,9 +1,10 @@
-/* philox.h: Philox4x32-10 as a header-only function that host C code and CUDA kernels share.
+/* philox.h: Philox4x32-10, the project's one implementation, header-only so that host C code
+ * and CUDA kernels share it.
  *
- * It computes exactly what lib/rng.c's rng_block and rng_u32_to_float compute (the same counter
- * layout { b, a, purpose, "CIFA" } under the key { seed lo, seed hi }), so a CUDA kernel draws the
- * same dropout masks and augmentation choices as the CPU. tests/unit/test_cuda_parity.c checks the
- * two against each other on the CPU (that case runs everywhere, with or without a GPU). */
+ * core/rng.c's rng_block and rng_u32_to_float are these functions (counter layout
+ * { b, a, purpose, "CIFA" } under the key { seed lo, seed hi }), so a CUDA kernel draws the same
+ * dropout masks and augmentation choices as the CPU. tests/unit/test_rng.c holds the Random123
+ * known-answer vectors. */
 #ifndef PHILOX_H
 #define PHILOX_H
 

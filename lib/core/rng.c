@@ -1,38 +1,16 @@
+/* rng.c: counter-based random streams on Philox4x32-10 (core/philox.h). */
 #include "core/rng.h"
+#include "core/philox.h"
 
-#define PHILOX_M0 0xD2511F53u
-#define PHILOX_M1 0xCD9E8D57u
-#define PHILOX_W0 0x9E3779B9u
-#define PHILOX_W1 0xBB67AE85u
-
-static inline uint32_t mulhilo(uint32_t a, uint32_t b, uint32_t *hi)
-{
-    uint64_t p = (uint64_t)a * b;
-    *hi = (uint32_t)(p >> 32);
-    return (uint32_t)p;
-}
-
+/* The one Philox implementation is core/philox.h (shared with the CUDA kernels). */
 void philox4x32(const uint32_t ctr[4], const uint32_t key[2], uint32_t out[4])
 {
-    uint32_t c0 = ctr[0], c1 = ctr[1], c2 = ctr[2], c3 = ctr[3];
-    uint32_t k0 = key[0], k1 = key[1];
-    for (int round = 0; round < 10; round++) {
-        uint32_t hi0, hi1;
-        uint32_t lo0 = mulhilo(PHILOX_M0, c0, &hi0);
-        uint32_t lo1 = mulhilo(PHILOX_M1, c2, &hi1);
-        uint32_t n0 = hi1 ^ c1 ^ k0, n1 = lo1, n2 = hi0 ^ c3 ^ k1, n3 = lo0;
-        c0 = n0; c1 = n1; c2 = n2; c3 = n3;
-        k0 += PHILOX_W0;
-        k1 += PHILOX_W1;
-    }
-    out[0] = c0; out[1] = c1; out[2] = c2; out[3] = c3;
+    philox4x32_10(ctr, key[0], key[1], out);
 }
 
 void rng_block(uint64_t seed, rng_purpose purpose, uint32_t a, uint32_t b, uint32_t out[4])
 {
-    const uint32_t key[2] = { (uint32_t)seed, (uint32_t)(seed >> 32) };
-    const uint32_t ctr[4] = { b, a, (uint32_t)purpose, 0x43494641u /* "CIFA" */ };
-    philox4x32(ctr, key, out);
+    philox_block(seed, (uint32_t)purpose, a, b, out);
 }
 
 void rng_stream_init(rng_stream *s, uint64_t seed, rng_purpose purpose, uint32_t a)

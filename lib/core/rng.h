@@ -7,6 +7,12 @@
 #define RNG_H
 
 #include <stdint.h>
+#include "core/philox.h"
+
+#ifdef __cplusplus
+extern "C" {
+
+#endif
 
 typedef enum rng_purpose {
     RNG_INIT = 1,      /* parameter initialisation: a = parameter index, b = element block */
@@ -42,9 +48,13 @@ double rng_next_double(rng_stream *s);
 uint32_t rng_next_below(rng_stream *s, uint32_t n);
 
 /* 24-bit float in [0,1) from one word: the conversion every backend must share. */
-static inline float rng_u32_to_float(uint32_t x) { return (float)(x >> 8) * (1.0f / 16777216.0f); }
+static inline float rng_u32_to_float(uint32_t x) { return philox_to_float(x); }
 
 /* Fisher-Yates permutation of 0..n-1 drawn from s. */
 void rng_permutation(rng_stream *s, uint32_t *perm, uint32_t n);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

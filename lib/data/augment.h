@@ -6,7 +6,8 @@
  * crop back to h x w at offsets floor(u * 2*pad) on each axis (0..7 for pad 4), then
  * (x/255 - mean)/std per channel. The three draws (flip, row, col) are the words 0, 1, 2 of
  * rng_block(seed, RNG_AUGMENT, pass, image_index): a pure function of the image and the pass, so
- * the result never depends on which thread computes it or in which order.
+ * the result never depends on which thread computes it or in which order. The index maths is
+ * ops/augment_batch.h's, shared with the CUDA batch kernel.
  * The evaluation transform is normalisation only (fastai's centre crop of the padded image is the
  * identity). */
 #ifndef AUGMENT_H
@@ -30,15 +31,6 @@ typedef struct augment_draw {
 } augment_draw;
 
 void augment_choose(const augment_cfg *cfg, uint32_t pass, uint32_t index, augment_draw *d);
-
-/* cv2.BORDER_REFLECT index mapping for an axis of length n: i in [-n, 2n) -> [0, n).
- * src(-k) = k-1, src(n-1+k) = n-k. */
-static inline int augment_reflect(int i, int n)
-{
-    if (i < 0) return -i - 1;
-    if (i >= n) return 2 * n - 1 - i;
-    return i;
-}
 
 /* One image, h x w x 3 uint8 (HWC) -> 3 x h x w float (CHW), augmented with draw d. */
 void augment_apply(const uint8_t *src, int h, int w, const norm_stats *ns, int pad,

@@ -1,18 +1,48 @@
-/* conv2d.h: the convolution op's contract shared by the model-file checker, both backends and
- * the tests (PyTorch Conv2d: symmetric zero padding, floor output size). */
+/* conv2d.h: the convolution op's contract, shared by the model-file checker, both backends and
+ * the tests (PyTorch Conv2d: cross-correlation, symmetric zero padding, floor output size),
+ * optionally with bias and a fused ReLU on the output.
+ *
+ * Backend entries (backend_iface):
+ *   conv2d_plan_make(ctx, d)  a plan per layer, made once (NULL on error); conv2d_plan_free.
+ *   conv2d_fwd(ctx, p, x, w, b, y)
+ *       x [n,ic,ih,iw] in d->src_layout, w [oc,ic,kh,kw] TL_PLAIN, b [oc] (NULL when !bias);
+ *       y [n,oc,oh,ow] TL_ACT = (relu)(conv(x, w) + b), for any batch n = x->shape[0] <= max_n.
+ *   conv2d_bwd(ctx, p, x, w, y, dy, dx, dw, db)
+ *       dy: gradient w.r.t. y. dx (NULL allowed, and required when !need_dx), dw, db (NULL when
+ *       !bias) are overwritten. y is read only when the plan fuses ReLU (dy masked by y > 0).
+ * The per-shape machinery is built once per distinct batch size and reused (backend/plan_cache.h). */
 #ifndef OPS_CONV2D_H
 #define OPS_CONV2D_H
 
-#ifdef __CUDACC__
-#define CONV2D_HD __host__ __device__ static inline
-#else
-#define CONV2D_HD static inline
-#endif
+#include "backend/hostdev.h"
+#include "backend/tensor.h"
+
+typedef struct conv2d_desc {
+    int max_n;            /* largest batch the plan will see */
+    int ic, ih, iw;       /* input channels and size */
+    int oc, kh, kw;       /* output channels, kernel */
+    int stride, pad;
+    int bias;             /* 1: add a bias [oc] */
+    int relu;             /* 1: y = relu(conv(x) + b); backward masks dy by y > 0 */
+    int need_dx;          /* 0: the input gradient is never asked for (first layer) */
+    tensor_layout src_layout; /* layout of x (TL_PLAIN for the network input) */
+    int algo;             /* CONV2D_ALGO_AUTO (library chooses, Winograd where it applies) or _DIRECT */
+} conv2d_desc;
+
+enum { CONV2D_ALGO_AUTO = 0, CONV2D_ALGO_DIRECT = 1 };
+
+typedef struct conv2d_plan conv2d_plan;   /* opaque, backend-owned */
 
 /* Output rows (or columns) of a convolution; 0 when the kernel does not fit the padded input. */
-CONV2D_HD int conv2d_out_size(int in, int kernel, int stride, int pad)
+OPS_HD int conv2d_out_size(int in, int kernel, int stride, int pad)
 {
     return in + 2 * pad < kernel ? 0 : (in + 2 * pad - kernel) / stride + 1;
+}
+
+/* Checks a description: 0 when valid. Both backends refuse the same descriptions. */
+OPS_HD int conv2d_desc_invalid(const conv2d_desc *d)
+{
+    return d->max_n < 1 || d->ic < 1 || d->oc < 1 || d->kh < 1 || d->kw < 1 || d->stride < 1 || d->pad < 0;
 }
 
 #endif

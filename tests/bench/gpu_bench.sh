@@ -23,10 +23,10 @@ SHARED_DATA=${SHARED_DATA:-$ROOT/../shared/data}
 OUT=build/gpu-bench
 mkdir -p "$OUT"
 
-for b in build/bin/train build/bin/evaluate build/bin/sort build/bin/stats build/tests/unit/test_cuda_parity; do
+for b in build/bin/train build/bin/evaluate build/bin/sort build/bin/stats build/tests/unit/test_cuda_train; do
   [ -x "$b" ] || { echo "gpu_bench: skipped: $b not built (make)"; exit 0; }
 done
-if ! build/tests/unit/test_cuda_parity --gpu-available; then
+if ! build/tests/unit/test_cuda_train --gpu-available; then
   echo "gpu_bench: skipped: no CUDA device visible (or no CUDA backend in this build)"
   exit 0
 fi

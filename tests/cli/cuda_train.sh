@@ -11,8 +11,8 @@ for b in sort stats train; do
 done
 MINI=$SHARED_DATA/cifar-mini.tgz
 [ -f "$MINI" ] || { skip cuda_train "no $MINI"; finish; }
-PROBE=$ROOT/build/tests/unit/test_cuda_parity
-[ -x "$PROBE" ] || { skip cuda_train "build/tests/unit/test_cuda_parity not built"; finish; }
+PROBE=$ROOT/build/tests/unit/test_cuda_train
+[ -x "$PROBE" ] || { skip cuda_train "build/tests/unit/test_cuda_train not built"; finish; }
 if ! "$PROBE" --gpu-available; then
   skip cuda_cpu_loss_parity "no CUDA device visible (or no CUDA backend in this build)"
   skip cuda_deterministic_checkpoint "no CUDA device visible"

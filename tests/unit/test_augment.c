@@ -2,6 +2,7 @@
  * uniformity, flip frequency, normalisation, and the whole transform against a literal
  * pad -> flip -> crop reference. */
 #include "data/augment.h"
+#include "ops/augment_batch.h"
 #include "core/rng.h"
 #include "test.h"
 
@@ -9,13 +10,13 @@ static void reflect_mapping(void)
 {
     const int n = 32;
     for (int k = 1; k <= 4; k++) {
-        CHECK(augment_reflect(-k, n) == k - 1);          /* src(-k) = k-1 */
-        CHECK(augment_reflect(n - 1 + k, n) == n - k);   /* src(n-1+k) = n-k */
+        CHECK(augment_batch_reflect(-k, n) == k - 1);          /* src(-k) = k-1 */
+        CHECK(augment_batch_reflect(n - 1 + k, n) == n - k);   /* src(n-1+k) = n-k */
     }
-    for (int i = 0; i < n; i++) CHECK(augment_reflect(i, n) == i);
+    for (int i = 0; i < n; i++) CHECK(augment_batch_reflect(i, n) == i);
     /* fedcba|abcdefgh|hgfedcb on a length-8 axis: the edge pixel is repeated. */
     const char *axis = "abcdefgh", *want = "dcba" "abcdefgh" "hgfe";
-    for (int i = -4; i < 12; i++) CHECK(axis[augment_reflect(i, 8)] == want[i + 4]);
+    for (int i = -4; i < 12; i++) CHECK(axis[augment_batch_reflect(i, 8)] == want[i + 4]);
 }
 
 static void offsets_in_range_and_uniform(void)
@@ -116,7 +117,7 @@ static void reference(const uint8_t *src, int h, int w, int pad, const augment_d
     for (int y = 0; y < ph; y++)
         for (int x = 0; x < pw; x++)
             for (int c = 0; c < 3; c++)
-                padded[(y * pw + x) * 3 + c] = src[(augment_reflect(y - pad, h) * w + augment_reflect(x - pad, w)) * 3 + c];
+                padded[(y * pw + x) * 3 + c] = src[(augment_batch_reflect(y - pad, h) * w + augment_batch_reflect(x - pad, w)) * 3 + c];
     for (int y = 0; y < ph; y++)
         for (int x = 0; x < pw; x++)
             for (int c = 0; c < 3; c++)

@@ -1,12 +1,12 @@
 /* Whole networks: for each of the seven models, a training-mode forward and backward on a small
  * batch through the CPU backend against a double-precision reference network built from the same
- * model file (ref_ops.h): log-probs and loss, and every trainable tensor's gradient against
+ * model file (tests/ops/reference.h): log-probs and loss, and every trainable tensor's gradient against
  * central differences of the reference loss along a random direction over a few entries.
  * Also init ranges, eval mode using the stored BnLayer statistics, SGD, save/restore. */
 #include <stdlib.h>
 #include "core/error.h"
 #include "nn/net.h"
-#include "ref_ops.h"
+#include "ops/reference.h"
 #include "core/rng.h"
 #include "test.h"
 

@@ -170,12 +170,12 @@ static void sums_reduce(const double *part, double *tot, int N, int CB, int B)
 }
 
 /* Per-chunk partial sums, their totals and nfloat per-channel vectors, from the context's
- * temporaries. */
+ * temporaries (NULL when they cannot grow). */
 static double *bn_tmp(cpu_ctx *cc, int N, int CP, int nfloat, float **f)
 {
     size_t nd = (size_t)N * 2 * CP + 2 * (size_t)CP;
     double *part = cpu_tmp(cc, nd * sizeof(double) + (size_t)nfloat * CP * sizeof(float));
-    *f = (float *)(part + nd);
+    *f = part ? (float *)(part + nd) : NULL;
     return part;
 }
 
@@ -186,7 +186,9 @@ int cpu_bnlayer_fwd(void *ctx, const tensor *c, const tensor *a, const tensor *m
     int N = c->shape[0], C = c->shape[1], HW = c->shape[2] * c->shape[3], B = cpu_blk(c), CB = (C + B - 1) / B, CP = CB * B;
     int v16 = cc->avx512 && B == 16;
     float *scale;
-    double *part = bn_tmp(cc, N, CP, 2, &scale), *tot = part + (size_t)N * 2 * CP;
+    double *part = bn_tmp(cc, N, CP, 2, &scale);
+    if (!part) return C_ERR;
+    double *tot = part + (size_t)N * 2 * CP;
     float *shift = scale + CP;
     float *mu = means->data, *sd = stds->data;
     const float *av = a->data, *mv = m->data, *cv = c->data, *sk = skip ? skip->data : NULL;
@@ -200,14 +202,10 @@ int cpu_bnlayer_fwd(void *ctx, const tensor *c, const tensor *a, const tensor *m
         }
         sums_reduce(part, tot, N, CB, B);
         double M = (double)N * HW;
-        for (int ch = 0; ch < C; ch++) {
-            double mean = tot[ch] / M, var = (tot[CP + ch] - M * mean * mean) / (M - 1);
-            mu[ch] = (float)mean;
-            sd[ch] = (float)sqrt(var > 0 ? var : 0);
-        }
+        for (int ch = 0; ch < C; ch++) bnlayer_stats(tot[ch], tot[CP + ch], M, &mu[ch], &sd[ch]);
     }
     for (int ch = 0; ch < CP; ch++) {
-        if (ch < C) { scale[ch] = mv[ch] / sd[ch]; shift[ch] = av[ch] - mu[ch] * scale[ch]; }
+        if (ch < C) bnlayer_scale_shift(av[ch], mv[ch], mu[ch], sd[ch], &scale[ch], &shift[ch]);
         else scale[ch] = shift[ch] = 0.0f;
     }
     #pragma omp parallel for schedule(static)
@@ -227,7 +225,9 @@ int cpu_bnlayer_bwd(void *ctx, const tensor *c, const tensor *m, const tensor *m
     int N = c->shape[0], C = c->shape[1], HW = c->shape[2] * c->shape[3], B = cpu_blk(c), CB = (C + B - 1) / B, CP = CB * B;
     int v16 = cc->avx512 && B == 16;
     float *ka;
-    double *part = bn_tmp(cc, N, CP, 3, &ka), *tot = part + (size_t)N * 2 * CP;
+    double *part = bn_tmp(cc, N, CP, 3, &ka);
+    if (!part) return C_ERR;
+    double *tot = part + (size_t)N * 2 * CP;
     float *kc = ka + CP, *k0 = kc + CP;
     const float *mv = m->data, *msd = stds->data, *mmu = means->data, *cv = c->data, *gv = dy->data;
     float *dcv = dc->data;

@@ -9,9 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "backend/cpu/cpu_backend.h"
+#include "backend/plan_cache.h"
 #include "core/error.h"
-
-#define CONV_MAX_INST 8
 
 typedef struct conv_inst {
     int n;
@@ -34,8 +33,9 @@ struct conv2d_plan {
     conv2d_desc d;
     int oh, ow;
     float *dmask;       /* dy * (y > 0) for a fused ReLU, max_n images */
-    int n_inst;
-    conv_inst inst[CONV_MAX_INST];
+    cpu_ctx *ctx;
+    plan_cache cache;   /* which of inst[] serve which batch size */
+    conv_inst inst[PLAN_CACHE_MAX];
 };
 
 static void mem_free(dnnl_memory_t *m) { if (*m) dnnl_memory_destroy(*m); *m = NULL; }
@@ -66,8 +66,8 @@ static int mem_make(cpu_ctx *c, dnnl_memory_t *m, const dnnl_memory_desc_t *md)
 static int prim_make(cpu_ctx *c, dnnl_primitive_desc_t pd, dnnl_primitive_t *p, dnnl_memory_t *scr)
 {
     const dnnl_memory_desc_t *smd = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
-    cpu_scratch_reserve(c, dnnl_memory_desc_get_size(smd));
-    int rc = mem_make(c, scr, smd);
+    int rc = cpu_scratch_reserve(c, dnnl_memory_desc_get_size(smd));
+    if (rc == C_OK) rc = mem_make(c, scr, smd);
     if (rc == C_OK) rc = cpu_dnnl_check(dnnl_primitive_create(p, pd), "dnnl_primitive_create");
     dnnl_primitive_desc_destroy(pd);
     return rc;
@@ -86,7 +86,7 @@ static int reorder_make(cpu_ctx *c, const dnnl_memory_desc_t *from, const dnnl_m
     dnnl_primitive_desc_destroy(pd);
     if (rc || mem_make(c, mf, from) || mem_make(c, mt, to)) return C_ERR;
     *buf = cpu_alloc_bytes(dnnl_memory_desc_get_size(buf_is_to ? to : from));
-    return C_OK;
+    return *buf ? C_OK : C_ERR;
 }
 
 static int is_ref(const_dnnl_primitive_desc_t pd)
@@ -197,20 +197,31 @@ fail:
     return rc;
 }
 
-static int inst_make(cpu_ctx *c, conv2d_plan *P, conv_inst *I, int n)
+/* plan_cache callbacks: arg is the plan */
+static int inst_make(void *arg, void *inst, int n)
 {
-    int rc = inst_make_alt(c, P, I, n, 0);
-    return rc == 1 ? inst_make_alt(c, P, I, n, 1) : rc;
+    conv2d_plan *P = arg;
+    int rc = inst_make_alt(P->ctx, P, inst, n, 0);
+    return rc == 1 ? inst_make_alt(P->ctx, P, inst, n, 1) : rc;
 }
+
+static void inst_release(void *inst) { inst_free(inst); }
 
 conv2d_plan *cpu_conv2d_plan_make(void *ctx, const conv2d_desc *d)
 {
-    if (d->max_n < 1 || d->ic < 1 || d->oc < 1 || d->kh < 1 || d->kw < 1 || d->stride < 1 || d->pad < 0) {
+    if (conv2d_desc_invalid(d)) {
         err_msg("conv2d", "invalid description");
         return NULL;
     }
-    conv2d_plan *P = xcalloc(1, sizeof *P);
+    conv2d_plan *P = calloc(1, sizeof *P);
+    if (!P) {
+        err_msg("conv2d", "out of memory");
+        return NULL;
+    }
     P->d = *d;
+    P->ctx = ctx;
+    P->cache = (plan_cache){ .op = "conv2d", .max_n = d->max_n, .inst = P->inst, .size = sizeof P->inst[0],
+                             .make = inst_make, .free = inst_release, .arg = P };
     P->oh = conv2d_out_size(d->ih, d->kh, d->stride, d->pad);
     P->ow = conv2d_out_size(d->iw, d->kw, d->stride, d->pad);
     if (P->oh < 1 || P->ow < 1 || d->ih + 2 * d->pad < d->kh || d->iw + 2 * d->pad < d->kw) {
@@ -221,10 +232,10 @@ conv2d_plan *cpu_conv2d_plan_make(void *ctx, const conv2d_desc *d)
     if (d->relu) {
         size_t ocp = (size_t)(d->oc + CPU_BLK - 1) / CPU_BLK * CPU_BLK;
         P->dmask = cpu_alloc_bytes((size_t)d->max_n * ocp * P->oh * P->ow * sizeof(float));
+        if (!P->dmask) { free(P); return NULL; }
     }
     /* build the max_n instance now so errors show at load time */
-    if (inst_make(ctx, P, &P->inst[0], d->max_n)) { free(P->dmask); free(P); return NULL; }
-    P->n_inst = 1;
+    if (!plan_cache_get(&P->cache, d->max_n)) { free(P->dmask); free(P); return NULL; }
     return P;
 }
 
@@ -232,26 +243,9 @@ void cpu_conv2d_plan_free(void *ctx, conv2d_plan *P)
 {
     (void)ctx;
     if (!P) return;
-    for (int i = 0; i < P->n_inst; i++) inst_free(&P->inst[i]);
+    plan_cache_free(&P->cache);
     free(P->dmask);
     free(P);
-}
-
-/* The instance for batch n, made on first use; the oldest non-max one is dropped when full. */
-static conv_inst *inst_get(cpu_ctx *c, conv2d_plan *P, int n)
-{
-    for (int i = 0; i < P->n_inst; i++)
-        if (P->inst[i].n == n) return &P->inst[i];
-    if (n < 1 || n > P->d.max_n) { err_msg("conv2d", "batch %d outside 1..%d", n, P->d.max_n); return NULL; }
-    if (P->n_inst == CONV_MAX_INST) {
-        inst_free(&P->inst[1]);
-        memmove(&P->inst[1], &P->inst[2], (CONV_MAX_INST - 2) * sizeof P->inst[0]);
-        P->n_inst--;
-    }
-    conv_inst *I = &P->inst[P->n_inst];
-    if (inst_make(c, P, I, n)) return NULL;
-    P->n_inst++;
-    return I;
 }
 
 static int exec(cpu_ctx *c, dnnl_primitive_t p, int nargs, const dnnl_exec_arg_t *args)
@@ -270,7 +264,7 @@ static int reorder_run(cpu_ctx *c, dnnl_primitive_t r, dnnl_memory_t from, void 
 int cpu_conv2d_fwd(void *ctx, conv2d_plan *P, const tensor *x, const tensor *w, const tensor *b, tensor *y)
 {
     cpu_ctx *c = ctx;
-    conv_inst *I = inst_get(c, P, x->shape[0]);
+    conv_inst *I = plan_cache_get(&P->cache, x->shape[0]);
     if (!I) return C_ERR;
     void *wp = w->data;
     if (I->r_wf) {
@@ -299,7 +293,7 @@ int cpu_conv2d_bwd(void *ctx, conv2d_plan *P, const tensor *x, const tensor *w, 
                  const tensor *dy, tensor *dx, tensor *dw, tensor *db)
 {
     cpu_ctx *c = ctx;
-    conv_inst *I = inst_get(c, P, x->shape[0]);
+    conv_inst *I = plan_cache_get(&P->cache, x->shape[0]);
     if (!I) return C_ERR;
     const float *g = dy->data;
     if (P->d.relu) {

@@ -11,7 +11,10 @@ void *cpu_alloc_bytes(size_t bytes)
     size_t sz = (bytes + 63) / 64 * 64;
     if (sz == 0) sz = 64;
     void *p = aligned_alloc(64, sz);
-    if (!p) err_die(NULL, "out of memory allocating %zu bytes", sz);
+    if (!p) {
+        err_msg("cpu", "out of memory allocating %zu bytes", sz);
+        return NULL;
+    }
     memset(p, 0, sz);
     return p;
 }
@@ -20,19 +23,24 @@ void *cpu_tmp(cpu_ctx *c, size_t bytes)
 {
     if (bytes > c->tmp_size) {
         free(c->tmp);
+        c->tmp_size = 0;
         c->tmp = cpu_alloc_bytes(bytes);
+        if (!c->tmp) return NULL;
         c->tmp_size = bytes;
     }
     return c->tmp;
 }
 
-void cpu_scratch_reserve(cpu_ctx *c, size_t bytes)
+int cpu_scratch_reserve(cpu_ctx *c, size_t bytes)
 {
     if (bytes > c->scratch_size) {
         free(c->scratch);
+        c->scratch_size = 0;
         c->scratch = cpu_alloc_bytes(bytes);
+        if (!c->scratch) return C_ERR;
         c->scratch_size = bytes;
     }
+    return C_OK;
 }
 
 int cpu_dnnl_check(dnnl_status_t st, const char *what)
@@ -55,7 +63,7 @@ static int cpu_alloc(void *ctx, tensor *t, tensor_dtype dt, int ndim, const int 
     if (cpu_blk(t) > 1) n = n / (size_t)shape[1] * (size_t)((shape[1] + CPU_BLK - 1) / CPU_BLK * CPU_BLK);
     t->bytes = n * tensor_elsize(dt);
     t->data = cpu_alloc_bytes(t->bytes);
-    return C_OK;
+    return t->data ? C_OK : C_ERR;
 }
 
 static void cpu_free_tensor(void *ctx, tensor *t)
@@ -109,25 +117,17 @@ static int cpu_download(void *ctx, const tensor *src, void *host)
     return C_OK;
 }
 
-/* Bytes in use for the tensor's current (possibly smaller than allocated) batch. */
-static size_t used_bytes(const tensor *t)
-{
-    size_t n = tensor_numel(t);
-    if (cpu_blk(t) > 1) n = n / (size_t)t->shape[1] * (size_t)((t->shape[1] + CPU_BLK - 1) / CPU_BLK * CPU_BLK);
-    return n * tensor_elsize(t->dtype);
-}
-
 static int cpu_copy(void *ctx, tensor *dst, const tensor *src)
 {
     (void)ctx;
-    memcpy(dst->data, src->data, used_bytes(src));
+    memcpy(dst->data, src->data, cpu_used_bytes(src));
     return C_OK;
 }
 
 static int cpu_zero(void *ctx, tensor *t)
 {
     (void)ctx;
-    memset(t->data, 0, used_bytes(t));
+    memset(t->data, 0, cpu_used_bytes(t));
     return C_OK;
 }
 
@@ -181,7 +181,8 @@ static const backend_iface cpu_iface = {
 
 int backend_cpu_init(backend *be, int threads)
 {
-    cpu_ctx *c = xcalloc(1, sizeof *c);
+    cpu_ctx *c = calloc(1, sizeof *c);
+    if (!c) return err_msg("cpu", "out of memory");
     if (threads > 0) omp_set_num_threads(threads);
     c->threads = omp_get_max_threads();
     c->avx512 = __builtin_cpu_supports("avx512f") && !getenv("CPU_NO_AVX512");

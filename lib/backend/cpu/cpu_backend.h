@@ -26,17 +26,17 @@ typedef struct cpu_ctx {
 /* Channel block of a tensor: 16 for a 4-D TL_ACT tensor, else 1. */
 static inline int cpu_blk(const tensor *t) { return t->ndim == 4 && t->layout == TL_ACT ? CPU_BLK : 1; }
 
-/* 64-byte aligned zeroed memory; dies on failure. */
+/* 64-byte aligned zeroed memory; NULL (after one err_msg line) when out of memory. */
 void *cpu_alloc_bytes(size_t bytes);
-/* ctx->tmp of at least `bytes` (grows only when a larger shape first appears). */
+/* ctx->tmp of at least `bytes` (grows only when a larger shape first appears); NULL on failure. */
 void *cpu_tmp(cpu_ctx *c, size_t bytes);
-/* ctx->scratch of at least `bytes`. */
-void cpu_scratch_reserve(cpu_ctx *c, size_t bytes);
+/* ctx->scratch of at least `bytes`: C_OK or C_ERR. */
+int cpu_scratch_reserve(cpu_ctx *c, size_t bytes);
 
 /* plain NCHW <-> nChw16c conversions (padded lanes written as zeros) */
 void cpu_to_blocked(const float *src, float *dst, int N, int C, int HW);
 void cpu_from_blocked(const float *src, float *dst, int N, int C, int HW);
-/* bytes of t's current batch in its layout */
+/* bytes of t's current (possibly smaller than allocated) batch in its layout */
 static inline size_t cpu_used_bytes(const tensor *t)
 {
     size_t n = tensor_numel(t);
@@ -54,7 +54,7 @@ void cpu_mask_pos(const cpu_ctx *c, const float *y, const float *g, float *out, 
 int cpu_dnnl_check(dnnl_status_t st, const char *what);
 #define DNNL_TRY(call) do { if (cpu_dnnl_check((call), #call) != C_OK) goto fail; } while (0)
 
-/* Op entry points (backend_cpu_*.c), wired into the function table in backend_cpu.c. */
+/* Op entry points (cpu/<op>.c, contracts in ops/<op>.h), wired into the table in cpu_backend.c. */
 conv2d_plan *cpu_conv2d_plan_make(void *ctx, const conv2d_desc *d);
 void cpu_conv2d_plan_free(void *ctx, conv2d_plan *p);
 int cpu_conv2d_fwd(void *ctx, conv2d_plan *p, const tensor *x, const tensor *w, const tensor *b, tensor *y);

@@ -1,24 +1,27 @@
-/* augment_batch.cu: augment_image (lib/augment.c) as a kernel; see augment_cuda.h. One thread per
- * output pixel (all three channels); each thread recomputes its image's Philox block, which is
- * cheaper than a second kernel launch. */
+/* augment_batch.cu: the device batch op of ops/augment_batch.h, augment_image (lib/data/augment.c)
+ * as a kernel over the dataset resident on the device, with the same index maths and draws, so
+ * every pixel equals the CPU's. One thread per output pixel (all three channels); each thread
+ * recomputes its image's Philox block, which is cheaper than a second kernel launch. */
 #include "backend/cuda/cuda_backend.h"
-#include "backend/cuda/augment_batch.h"
-#include "core/philox.h"
 
 #include <string.h>
-extern "C" {
-#include "core/rng.h"
-}
 
-/* cv2.BORDER_REFLECT, as augment_reflect */
-__device__ __forceinline__ int reflect(int i, int n)
-{
-    if (i < 0) return -i - 1;
-    if (i >= n) return 2 * n - 1 - i;
-    return i;
-}
+/* The kernel's arguments: device pointers into the op's tensors. */
+typedef struct augment_args {
+    const uint8_t *images;     /* [N, h, w, 3] */
+    const uint8_t *labels;     /* [N], or NULL: no labels gathered */
+    const float *lut;          /* [3][256]: norm_stats.lut */
+    const uint32_t *ids;       /* [n]: dataset index of each batch slot */
+    int n, h, w;
+    int train;                 /* 1: augment with pad/flip and (seed, pass); 0: normalise only */
+    int pad, flip;
+    uint64_t seed;
+    uint32_t pass;
+    float *out;                /* [n, 3, h, w] */
+    uint8_t *labels_out;       /* [n], or NULL */
+} augment_args;
 
-__global__ void augment_kernel(cuda_augment_args a)
+__global__ void augment_kernel(augment_args a)
 {
     const size_t plane = (size_t)a.h * a.w, total = (size_t)a.n * plane;
     for (size_t t = blockIdx.x * (size_t)blockDim.x + threadIdx.x; t < total; t += (size_t)gridDim.x * blockDim.x) {
@@ -26,19 +29,14 @@ __global__ void augment_kernel(cuda_augment_args a)
         uint32_t id = a.ids[i];
         int flip = 0, row = 0, col = 0, pad = 0;
         if (a.train) {
-            /* augment_choose: words 0, 1, 2 are flip, row, column */
+            /* augment_choose */
             uint32_t wd[4];
             philox_block(a.seed, RNG_AUGMENT, a.pass, id, wd);
-            int span = 2 * a.pad;
             pad = a.pad;
-            flip = a.flip ? philox_to_float(wd[0]) < 0.5f : 0;
-            row = span ? (int)(philox_to_float(wd[1]) * (float)span) : 0;
-            col = span ? (int)(philox_to_float(wd[2]) * (float)span) : 0;
+            augment_batch_draw(wd, a.pad, a.flip, &flip, &row, &col);
         }
         /* augment_apply */
-        int pc = col + x;
-        if (flip) pc = a.w + 2 * pad - 1 - pc;
-        int sx = reflect(pc - pad, a.w), sy = reflect(row + y - pad, a.h);
+        int sx = augment_batch_src_col(x, a.w, pad, flip, col), sy = augment_batch_src_row(y, a.h, pad, row);
         const uint8_t *p = a.images + ((size_t)id * plane + (size_t)sy * a.w + sx) * 3;
         float *o = a.out + (size_t)i * 3 * plane + (size_t)y * a.w + x;
         o[0] = a.lut[p[0]];
@@ -49,7 +47,7 @@ __global__ void augment_kernel(cuda_augment_args a)
 }
 
 /* The backend_iface entry: a batch from the dataset tensors resident on the device. */
-int cuda_augment_batch_op(void *ctx, const tensor *images, const tensor *labels, const tensor *lut,
+int cuda_augment_batch(void *ctx, const tensor *images, const tensor *labels, const tensor *lut,
                           const tensor *ids, long first, int n, int augment, int pad, int flip, uint64_t seed,
                           uint32_t pass, tensor *out, tensor *labels_out)
 {
@@ -61,7 +59,7 @@ int cuda_augment_batch_op(void *ctx, const tensor *images, const tensor *labels,
         (labels_out && (!labels || labels->dtype != DT_U8 || labels_out->dtype != DT_U8 ||
                         tensor_numel(labels_out) < (size_t)n)))
         return err_msg("augment", "invalid device batch description");
-    cuda_augment_args a;
+    augment_args a;
     memset(&a, 0, sizeof a);
     a.images = (const uint8_t *)images->data;
     a.labels = labels_out ? (const uint8_t *)labels->data : NULL;
@@ -78,15 +76,5 @@ int cuda_augment_batch_op(void *ctx, const tensor *images, const tensor *labels,
     a.out = (float *)out->data;
     a.labels_out = labels_out ? (uint8_t *)labels_out->data : NULL;
     LAUNCH_RET(c, augment_kernel, cuda_blocks((size_t)n * a.h * a.w), CUDA_THREADS, a);
-    return C_OK;
-}
-
-extern "C" int cuda_augment_batch(backend *be, const cuda_augment_args *a)
-{
-    if (!be->iface || strcmp(be->iface->name, "cuda")) return err_msg("augment", "the GPU data path needs the CUDA backend");
-    if (a->n < 1 || a->h < 1 || a->w < 1 || a->pad < 0 || (a->labels_out && !a->labels))
-        return err_msg("augment", "invalid batch description");
-    cuda_ctx *c = (cuda_ctx *)be->ctx;
-    LAUNCH_RET(c, augment_kernel, cuda_blocks((size_t)a->n * a->h * a->w), CUDA_THREADS, *a);
     return C_OK;
 }

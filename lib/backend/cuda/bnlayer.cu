@@ -1,8 +1,8 @@
-/* bnlayer.cu: the notebook's BnLayer on the GPU, the same maths as backend_cpu_bn.c:
+/* bnlayer.cu: the notebook's BnLayer on the GPU, the same maths as cpu/bnlayer.c:
  * r = relu(c); training: mean and unbiased std (no eps) of r per channel over N*H*W, sums in
  * double; y = r * (m/std) + (a - mean * m/std) (+ skip). Backward through the batch statistics:
  * da = sum dy, dm = sum dy * xhat, dc = c > 0 ? k * (dy - da/M - xhat * dm/(M-1)) : 0 with
- * k = m/std. Per-channel sums use the deterministic two-pass reduction of cuda_internal.h.
+ * k = m/std. Per-channel sums use the deterministic two-pass reduction of cuda_backend.h.
  *
  * Scratch (ctx->red): [C*P double2 partials][7*C floats: scale shift mu inv k ga gm]. */
 #include "backend/cuda/cuda_backend.h"
@@ -24,13 +24,9 @@ __global__ void bn_stats_kernel(const double2 *part, int P, int C, double M, int
     if (c >= C) return;
     if (training) {
         double2 t = chan_total(part, c, P);
-        double mean = t.x / M, var = (t.y - M * mean * mean) / (M - 1);
-        mu[c] = (float)mean;
-        sd[c] = (float)sqrt(var > 0 ? var : 0);
+        bnlayer_stats(t.x, t.y, M, &mu[c], &sd[c]);
     }
-    float sc = m[c] / sd[c];
-    scale[c] = sc;
-    shift[c] = a[c] - mu[c] * sc;
+    bnlayer_scale_shift(a[c], m[c], mu[c], sd[c], &scale[c], &shift[c]);
 }
 
 __global__ void bn_norm_kernel(const float *x, const float *skip, float *y, const float *scale, const float *shift,

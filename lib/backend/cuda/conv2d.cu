@@ -1,7 +1,7 @@
 /* conv2d.cu: conv2d forward and backward through cuDNN's legacy API (still in cuDNN 9).
  *
  * A plan holds the filter descriptor and, per distinct batch size (made on first use, at most
- * CONV_MAX_INST), tensor descriptors, one convolution descriptor per direction (each carries the
+ * PLAN_CACHE_MAX, backend/plan_cache.h), tensor descriptors, one convolution descriptor per direction (each carries the
  * math type of the algorithm chosen for it) and the three algorithms. Algorithms are chosen once
  * per shape and batch size and cached in the context, so layers of equal shape share the choice:
  * by timing (cudnnFind*) normally; in deterministic mode by cuDNN's heuristics (cudnnGet*_v7,
@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CONV_MAX_INST 8
 #define CONV_WS_LIMIT ((size_t)1 << 30)   /* never pick an algorithm needing more workspace */
 
 typedef struct conv_inst {
@@ -30,17 +29,19 @@ struct conv2d_plan {
     conv2d_desc d;
     int oh, ow;
     cudnnFilterDescriptor_t wd;
-    int n_inst;
-    conv_inst inst[CONV_MAX_INST];
+    cuda_ctx *ctx;
+    plan_cache cache;   /* which of inst[] serve which batch size */
+    conv_inst inst[PLAN_CACHE_MAX];
 };
 
 static void inst_free(conv_inst *I)
 {
-    if (I->xd) cudnn_check(cudnnDestroyTensorDescriptor(I->xd), "cudnnDestroyTensorDescriptor", __FILE__, __LINE__);
-    if (I->yd) cudnn_check(cudnnDestroyTensorDescriptor(I->yd), "cudnnDestroyTensorDescriptor", __FILE__, __LINE__);
+    cuda_ctx *c = NULL;   /* teardown: failures are printed, nothing is pending */
+    if (I->xd) cudnn_check(c, cudnnDestroyTensorDescriptor(I->xd), "cudnnDestroyTensorDescriptor", __FILE__, __LINE__);
+    if (I->yd) cudnn_check(c, cudnnDestroyTensorDescriptor(I->yd), "cudnnDestroyTensorDescriptor", __FILE__, __LINE__);
     cudnnConvolutionDescriptor_t cs[3] = { I->cf, I->cd, I->cw };
     for (int i = 0; i < 3; i++)
-        if (cs[i]) cudnn_check(cudnnDestroyConvolutionDescriptor(cs[i]), "cudnnDestroyConvolutionDescriptor", __FILE__, __LINE__);
+        if (cs[i]) cudnn_check(c, cudnnDestroyConvolutionDescriptor(cs[i]), "cudnnDestroyConvolutionDescriptor", __FILE__, __LINE__);
     memset(I, 0, sizeof *I);
 }
 
@@ -50,13 +51,13 @@ static cudnnMathType_t base_math(const cuda_ctx *c) { return c->tf32 ? CUDNN_DEF
 static int math_ok(const cuda_ctx *c, cudnnMathType_t m) { return c->tf32 || m == CUDNN_FMA_MATH || m == CUDNN_DEFAULT_MATH; }
 static cudnnMathType_t math_use(const cuda_ctx *c, cudnnMathType_t m) { return c->tf32 ? m : CUDNN_FMA_MATH; }
 
-static int conv_desc_make(const cuda_ctx *c, const conv2d_desc *d, cudnnConvolutionDescriptor_t *cv)
+static int conv_desc_make(cuda_ctx *c, const conv2d_desc *d, cudnnConvolutionDescriptor_t *cv)
 {
-    DNN_RET(cudnnCreateConvolutionDescriptor(cv));
+    DNN_RET(c, cudnnCreateConvolutionDescriptor(cv));
     /* PyTorch's Conv2d is a cross-correlation with symmetric zero padding */
-    DNN_RET(cudnnSetConvolution2dDescriptor(*cv, d->pad, d->pad, d->stride, d->stride, 1, 1,
+    DNN_RET(c, cudnnSetConvolution2dDescriptor(*cv, d->pad, d->pad, d->stride, d->stride, 1, 1,
                                             CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
-    DNN_RET(cudnnSetConvolutionMathType(*cv, base_math(c)));
+    DNN_RET(c, cudnnSetConvolutionMathType(*cv, base_math(c)));
     return C_OK;
 }
 
@@ -82,19 +83,19 @@ static int algo_choose(cuda_ctx *c, const conv2d_plan *P, conv_inst *I)
 
     cudnnConvolutionFwdAlgoPerf_t pf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
     if (c->deterministic)
-        DNN_RET(cudnnGetConvolutionForwardAlgorithm_v7(c->dnn, I->xd, P->wd, I->cf, I->yd, CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &got, pf));
+        DNN_RET(c, cudnnGetConvolutionForwardAlgorithm_v7(c->dnn, I->xd, P->wd, I->cf, I->yd, CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &got, pf));
     else
-        DNN_RET(cudnnFindConvolutionForwardAlgorithm(c->dnn, I->xd, P->wd, I->cf, I->yd, CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &got, pf));
+        DNN_RET(c, cudnnFindConvolutionForwardAlgorithm(c->dnn, I->xd, P->wd, I->cf, I->yd, CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &got, pf));
     PICK(c, pf, got, k);
     if (k >= 0) { a->fwd = pf[k].algo; a->fwd_math = math_use(c, pf[k].mathType); }
 
     if (P->d.need_dx) {
         cudnnConvolutionBwdDataAlgoPerf_t pd[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
         if (c->deterministic)
-            DNN_RET(cudnnGetConvolutionBackwardDataAlgorithm_v7(c->dnn, P->wd, I->yd, I->cd, I->xd,
+            DNN_RET(c, cudnnGetConvolutionBackwardDataAlgorithm_v7(c->dnn, P->wd, I->yd, I->cd, I->xd,
                                                                 CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &got, pd));
         else
-            DNN_RET(cudnnFindConvolutionBackwardDataAlgorithm(c->dnn, P->wd, I->yd, I->cd, I->xd,
+            DNN_RET(c, cudnnFindConvolutionBackwardDataAlgorithm(c->dnn, P->wd, I->yd, I->cd, I->xd,
                                                               CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &got, pd));
         PICK(c, pd, got, k);
         if (k >= 0) { a->bwdd = pd[k].algo; a->bwdd_math = math_use(c, pd[k].mathType); }
@@ -102,10 +103,10 @@ static int algo_choose(cuda_ctx *c, const conv2d_plan *P, conv_inst *I)
 
     cudnnConvolutionBwdFilterAlgoPerf_t pw[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
     if (c->deterministic)
-        DNN_RET(cudnnGetConvolutionBackwardFilterAlgorithm_v7(c->dnn, I->xd, I->yd, I->cw, P->wd,
+        DNN_RET(c, cudnnGetConvolutionBackwardFilterAlgorithm_v7(c->dnn, I->xd, I->yd, I->cw, P->wd,
                                                               CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &got, pw));
     else
-        DNN_RET(cudnnFindConvolutionBackwardFilterAlgorithm(c->dnn, I->xd, I->yd, I->cw, P->wd,
+        DNN_RET(c, cudnnFindConvolutionBackwardFilterAlgorithm(c->dnn, I->xd, I->yd, I->cw, P->wd,
                                                             CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &got, pw));
     PICK(c, pw, got, k);
     if (k >= 0) { a->bwdf = pw[k].algo; a->bwdf_math = math_use(c, pw[k].mathType); }
@@ -123,7 +124,12 @@ static void algo_store(cuda_ctx *c, const cuda_algo *a)
 {
     if (c->n_algos == c->cap_algos) {
         c->cap_algos = c->cap_algos ? 2 * c->cap_algos : 16;
-        c->algos = (cuda_algo *)xrealloc(c->algos, (size_t)c->cap_algos * sizeof *c->algos);
+        cuda_algo *grown = (cuda_algo *)realloc(c->algos, (size_t)c->cap_algos * sizeof *c->algos);
+        if (!grown) {   /* out of memory: the choice is not cached, only made again next time */
+            c->cap_algos = c->n_algos;
+            return;
+        }
+        c->algos = grown;
     }
     c->algos[c->n_algos++] = *a;
 }
@@ -134,14 +140,14 @@ static int inst_make(cuda_ctx *c, conv2d_plan *P, conv_inst *I, int n)
     memset(I, 0, sizeof *I);
     I->n = n;
     int dims[4];
-    if (cudnn_check(cudnnCreateTensorDescriptor(&I->xd), "cudnnCreateTensorDescriptor", __FILE__, __LINE__) ||
-        cudnn_check(cudnnCreateTensorDescriptor(&I->yd), "cudnnCreateTensorDescriptor", __FILE__, __LINE__) ||
-        cudnn_check(cudnnSetTensor4dDescriptor(I->xd, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, n, d->ic, d->ih, d->iw),
+    if (cudnn_check(c, cudnnCreateTensorDescriptor(&I->xd), "cudnnCreateTensorDescriptor", __FILE__, __LINE__) ||
+        cudnn_check(c, cudnnCreateTensorDescriptor(&I->yd), "cudnnCreateTensorDescriptor", __FILE__, __LINE__) ||
+        cudnn_check(c, cudnnSetTensor4dDescriptor(I->xd, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, n, d->ic, d->ih, d->iw),
                     "cudnnSetTensor4dDescriptor(x)", __FILE__, __LINE__) ||
-        cudnn_check(cudnnSetTensor4dDescriptor(I->yd, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, n, d->oc, P->oh, P->ow),
+        cudnn_check(c, cudnnSetTensor4dDescriptor(I->yd, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, n, d->oc, P->oh, P->ow),
                     "cudnnSetTensor4dDescriptor(y)", __FILE__, __LINE__) ||
         conv_desc_make(c, d, &I->cf) || conv_desc_make(c, d, &I->cd) || conv_desc_make(c, d, &I->cw) ||
-        cudnn_check(cudnnGetConvolution2dForwardOutputDim(I->cf, I->xd, P->wd, &dims[0], &dims[1], &dims[2], &dims[3]),
+        cudnn_check(c, cudnnGetConvolution2dForwardOutputDim(I->cf, I->xd, P->wd, &dims[0], &dims[1], &dims[2], &dims[3]),
                     "cudnnGetConvolution2dForwardOutputDim", __FILE__, __LINE__))
         goto fail;
     if (dims[0] != n || dims[1] != d->oc || dims[2] != P->oh || dims[3] != P->ow) {
@@ -159,16 +165,16 @@ static int inst_make(cuda_ctx *c, conv2d_plan *P, conv_inst *I, int n)
             algo_store(c, &I->a);
         }
     }
-    if (cudnn_check(cudnnSetConvolutionMathType(I->cf, I->a.fwd_math), "cudnnSetConvolutionMathType", __FILE__, __LINE__) ||
-        cudnn_check(cudnnSetConvolutionMathType(I->cd, I->a.bwdd_math), "cudnnSetConvolutionMathType", __FILE__, __LINE__) ||
-        cudnn_check(cudnnSetConvolutionMathType(I->cw, I->a.bwdf_math), "cudnnSetConvolutionMathType", __FILE__, __LINE__) ||
-        cudnn_check(cudnnGetConvolutionForwardWorkspaceSize(c->dnn, I->xd, P->wd, I->cf, I->yd, I->a.fwd, &I->ws_f),
+    if (cudnn_check(c, cudnnSetConvolutionMathType(I->cf, I->a.fwd_math), "cudnnSetConvolutionMathType", __FILE__, __LINE__) ||
+        cudnn_check(c, cudnnSetConvolutionMathType(I->cd, I->a.bwdd_math), "cudnnSetConvolutionMathType", __FILE__, __LINE__) ||
+        cudnn_check(c, cudnnSetConvolutionMathType(I->cw, I->a.bwdf_math), "cudnnSetConvolutionMathType", __FILE__, __LINE__) ||
+        cudnn_check(c, cudnnGetConvolutionForwardWorkspaceSize(c->dnn, I->xd, P->wd, I->cf, I->yd, I->a.fwd, &I->ws_f),
                     "cudnnGetConvolutionForwardWorkspaceSize", __FILE__, __LINE__) ||
-        cudnn_check(cudnnGetConvolutionBackwardFilterWorkspaceSize(c->dnn, I->xd, I->yd, I->cw, P->wd, I->a.bwdf, &I->ws_w),
+        cudnn_check(c, cudnnGetConvolutionBackwardFilterWorkspaceSize(c->dnn, I->xd, I->yd, I->cw, P->wd, I->a.bwdf, &I->ws_w),
                     "cudnnGetConvolutionBackwardFilterWorkspaceSize", __FILE__, __LINE__))
         goto fail;
     if (d->need_dx &&
-        cudnn_check(cudnnGetConvolutionBackwardDataWorkspaceSize(c->dnn, P->wd, I->yd, I->cd, I->xd, I->a.bwdd, &I->ws_d),
+        cudnn_check(c, cudnnGetConvolutionBackwardDataWorkspaceSize(c->dnn, P->wd, I->yd, I->cd, I->xd, I->a.bwdd, &I->ws_d),
                     "cudnnGetConvolutionBackwardDataWorkspaceSize", __FILE__, __LINE__))
         goto fail;
     {
@@ -183,15 +189,36 @@ fail:
                    n, d->ic, d->ih, d->iw, d->oc, d->kh, d->kw, d->stride, d->pad);
 }
 
+/* plan_cache callbacks: arg is the plan */
+static int inst_make_cb(void *arg, void *inst, int n)
+{
+    conv2d_plan *P = (conv2d_plan *)arg;
+    return inst_make(P->ctx, P, (conv_inst *)inst, n);
+}
+
+static void inst_free_cb(void *inst) { inst_free((conv_inst *)inst); }
+
 conv2d_plan *cuda_conv2d_plan_make(void *ctx, const conv2d_desc *d)
 {
     cuda_ctx *c = (cuda_ctx *)ctx;
-    if (d->max_n < 1 || d->ic < 1 || d->oc < 1 || d->kh < 1 || d->kw < 1 || d->stride < 1 || d->pad < 0) {
+    if (conv2d_desc_invalid(d)) {
         err_msg("conv2d", "invalid description");
         return NULL;
     }
-    conv2d_plan *P = (conv2d_plan *)xcalloc(1, sizeof *P);
+    conv2d_plan *P = (conv2d_plan *)calloc(1, sizeof *P);
+    if (!P) {
+        err_msg("conv2d", "out of memory");
+        return NULL;
+    }
     P->d = *d;
+    P->ctx = c;
+    P->cache.op = "conv2d";
+    P->cache.max_n = d->max_n;
+    P->cache.inst = P->inst;
+    P->cache.size = sizeof P->inst[0];
+    P->cache.make = inst_make_cb;
+    P->cache.free = inst_free_cb;
+    P->cache.arg = P;
     P->oh = conv2d_out_size(d->ih, d->kh, d->stride, d->pad);
     P->ow = conv2d_out_size(d->iw, d->kw, d->stride, d->pad);
     if (P->oh < 1 || P->ow < 1 || d->ih + 2 * d->pad < d->kh || d->iw + 2 * d->pad < d->kw) {
@@ -199,43 +226,25 @@ conv2d_plan *cuda_conv2d_plan_make(void *ctx, const conv2d_desc *d)
         free(P);
         return NULL;
     }
-    if (cudnn_check(cudnnCreateFilterDescriptor(&P->wd), "cudnnCreateFilterDescriptor", __FILE__, __LINE__) ||
-        cudnn_check(cudnnSetFilter4dDescriptor(P->wd, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, d->oc, d->ic, d->kh, d->kw),
+    if (cudnn_check(c, cudnnCreateFilterDescriptor(&P->wd), "cudnnCreateFilterDescriptor", __FILE__, __LINE__) ||
+        cudnn_check(c, cudnnSetFilter4dDescriptor(P->wd, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, d->oc, d->ic, d->kh, d->kw),
                     "cudnnSetFilter4dDescriptor", __FILE__, __LINE__) ||
         (d->relu && cuda_mask_reserve(c, (size_t)d->max_n * d->oc * P->oh * P->ow * sizeof(float))) ||
         /* the max_n instance now, so errors show when the net is built */
-        inst_make(c, P, &P->inst[0], d->max_n)) {
+        !plan_cache_get(&P->cache, d->max_n)) {
         cuda_conv2d_plan_free(c, P);
         return NULL;
     }
-    P->n_inst = 1;
     return P;
 }
 
 void cuda_conv2d_plan_free(void *ctx, conv2d_plan *P)
 {
-    (void)ctx;
+    cuda_ctx *c = (cuda_ctx *)ctx;
     if (!P) return;
-    for (int i = 0; i < P->n_inst; i++) inst_free(&P->inst[i]);
-    if (P->wd) cudnn_check(cudnnDestroyFilterDescriptor(P->wd), "cudnnDestroyFilterDescriptor", __FILE__, __LINE__);
+    plan_cache_free(&P->cache);
+    if (P->wd) cudnn_check(c, cudnnDestroyFilterDescriptor(P->wd), "cudnnDestroyFilterDescriptor", __FILE__, __LINE__);
     free(P);
-}
-
-/* The instance for batch n, made on first use; the oldest non-max one goes when full. */
-static conv_inst *inst_get(cuda_ctx *c, conv2d_plan *P, int n)
-{
-    for (int i = 0; i < P->n_inst; i++)
-        if (P->inst[i].n == n) return &P->inst[i];
-    if (n < 1 || n > P->d.max_n) { err_msg("conv2d", "batch %d outside 1..%d", n, P->d.max_n); return NULL; }
-    if (P->n_inst == CONV_MAX_INST) {
-        inst_free(&P->inst[1]);
-        memmove(&P->inst[1], &P->inst[2], (CONV_MAX_INST - 2) * sizeof P->inst[0]);
-        P->n_inst--;
-    }
-    conv_inst *I = &P->inst[P->n_inst];
-    if (inst_make(c, P, I, n)) return NULL;
-    P->n_inst++;
-    return I;
 }
 
 /* y = relu?(y + b[c]) in place, NCHW */
@@ -268,10 +277,10 @@ __global__ void bias_grad_final_kernel(const double2 *part, int P, int C, float 
 int cuda_conv2d_fwd(void *ctx, conv2d_plan *P, const tensor *x, const tensor *w, const tensor *b, tensor *y)
 {
     cuda_ctx *c = (cuda_ctx *)ctx;
-    conv_inst *I = inst_get(c, P, x->shape[0]);
+    conv_inst *I = (conv_inst *)plan_cache_get(&P->cache, x->shape[0]);
     if (!I) return C_ERR;
     const float one = 1.0f, zero = 0.0f;
-    DNN_RET(cudnnConvolutionForward(c->dnn, &one, I->xd, x->data, P->wd, w->data, I->cf, I->a.fwd, c->ws, I->ws_f,
+    DNN_RET(c, cudnnConvolutionForward(c->dnn, &one, I->xd, x->data, P->wd, w->data, I->cf, I->a.fwd, c->ws, I->ws_f,
                                     &zero, I->yd, y->data));
     if (P->d.bias || P->d.relu) {
         size_t total = (size_t)I->n * P->d.oc * P->oh * P->ow;
@@ -285,7 +294,7 @@ int cuda_conv2d_bwd(void *ctx, conv2d_plan *P, const tensor *x, const tensor *w,
                   const tensor *dy, tensor *dx, tensor *dw, tensor *db)
 {
     cuda_ctx *c = (cuda_ctx *)ctx;
-    conv_inst *I = inst_get(c, P, x->shape[0]);
+    conv_inst *I = (conv_inst *)plan_cache_get(&P->cache, x->shape[0]);
     if (!I) return C_ERR;
     const float one = 1.0f, zero = 0.0f;
     const int N = I->n, C = P->d.oc, HW = P->oh * P->ow;
@@ -295,7 +304,7 @@ int cuda_conv2d_bwd(void *ctx, conv2d_plan *P, const tensor *x, const tensor *w,
         LAUNCH_RET(c, relu_mask_kernel, cuda_blocks(total), CUDA_THREADS, (const float *)y->data, g, (float *)c->mask, total);
         g = (const float *)c->mask;
     }
-    DNN_RET(cudnnConvolutionBackwardFilter(c->dnn, &one, I->xd, x->data, I->yd, g, I->cw, I->a.bwdf, c->ws, I->ws_w,
+    DNN_RET(c, cudnnConvolutionBackwardFilter(c->dnn, &one, I->xd, x->data, I->yd, g, I->cw, I->a.bwdf, c->ws, I->ws_w,
                                            &zero, P->wd, dw->data));
     if (P->d.bias && db) {
         int parts = chan_parts(N, C, HW);
@@ -306,7 +315,7 @@ int cuda_conv2d_bwd(void *ctx, conv2d_plan *P, const tensor *x, const tensor *w,
     }
     if (dx) {
         if (!P->d.need_dx) return err_msg("conv2d", "input gradient asked of a plan made without need_dx");
-        DNN_RET(cudnnConvolutionBackwardData(c->dnn, &one, P->wd, w->data, I->yd, g, I->cd, I->a.bwdd, c->ws, I->ws_d,
+        DNN_RET(c, cudnnConvolutionBackwardData(c->dnn, &one, P->wd, w->data, I->yd, g, I->cd, I->a.bwdd, c->ws, I->ws_d,
                                              &zero, I->xd, dx->data));
     }
     return C_OK;

@@ -5,22 +5,43 @@
 #include <stdlib.h>
 #include <string.h>
 
-int cuda_check(cudaError_t e, const char *call, const char *file, int line)
+static void record(cuda_ctx *c, const char *call, const char *file, int line)
+{
+    if (!c || c->err_call) return;
+    c->err_call = call;
+    c->err_file = file;
+    c->err_line = line;
+}
+
+int cuda_check(cuda_ctx *c, cudaError_t e, const char *call, const char *file, int line)
 {
     if (e == cudaSuccess) return C_OK;
+    record(c, call, file, line);
     return err_msg("cuda", "%s:%d: %s failed: %s (%s)", file, line, call, cudaGetErrorString(e), cudaGetErrorName(e));
 }
 
-int cudnn_check(cudnnStatus_t s, const char *call, const char *file, int line)
+int cudnn_check(cuda_ctx *c, cudnnStatus_t s, const char *call, const char *file, int line)
 {
     if (s == CUDNN_STATUS_SUCCESS) return C_OK;
+    record(c, call, file, line);
     return err_msg("cudnn", "%s:%d: %s failed: %s", file, line, call, cudnnGetErrorString(s));
 }
 
-int cublas_check(cublasStatus_t s, const char *call, const char *file, int line)
+int cublas_check(cuda_ctx *c, cublasStatus_t s, const char *call, const char *file, int line)
 {
     if (s == CUBLAS_STATUS_SUCCESS) return C_OK;
+    record(c, call, file, line);
     return err_msg("cublas", "%s:%d: %s failed: %s (%d)", file, line, call, cublasGetStatusString(s), (int)s);
+}
+
+int cuda_error_report(cuda_ctx *c, int rc)
+{
+    if (!c->err_call) return rc;
+    if (rc == C_OK)
+        err_msg("cuda", "an earlier call failed: %s (%s:%d)", c->err_call, c->err_file, c->err_line);
+    c->err_call = c->err_file = NULL;
+    c->err_line = 0;
+    return C_ERR;
 }
 
 int cuda_reserve(cuda_ctx *c, void **buf, size_t *size, size_t bytes)
@@ -30,12 +51,12 @@ int cuda_reserve(cuda_ctx *c, void **buf, size_t *size, size_t bytes)
         return err_msg("cuda", "a scratch buffer must grow to %zu bytes while recording a graph", bytes);
     c->buf_gen++;
     if (*buf) {
-        CU_RET(cudaStreamSynchronize(c->stream));
-        CU_RET(cudaFree(*buf));
+        CU_RET(c, cudaStreamSynchronize(c->stream));
+        CU_RET(c, cudaFree(*buf));
         *buf = NULL;
         *size = 0;
     }
-    CU_RET(cudaMalloc(buf, bytes));
+    CU_RET(c, cudaMalloc(buf, bytes));
     *size = bytes;
     return C_OK;
 }
@@ -68,8 +89,8 @@ static int cuda_alloc(void *ctx, tensor *t, tensor_dtype dt, int ndim, const int
     t->layout = TL_PLAIN;
     t->bytes = tensor_numel(t) * tensor_elsize(dt);
     size_t sz = t->bytes ? t->bytes : 4;
-    CU_RET(cudaMalloc(&t->data, sz));
-    if (cuda_check(cudaMemsetAsync(t->data, 0, sz, c->stream), "cudaMemsetAsync", __FILE__, __LINE__)) {
+    CU_RET(c, cudaMalloc(&t->data, sz));
+    if (cuda_check(c, cudaMemsetAsync(t->data, 0, sz, c->stream), "cudaMemsetAsync", __FILE__, __LINE__)) {
         cudaFree(t->data);
         t->data = NULL;
         return C_ERR;
@@ -77,10 +98,11 @@ static int cuda_alloc(void *ctx, tensor *t, tensor_dtype dt, int ndim, const int
     return C_OK;
 }
 
+/* A failed cudaFree is recorded for the next synchronising call (this entry returns nothing). */
 static void cuda_free_tensor(void *ctx, tensor *t)
 {
-    (void)ctx;
-    if (!t->view && t->data) CU_DIE(cudaFree(t->data));
+    cuda_ctx *c = (cuda_ctx *)ctx;
+    if (!t->view && t->data) cuda_check(c, cudaFree(t->data), "cudaFree", __FILE__, __LINE__);
     memset(t, 0, sizeof *t);
 }
 
@@ -88,38 +110,42 @@ static int cuda_upload(void *ctx, tensor *dst, const void *host)
 {
     cuda_ctx *c = (cuda_ctx *)ctx;
     /* From pageable memory the call returns once the host bytes are staged: host may be reused. */
-    CU_RET(cudaMemcpyAsync(dst->data, host, used_bytes(dst), cudaMemcpyHostToDevice, c->stream));
+    CU_RET(c, cudaMemcpyAsync(dst->data, host, used_bytes(dst), cudaMemcpyHostToDevice, c->stream));
+    return C_OK;
+}
+
+static int download_wait(cuda_ctx *c, const tensor *src, void *host)
+{
+    CU_RET(c, cudaMemcpyAsync(host, src->data, used_bytes(src), cudaMemcpyDeviceToHost, c->stream));
+    CU_RET(c, cudaStreamSynchronize(c->stream));
     return C_OK;
 }
 
 static int cuda_download(void *ctx, const tensor *src, void *host)
 {
     cuda_ctx *c = (cuda_ctx *)ctx;
-    CU_RET(cudaMemcpyAsync(host, src->data, used_bytes(src), cudaMemcpyDeviceToHost, c->stream));
-    CU_RET(cudaStreamSynchronize(c->stream));
-    return C_OK;
+    return cuda_error_report(c, download_wait(c, src, host));
 }
 
 static int cuda_copy(void *ctx, tensor *dst, const tensor *src)
 {
     cuda_ctx *c = (cuda_ctx *)ctx;
     if (dst->data != src->data)
-        CU_RET(cudaMemcpyAsync(dst->data, src->data, used_bytes(src), cudaMemcpyDeviceToDevice, c->stream));
+        CU_RET(c, cudaMemcpyAsync(dst->data, src->data, used_bytes(src), cudaMemcpyDeviceToDevice, c->stream));
     return C_OK;
 }
 
 static int cuda_zero(void *ctx, tensor *t)
 {
     cuda_ctx *c = (cuda_ctx *)ctx;
-    CU_RET(cudaMemsetAsync(t->data, 0, used_bytes(t), c->stream));
+    CU_RET(c, cudaMemsetAsync(t->data, 0, used_bytes(t), c->stream));
     return C_OK;
 }
 
 static int cuda_sync(void *ctx)
 {
     cuda_ctx *c = (cuda_ctx *)ctx;
-    CU_RET(cudaStreamSynchronize(c->stream));
-    return C_OK;
+    return cuda_error_report(c, cuda_check(c, cudaStreamSynchronize(c->stream), "cudaStreamSynchronize", __FILE__, __LINE__));
 }
 
 static void cuda_free(void *ctx)
@@ -127,20 +153,20 @@ static void cuda_free(void *ctx)
     cuda_ctx *c = (cuda_ctx *)ctx;
     if (!c) return;
     /* Teardown: report failures but keep releasing. */
-    if (c->stream) cuda_check(cudaStreamSynchronize(c->stream), "cudaStreamSynchronize", __FILE__, __LINE__);
-    if (c->ws) cuda_check(cudaFree(c->ws), "cudaFree(ws)", __FILE__, __LINE__);
-    if (c->red) cuda_check(cudaFree(c->red), "cudaFree(red)", __FILE__, __LINE__);
-    if (c->mask) cuda_check(cudaFree(c->mask), "cudaFree(mask)", __FILE__, __LINE__);
-    if (c->loss_dev) cuda_check(cudaFree(c->loss_dev), "cudaFree(loss)", __FILE__, __LINE__);
-    if (c->loss_host) cuda_check(cudaFreeHost(c->loss_host), "cudaFreeHost", __FILE__, __LINE__);
-    if (c->loss_ring) cuda_check(cudaFreeHost(c->loss_ring), "cudaFreeHost(ring)", __FILE__, __LINE__);
+    if (c->stream) cuda_check(c, cudaStreamSynchronize(c->stream), "cudaStreamSynchronize", __FILE__, __LINE__);
+    if (c->ws) cuda_check(c, cudaFree(c->ws), "cudaFree(ws)", __FILE__, __LINE__);
+    if (c->red) cuda_check(c, cudaFree(c->red), "cudaFree(red)", __FILE__, __LINE__);
+    if (c->mask) cuda_check(c, cudaFree(c->mask), "cudaFree(mask)", __FILE__, __LINE__);
+    if (c->loss_dev) cuda_check(c, cudaFree(c->loss_dev), "cudaFree(loss)", __FILE__, __LINE__);
+    if (c->loss_host) cuda_check(c, cudaFreeHost(c->loss_host), "cudaFreeHost", __FILE__, __LINE__);
+    if (c->loss_ring) cuda_check(c, cudaFreeHost(c->loss_ring), "cudaFreeHost(ring)", __FILE__, __LINE__);
     for (int i = 0; i < BACKEND_LOSS_SLOTS; i++)
-        if (c->loss_ev[i]) cuda_check(cudaEventDestroy(c->loss_ev[i]), "cudaEventDestroy", __FILE__, __LINE__);
-    if (c->step_lr) cuda_check(cudaFree(c->step_lr), "cudaFree(step)", __FILE__, __LINE__);
-    if (c->blas) cublas_check(cublasDestroy(c->blas), "cublasDestroy", __FILE__, __LINE__);
-    if (c->blas_ws) cuda_check(cudaFree(c->blas_ws), "cudaFree(blas_ws)", __FILE__, __LINE__);
-    if (c->dnn) cudnn_check(cudnnDestroy(c->dnn), "cudnnDestroy", __FILE__, __LINE__);
-    if (c->stream) cuda_check(cudaStreamDestroy(c->stream), "cudaStreamDestroy", __FILE__, __LINE__);
+        if (c->loss_ev[i]) cuda_check(c, cudaEventDestroy(c->loss_ev[i]), "cudaEventDestroy", __FILE__, __LINE__);
+    if (c->step_lr) cuda_check(c, cudaFree(c->step_lr), "cudaFree(step)", __FILE__, __LINE__);
+    if (c->blas) cublas_check(c, cublasDestroy(c->blas), "cublasDestroy", __FILE__, __LINE__);
+    if (c->blas_ws) cuda_check(c, cudaFree(c->blas_ws), "cudaFree(blas_ws)", __FILE__, __LINE__);
+    if (c->dnn) cudnn_check(c, cudnnDestroy(c->dnn), "cudnnDestroy", __FILE__, __LINE__);
+    if (c->stream) cuda_check(c, cudaStreamDestroy(c->stream), "cudaStreamDestroy", __FILE__, __LINE__);
     free(c->algos);
     free(c);
 }
@@ -156,19 +182,20 @@ static int cuda_graph_begin(void *ctx)
 {
     cuda_ctx *c = (cuda_ctx *)ctx;
     /* thread-local: the loader threads never touch CUDA, and other threads' calls stay legal */
-    CU_RET(cudaStreamBeginCapture(c->stream, cudaStreamCaptureModeThreadLocal));
+    CU_RET(c, cudaStreamBeginCapture(c->stream, cudaStreamCaptureModeThreadLocal));
     c->capturing = 1;
     return C_OK;
 }
 
-static int cuda_graph_end(void *ctx, void **out)
+static void cuda_graph_free(void *ctx, void *graph);
+
+static int graph_end(cuda_ctx *c, void **out)
 {
-    cuda_ctx *c = (cuda_ctx *)ctx;
     cudaGraph_t g = NULL;
     *out = NULL;
     cudaError_t e = cudaStreamEndCapture(c->stream, &g);
     c->capturing = 0;
-    if (cuda_check(e, "cudaStreamEndCapture", __FILE__, __LINE__)) {
+    if (cuda_check(c, e, "cudaStreamEndCapture", __FILE__, __LINE__)) {
         if (g) cudaGraphDestroy(g);
         (void)cudaGetLastError();
         return C_ERR;
@@ -176,12 +203,28 @@ static int cuda_graph_end(void *ctx, void **out)
     cudaGraphExec_t ex;
     e = cudaGraphInstantiate(&ex, g, 0);
     cudaGraphDestroy(g);
-    if (cuda_check(e, "cudaGraphInstantiate", __FILE__, __LINE__)) return C_ERR;
-    cuda_graph *cg = (cuda_graph *)xcalloc(1, sizeof *cg);
+    if (cuda_check(c, e, "cudaGraphInstantiate", __FILE__, __LINE__)) return C_ERR;
+    cuda_graph *cg = (cuda_graph *)calloc(1, sizeof *cg);
+    if (!cg) {
+        cuda_check(c, cudaGraphExecDestroy(ex), "cudaGraphExecDestroy", __FILE__, __LINE__);
+        return err_msg("cuda", "out of memory");
+    }
     cg->exec = ex;
     cg->gen = c->buf_gen;
     *out = cg;
     return C_OK;
+}
+
+/* A failure recorded during the capture (or before it) makes the recording unusable. */
+static int cuda_graph_end(void *ctx, void **out)
+{
+    cuda_ctx *c = (cuda_ctx *)ctx;
+    int rc = cuda_error_report(c, graph_end(c, out));
+    if (rc != C_OK && *out) {
+        cuda_graph_free(c, *out);
+        *out = NULL;
+    }
+    return rc;
 }
 
 static int cuda_graph_launch(void *ctx, void *graph)
@@ -189,16 +232,16 @@ static int cuda_graph_launch(void *ctx, void *graph)
     cuda_ctx *c = (cuda_ctx *)ctx;
     cuda_graph *cg = (cuda_graph *)graph;
     if (cg->gen != c->buf_gen) return 1;
-    CU_RET(cudaGraphLaunch(cg->exec, c->stream));
+    CU_RET(c, cudaGraphLaunch(cg->exec, c->stream));
     return C_OK;
 }
 
 static void cuda_graph_free(void *ctx, void *graph)
 {
-    (void)ctx;
+    cuda_ctx *c = (cuda_ctx *)ctx;
     cuda_graph *cg = (cuda_graph *)graph;
     if (!cg) return;
-    cuda_check(cudaGraphExecDestroy(cg->exec), "cudaGraphExecDestroy", __FILE__, __LINE__);
+    cuda_check(c, cudaGraphExecDestroy(cg->exec), "cudaGraphExecDestroy", __FILE__, __LINE__);
     free(cg);
 }
 
@@ -248,7 +291,7 @@ static const backend_iface cuda_iface = {
     .nll_loss = cuda_nll_loss,
     .logsoftmax_nll_bwd = cuda_logsoftmax_nll_bwd,
     .sgd_step = cuda_sgd_step,
-    .augment_batch = cuda_augment_batch_op,
+    .augment_batch = cuda_augment_batch,
     .nll_loss_queue = cuda_nll_loss_queue,
     .loss_stash = cuda_loss_stash,
     .loss_fetch = cuda_loss_fetch,
@@ -264,34 +307,35 @@ extern "C" int backend_cuda_init_ex(backend *be, int device, int deterministic, 
     int count = backend_cuda_device_count();
     if (count < 1) return err_msg("cuda", "no CUDA device is visible");
     if (device < 0 || device >= count) return err_msg("cuda", "device %d requested but %d visible", device, count);
-    cuda_ctx *c = (cuda_ctx *)xcalloc(1, sizeof *c);
+    cuda_ctx *c = (cuda_ctx *)calloc(1, sizeof *c);
+    if (!c) return err_msg("cuda", "out of memory");
     c->device = device;
     c->deterministic = deterministic;
     c->tf32 = allow_tf32;
     cudaDeviceProp prop;
-    if (cuda_check(cudaSetDevice(device), "cudaSetDevice", __FILE__, __LINE__) ||
-        cuda_check(cudaGetDeviceProperties(&prop, device), "cudaGetDeviceProperties", __FILE__, __LINE__) ||
-        cuda_check(cudaStreamCreateWithFlags(&c->stream, cudaStreamNonBlocking), "cudaStreamCreateWithFlags", __FILE__, __LINE__) ||
-        cudnn_check(cudnnCreate(&c->dnn), "cudnnCreate", __FILE__, __LINE__) ||
-        cudnn_check(cudnnSetStream(c->dnn, c->stream), "cudnnSetStream", __FILE__, __LINE__) ||
-        cublas_check(cublasCreate(&c->blas), "cublasCreate", __FILE__, __LINE__) ||
-        cublas_check(cublasSetStream(c->blas, c->stream), "cublasSetStream", __FILE__, __LINE__) ||
+    if (cuda_check(c, cudaSetDevice(device), "cudaSetDevice", __FILE__, __LINE__) ||
+        cuda_check(c, cudaGetDeviceProperties(&prop, device), "cudaGetDeviceProperties", __FILE__, __LINE__) ||
+        cuda_check(c, cudaStreamCreateWithFlags(&c->stream, cudaStreamNonBlocking), "cudaStreamCreateWithFlags", __FILE__, __LINE__) ||
+        cudnn_check(c, cudnnCreate(&c->dnn), "cudnnCreate", __FILE__, __LINE__) ||
+        cudnn_check(c, cudnnSetStream(c->dnn, c->stream), "cudnnSetStream", __FILE__, __LINE__) ||
+        cublas_check(c, cublasCreate(&c->blas), "cublasCreate", __FILE__, __LINE__) ||
+        cublas_check(c, cublasSetStream(c->blas, c->stream), "cublasSetStream", __FILE__, __LINE__) ||
         /* full FP32 GEMMs (PyTorch's default for matmul); no atomics, so results repeat exactly */
-        cublas_check(cublasSetMathMode(c->blas, CUBLAS_DEFAULT_MATH), "cublasSetMathMode", __FILE__, __LINE__) ||
-        cublas_check(cublasSetAtomicsMode(c->blas, CUBLAS_ATOMICS_NOT_ALLOWED), "cublasSetAtomicsMode", __FILE__, __LINE__) ||
-        cuda_check(cudaMalloc(&c->loss_dev, sizeof(float)), "cudaMalloc(loss)", __FILE__, __LINE__) ||
-        cuda_check(cudaMallocHost(&c->loss_host, sizeof(float)), "cudaMallocHost(loss)", __FILE__, __LINE__) ||
-        cuda_check(cudaMallocHost(&c->loss_ring, BACKEND_LOSS_SLOTS * sizeof(float)), "cudaMallocHost(ring)", __FILE__, __LINE__) ||
-        cuda_check(cudaMalloc(&c->step_lr, 2 * sizeof(float)), "cudaMalloc(step)", __FILE__, __LINE__) ||
+        cublas_check(c, cublasSetMathMode(c->blas, CUBLAS_DEFAULT_MATH), "cublasSetMathMode", __FILE__, __LINE__) ||
+        cublas_check(c, cublasSetAtomicsMode(c->blas, CUBLAS_ATOMICS_NOT_ALLOWED), "cublasSetAtomicsMode", __FILE__, __LINE__) ||
+        cuda_check(c, cudaMalloc(&c->loss_dev, sizeof(float)), "cudaMalloc(loss)", __FILE__, __LINE__) ||
+        cuda_check(c, cudaMallocHost(&c->loss_host, sizeof(float)), "cudaMallocHost(loss)", __FILE__, __LINE__) ||
+        cuda_check(c, cudaMallocHost(&c->loss_ring, BACKEND_LOSS_SLOTS * sizeof(float)), "cudaMallocHost(ring)", __FILE__, __LINE__) ||
+        cuda_check(c, cudaMalloc(&c->step_lr, 2 * sizeof(float)), "cudaMalloc(step)", __FILE__, __LINE__) ||
         /* 32 MiB: NVIDIA's suggestion for Hopper; a workspace of our own keeps captures allocation-free */
-        cuda_check(cudaMalloc(&c->blas_ws, (size_t)32 << 20), "cudaMalloc(blas_ws)", __FILE__, __LINE__) ||
-        cublas_check(cublasSetWorkspace(c->blas, c->blas_ws, (size_t)32 << 20), "cublasSetWorkspace", __FILE__, __LINE__)) {
+        cuda_check(c, cudaMalloc(&c->blas_ws, (size_t)32 << 20), "cudaMalloc(blas_ws)", __FILE__, __LINE__) ||
+        cublas_check(c, cublasSetWorkspace(c->blas, c->blas_ws, (size_t)32 << 20), "cublasSetWorkspace", __FILE__, __LINE__)) {
         cuda_free(c);
         return C_ERR;
     }
     c->step_no = (uint32_t *)(c->step_lr + 1);
     for (int i = 0; i < BACKEND_LOSS_SLOTS; i++)
-        if (cuda_check(cudaEventCreateWithFlags(&c->loss_ev[i], cudaEventDisableTiming), "cudaEventCreateWithFlags", __FILE__, __LINE__)) {
+        if (cuda_check(c, cudaEventCreateWithFlags(&c->loss_ev[i], cudaEventDisableTiming), "cudaEventCreateWithFlags", __FILE__, __LINE__)) {
             cuda_free(c);
             return C_ERR;
         }

@@ -4,7 +4,11 @@
  * and two scratch buffers that grow when a larger shape first appears (every op runs on the one
  * stream, so they are never used by two ops at once), and a cache of chosen convolution
  * algorithms keyed by shape. Every CUDA, cuDNN and cuBLAS call goes through a check that prints
- * the call, file and line. Tensors are plain row-major in their logical shape (NCHW). */
+ * the call, file and line and records the first failure in the context: the op returns C_ERR,
+ * and the next synchronising call (sync, download, nll_loss, loss_fetch, graph_end) returns
+ * C_ERR too and clears the record (cuda_error_report), since a kernel's fault or a queued
+ * failure may surface only there. Nothing here exits. Tensors are plain row-major in their
+ * logical shape (NCHW). */
 #ifndef CUDA_INTERNAL_H
 #define CUDA_INTERNAL_H
 
@@ -14,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* error.h declares err_die/err_exit with C11's _Noreturn, which C++ does not have. */
+/* error.h declares err_die/err_exit (for stages) with C11's _Noreturn, which C++ does not have. */
 #ifndef _Noreturn
 #define _Noreturn __attribute__((noreturn))
 #endif
@@ -23,6 +27,7 @@ extern "C" {
 #include "core/error.h"
 }
 #include "backend/cuda_init.h"
+#include "backend/plan_cache.h"
 
 /* A cached algorithm choice for one convolution shape (and batch size). */
 typedef struct cuda_algo {
@@ -58,29 +63,32 @@ typedef struct cuda_ctx {
     unsigned long buf_gen;  /* bumped whenever cuda_reserve reallocates a scratch buffer */
     cuda_algo *algos;
     int n_algos, cap_algos;
+    const char *err_call;   /* the first failed call not yet reported (NULL: none) */
+    const char *err_file;
+    int err_line;
 } cuda_ctx;
 
-/* Check helpers: print `cuda: file:line: call: error` and return C_ERR (C_OK when fine). */
-int cuda_check(cudaError_t e, const char *call, const char *file, int line);
-int cudnn_check(cudnnStatus_t s, const char *call, const char *file, int line);
-int cublas_check(cublasStatus_t s, const char *call, const char *file, int line);
+/* Check helpers: print `cuda: file:line: call: error`, record the failure in c (when not NULL and
+ * none is recorded yet) and return C_ERR (C_OK when fine). */
+int cuda_check(cuda_ctx *c, cudaError_t e, const char *call, const char *file, int line);
+int cudnn_check(cuda_ctx *c, cudnnStatus_t s, const char *call, const char *file, int line);
+int cublas_check(cuda_ctx *c, cublasStatus_t s, const char *call, const char *file, int line);
 
-/* ..._RET: return C_ERR from an int function; ..._DIE: exit (void ops have no error return). */
-#define CU_RET(call) do { if (cuda_check((call), #call, __FILE__, __LINE__)) return C_ERR; } while (0)
-#define CU_DIE(call) do { if (cuda_check((call), #call, __FILE__, __LINE__)) err_exit(); } while (0)
-#define DNN_RET(call) do { if (cudnn_check((call), #call, __FILE__, __LINE__)) return C_ERR; } while (0)
-#define DNN_DIE(call) do { if (cudnn_check((call), #call, __FILE__, __LINE__)) err_exit(); } while (0)
-#define BLAS_RET(call) do { if (cublas_check((call), #call, __FILE__, __LINE__)) return C_ERR; } while (0)
+/* For a synchronising call that finished with rc: C_ERR when rc is C_ERR or a failure was
+ * recorded since the last report (printing one line naming it when rc was C_OK); clears the
+ * record. */
+int cuda_error_report(cuda_ctx *c, int rc);
+
+/* Return C_ERR from an int function when the call fails (recorded in c). */
+#define CU_RET(c, call) do { if (cuda_check((c), (call), #call, __FILE__, __LINE__)) return C_ERR; } while (0)
+#define DNN_RET(c, call) do { if (cudnn_check((c), (call), #call, __FILE__, __LINE__)) return C_ERR; } while (0)
+#define BLAS_RET(c, call) do { if (cublas_check((c), (call), #call, __FILE__, __LINE__)) return C_ERR; } while (0)
 
 /* Kernel launch on the context's stream, checked (launch errors only; faults in the kernel show
  * at the next synchronising call, which is checked too). */
 #define LAUNCH_RET(c, kernel, grid, block, ...) do { \
         kernel<<<(grid), (block), 0, (c)->stream>>>(__VA_ARGS__); \
-        if (cuda_check(cudaGetLastError(), "launch " #kernel, __FILE__, __LINE__)) return C_ERR; \
-    } while (0)
-#define LAUNCH_DIE(c, kernel, grid, block, ...) do { \
-        kernel<<<(grid), (block), 0, (c)->stream>>>(__VA_ARGS__); \
-        if (cuda_check(cudaGetLastError(), "launch " #kernel, __FILE__, __LINE__)) err_exit(); \
+        if (cuda_check((c), cudaGetLastError(), "launch " #kernel, __FILE__, __LINE__)) return C_ERR; \
     } while (0)
 
 #define CUDA_THREADS 256
@@ -147,7 +155,8 @@ __device__ __forceinline__ double2 chan_total(const double2 *part, int c, int P)
     return make_double2(s, q);
 }
 
-/* ---- op entry points (one file per group), wired into the table in backend_cuda.cu ---- */
+/* ---- op entry points (cuda/<op>.cu, contracts in ops/<op>.h), wired into the table in
+ * cuda_backend.cu ---- */
 conv2d_plan *cuda_conv2d_plan_make(void *ctx, const conv2d_desc *d);
 void cuda_conv2d_plan_free(void *ctx, conv2d_plan *p);
 int cuda_conv2d_fwd(void *ctx, conv2d_plan *p, const tensor *x, const tensor *w, const tensor *b, tensor *y);
@@ -180,7 +189,7 @@ int cuda_nll_loss_queue(void *ctx, const tensor *logp, const tensor *labels);
 int cuda_loss_stash(void *ctx, int slot);
 int cuda_loss_fetch(void *ctx, int slot, float *loss);
 
-int cuda_augment_batch_op(void *ctx, const tensor *images, const tensor *labels, const tensor *lut,
+int cuda_augment_batch(void *ctx, const tensor *images, const tensor *labels, const tensor *lut,
                           const tensor *ids, long first, int n, int augment, int pad, int flip, uint64_t seed,
                           uint32_t pass, tensor *out, tensor *labels_out);
 int cuda_logsoftmax_nll_bwd(void *ctx, const tensor *logp, const tensor *labels, tensor *dx);

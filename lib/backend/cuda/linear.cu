@@ -39,7 +39,7 @@ int cuda_linear_fwd(void *ctx, const tensor *x, const tensor *w, const tensor *b
     const float one = 1.0f, zero = 0.0f;
     if (b) LAUNCH_RET(c, bias_fill_kernel, cuda_blocks((size_t)n * out), CUDA_THREADS, (float *)y->data,
                       (const float *)b->data, n, out);
-    BLAS_RET(cublasSgemm(c->blas, CUBLAS_OP_T, CUBLAS_OP_N, out, n, in, &one, (const float *)w->data, in,
+    BLAS_RET(c, cublasSgemm(c->blas, CUBLAS_OP_T, CUBLAS_OP_N, out, n, in, &one, (const float *)w->data, in,
                          (const float *)x->data, in, b ? &one : &zero, (float *)y->data, out));
     return C_OK;
 }
@@ -50,11 +50,11 @@ int cuda_linear_bwd(void *ctx, const tensor *x, const tensor *w, const tensor *d
     int n = x->shape[0], in = (int)(tensor_numel(x) / (size_t)n), out = w->shape[0];
     const float one = 1.0f, zero = 0.0f;
     const float *g = (const float *)dy->data;
-    BLAS_RET(cublasSgemm(c->blas, CUBLAS_OP_N, CUBLAS_OP_T, in, out, n, &one, (const float *)x->data, in, g, out,
+    BLAS_RET(c, cublasSgemm(c->blas, CUBLAS_OP_N, CUBLAS_OP_T, in, out, n, &one, (const float *)x->data, in, g, out,
                          &zero, (float *)dw->data, in));
     if (db) LAUNCH_RET(c, col_sum_kernel, (out + 127) / 128, 128, g, (float *)db->data, n, out);
     if (dx)
-        BLAS_RET(cublasSgemm(c->blas, CUBLAS_OP_N, CUBLAS_OP_N, in, n, out, &one, (const float *)w->data, in, g, out,
+        BLAS_RET(c, cublasSgemm(c->blas, CUBLAS_OP_N, CUBLAS_OP_N, in, n, out, &one, (const float *)w->data, in, g, out,
                              &zero, (float *)dx->data, in));
     return C_OK;
 }

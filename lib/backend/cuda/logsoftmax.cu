@@ -1,6 +1,6 @@
 /* logsoftmax.cu: log-softmax over the classes, the batch-mean NLL (kept on the device, read back once
- * per call through a pinned float) and the fused gradient (softmax - onehot) / n. The same maths
- * as backend_cpu_linear.c: row maximum, sum of exp in double, log-sum-exp in double. */
+ * per call through a pinned float) and the fused gradient (softmax - onehot) / n: the row maths of
+ * ops/logsoftmax.h, as on the CPU. */
 #include "backend/cuda/cuda_backend.h"
 
 /* one thread per row (k is the class count, 10 here) */
@@ -8,22 +8,14 @@ __global__ void logsoftmax_kernel(const float *x, float *y, int n, int k)
 {
     int i = blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= n) return;
-    const float *r = x + (size_t)i * k;
-    float mx = r[0];
-    for (int j = 1; j < k; j++) mx = r[j] > mx ? r[j] : mx;
-    double s = 0.0;
-    for (int j = 0; j < k; j++) s += exp((double)r[j] - mx);
-    double lse = mx + log(s);
-    for (int j = 0; j < k; j++) y[(size_t)i * k + j] = (float)(r[j] - lse);
+    logsoftmax_row(x + (size_t)i * k, y + (size_t)i * k, k);
 }
 
 /* one thread, batch order: the loss is the same bits on every run */
 __global__ void nll_kernel(const float *p, const uint8_t *l, int n, int k, float *loss)
 {
     if (blockIdx.x || threadIdx.x) return;
-    double s = 0.0;
-    for (int i = 0; i < n; i++) s -= p[(size_t)i * k + l[i]];
-    *loss = (float)(s / n);
+    *loss = nll_loss_mean(p, l, n, k);
 }
 
 __global__ void logsoftmax_nll_bwd_kernel(const float *p, const uint8_t *l, float *d, int n, int k)
@@ -31,7 +23,7 @@ __global__ void logsoftmax_nll_bwd_kernel(const float *p, const uint8_t *l, floa
     size_t total = (size_t)n * k;
     for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < total; i += (size_t)gridDim.x * blockDim.x) {
         int row = (int)(i / k), j = (int)(i % k);
-        d[i] = (expf(p[i]) - (float)(j == l[row])) / (float)n;
+        d[i] = logsoftmax_nll_grad(p[i], j == l[row], n);
     }
 }
 
@@ -43,15 +35,20 @@ int cuda_logsoftmax_fwd(void *ctx, const tensor *x, tensor *y)
     return C_OK;
 }
 
+static int nll_loss_wait(cuda_ctx *c, const tensor *logp, const tensor *labels, float *loss)
+{
+    int n = logp->shape[0], k = logp->shape[1];
+    LAUNCH_RET(c, nll_kernel, 1, 32, (const float *)logp->data, (const uint8_t *)labels->data, n, k, c->loss_dev);
+    CU_RET(c, cudaMemcpyAsync(c->loss_host, c->loss_dev, sizeof(float), cudaMemcpyDeviceToHost, c->stream));
+    CU_RET(c, cudaStreamSynchronize(c->stream));
+    *loss = *c->loss_host;
+    return C_OK;
+}
+
 int cuda_nll_loss(void *ctx, const tensor *logp, const tensor *labels, float *loss)
 {
     cuda_ctx *c = (cuda_ctx *)ctx;
-    int n = logp->shape[0], k = logp->shape[1];
-    LAUNCH_RET(c, nll_kernel, 1, 32, (const float *)logp->data, (const uint8_t *)labels->data, n, k, c->loss_dev);
-    CU_RET(cudaMemcpyAsync(c->loss_host, c->loss_dev, sizeof(float), cudaMemcpyDeviceToHost, c->stream));
-    CU_RET(cudaStreamSynchronize(c->stream));
-    *loss = *c->loss_host;
-    return C_OK;
+    return cuda_error_report(c, nll_loss_wait(c, logp, labels, loss));
 }
 
 int cuda_nll_loss_queue(void *ctx, const tensor *logp, const tensor *labels)
@@ -67,8 +64,8 @@ int cuda_loss_stash(void *ctx, int slot)
 {
     cuda_ctx *c = (cuda_ctx *)ctx;
     if (slot < 0 || slot >= BACKEND_LOSS_SLOTS) return err_msg("cuda", "loss slot %d outside 0..%d", slot, BACKEND_LOSS_SLOTS - 1);
-    CU_RET(cudaMemcpyAsync(c->loss_ring + slot, c->loss_dev, sizeof(float), cudaMemcpyDeviceToHost, c->stream));
-    CU_RET(cudaEventRecord(c->loss_ev[slot], c->stream));
+    CU_RET(c, cudaMemcpyAsync(c->loss_ring + slot, c->loss_dev, sizeof(float), cudaMemcpyDeviceToHost, c->stream));
+    CU_RET(c, cudaEventRecord(c->loss_ev[slot], c->stream));
     return C_OK;
 }
 
@@ -76,9 +73,9 @@ int cuda_loss_fetch(void *ctx, int slot, float *loss)
 {
     cuda_ctx *c = (cuda_ctx *)ctx;
     if (slot < 0 || slot >= BACKEND_LOSS_SLOTS) return err_msg("cuda", "loss slot %d outside 0..%d", slot, BACKEND_LOSS_SLOTS - 1);
-    CU_RET(cudaEventSynchronize(c->loss_ev[slot]));
-    *loss = c->loss_ring[slot];
-    return C_OK;
+    int rc = cuda_check(c, cudaEventSynchronize(c->loss_ev[slot]), "cudaEventSynchronize", __FILE__, __LINE__);
+    if (rc == C_OK) *loss = c->loss_ring[slot];
+    return cuda_error_report(c, rc);
 }
 
 int cuda_logsoftmax_nll_bwd(void *ctx, const tensor *logp, const tensor *labels, tensor *dx)

@@ -1,0 +1,9 @@
+/* accumulate.h: the gradient-sum op's contract.
+ *
+ * Backend entry (backend_iface):
+ *   accumulate(ctx, dst, src)   dst += src, elementwise, same shape and layout (the ResnetLayer's
+ *                               skip gradient, and any tensor read by two layers) */
+#ifndef OPS_ACCUMULATE_H
+#define OPS_ACCUMULATE_H
+
+#endif

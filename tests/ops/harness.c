@@ -1,0 +1,321 @@
+/* harness.c: runs the op cases on the CPU against their references and on CUDA against the CPU
+ * (see harness.h). */
+#include "ops/harness.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "backend/select.h"
+#include "core/error.h"
+#ifdef HAVE_CUDA
+#include "backend/cuda_init.h"
+#endif
+
+/* One output of one run, kept for the CPU-against-CUDA comparison. */
+typedef struct ops_record {
+    char what[96];
+    float *v;
+    size_t n;
+    double gpu_tol;
+} ops_record;
+
+struct ops_env {
+    backend *be;
+    int reference, cuda;
+    rng_stream data, fd;
+    const char *name;          /* the case's name as printed */
+    int failed;
+    void **allocs;
+    int n_allocs, cap_allocs;
+    tensor **tensors;
+    int n_tensors, cap_tensors;
+    ops_record *recs;
+    int n_recs, cap_recs;
+};
+
+const backend_iface *ops_iface(const ops_env *e) { return e->be->iface; }
+void *ops_ctx(const ops_env *e) { return e->be->ctx; }
+int ops_on_cuda(const ops_env *e) { return e->cuda; }
+int ops_reference(const ops_env *e) { return e->reference; }
+
+static void fail(ops_env *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void fail(ops_env *e, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (!e->failed) printf("FAIL: %s: %s\n", e->name, msg);
+    else printf("    also: %s\n", msg);
+    e->failed = 1;
+}
+
+static void *grow(void *p, int *cap, size_t elsize)
+{
+    *cap = *cap ? 2 * *cap : 16;
+    return xrealloc(p, (size_t)*cap * elsize);
+}
+
+void *ops_alloc(ops_env *e, size_t bytes)
+{
+    if (e->n_allocs == e->cap_allocs) e->allocs = grow(e->allocs, &e->cap_allocs, sizeof *e->allocs);
+    void *p = xcalloc(1, bytes ? bytes : 1);
+    e->allocs[e->n_allocs++] = p;
+    return p;
+}
+
+double *ops_rand(ops_env *e, size_t n, double lo, double hi)
+{
+    double *d = ops_alloc(e, n * sizeof *d);
+    for (size_t i = 0; i < n; i++) d[i] = lo + (hi - lo) * rng_next_double(&e->data);
+    return d;
+}
+
+uint32_t ops_rand_below(ops_env *e, uint32_t n) { return rng_next_below(&e->data, n); }
+
+tensor *ops_tensor_raw(ops_env *e, tensor_dtype dt, int ndim, const int *shape, tensor_layout layout,
+                       const void *host)
+{
+    if (e->n_tensors == e->cap_tensors) e->tensors = grow(e->tensors, &e->cap_tensors, sizeof *e->tensors);
+    tensor *t = xcalloc(1, sizeof *t);
+    if (ops_iface(e)->alloc(ops_ctx(e), t, dt, ndim, shape, layout) != C_OK) {
+        fprintf(stderr, "ops harness: tensor allocation failed\n");
+        exit(2);
+    }
+    e->tensors[e->n_tensors++] = t;
+    if (host && ops_iface(e)->upload(ops_ctx(e), t, host) != C_OK) fail(e, "upload failed");
+    return t;
+}
+
+void ops_set(ops_env *e, tensor *t, const double *v)
+{
+    size_t n = tensor_numel(t);
+    float *f = ops_alloc(e, n * sizeof *f);
+    for (size_t i = 0; i < n; i++) f[i] = (float)v[i];
+    if (ops_iface(e)->upload(ops_ctx(e), t, f) != C_OK) fail(e, "upload failed");
+}
+
+tensor *ops_tensor(ops_env *e, int ndim, const int *shape, tensor_layout layout, const double *init)
+{
+    tensor *t = ops_tensor_raw(e, DT_F32, ndim, shape, layout, NULL);
+    if (init) ops_set(e, t, init);
+    return t;
+}
+
+float *ops_get(ops_env *e, const tensor *t)
+{
+    size_t n = tensor_numel(t);
+    float *f = ops_alloc(e, n * sizeof *f + 4);
+    if (t->dtype == DT_F32) {
+        if (ops_iface(e)->download(ops_ctx(e), t, f) != C_OK) fail(e, "download failed");
+        return f;
+    }
+    void *raw = ops_alloc(e, n * tensor_elsize(t->dtype) + 4);
+    if (ops_iface(e)->download(ops_ctx(e), t, raw) != C_OK) fail(e, "download failed");
+    for (size_t i = 0; i < n; i++)
+        f[i] = t->dtype == DT_I32 ? (float)((const int32_t *)raw)[i] : (float)((const uint8_t *)raw)[i];
+    return f;
+}
+
+void ops_check_at(ops_env *e, int ok, const char *what, const char *file, int line)
+{
+    if (!ok) fail(e, "%s:%d: %s", file, line, what);
+}
+
+double ops_error(const float *a, const double *b, size_t n)
+{
+    double diff = 0, scale = OPS_ERR_FLOOR;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - b[i]);
+        if (d != d) d = INFINITY;
+        if (d > diff) diff = d;
+        if (fabs(b[i]) > scale) scale = fabs(b[i]);
+    }
+    return diff / scale;
+}
+
+double ops_dot(const double *a, const double *b, size_t n)
+{
+    double s = 0;
+    for (size_t i = 0; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+
+static void judge(ops_env *e, const char *what, double err, double tol, const char *against)
+{
+    printf("    %-40s %-9s error %.3g (tol %.3g)\n", what, against, err, tol);
+    if (!(err <= tol)) fail(e, "%s: error %.3g against the %s exceeds tol %.3g", what, err, against, tol);
+}
+
+static void record(ops_env *e, const char *what, const float *got, size_t n, double gpu_tol)
+{
+    if (e->n_recs == e->cap_recs) e->recs = grow(e->recs, &e->cap_recs, sizeof *e->recs);
+    ops_record *r = &e->recs[e->n_recs++];
+    snprintf(r->what, sizeof r->what, "%s", what);
+    r->v = xmalloc(n * sizeof(float) + 4);
+    memcpy(r->v, got, n * sizeof(float));
+    r->n = n;
+    r->gpu_tol = gpu_tol;
+}
+
+void ops_expect_values(ops_env *e, const char *what, const float *got, size_t n, const double *ref, double tol,
+                       double gpu_tol)
+{
+    if (e->reference && ref) judge(e, what, ops_error(got, ref, n), tol, "reference");
+    record(e, what, got, n, gpu_tol);
+}
+
+void ops_expect(ops_env *e, const char *what, const tensor *t, const double *ref, double tol, double gpu_tol)
+{
+    ops_expect_values(e, what, ops_get(e, t), tensor_numel(t), ref, tol, gpu_tol);
+}
+
+void ops_expect_grad(ops_env *e, const char *what, const tensor *g, double *param, size_t n, ops_scalar_fn f,
+                     void *ctx, int samples, double tol, double gpu_tol)
+{
+    const float *got = ops_get(e, g);
+    if (e->reference) {
+        /* max |g - numeric| / max(max |numeric|, floor) over the sampled entries */
+        double diff = 0, scale = OPS_ERR_FLOOR;
+        for (int k = 0; k < samples && k < (int)n; k++) {
+            size_t i = (size_t)samples >= n ? (size_t)k : rng_next_below(&e->fd, (uint32_t)n);
+            double keep = param[i];
+            param[i] = keep + OPS_FD_H;
+            double a = f(ctx);
+            param[i] = keep - OPS_FD_H;
+            double b = f(ctx);
+            param[i] = keep;
+            double num = (a - b) / (2 * OPS_FD_H), d = fabs(got[i] - num);
+            if (d != d) d = INFINITY;
+            if (fabs(num) > scale) scale = fabs(num);
+            if (d > diff) diff = d;
+        }
+        judge(e, what, diff / scale, tol, "finite differences");
+    }
+    record(e, what, got, tensor_numel(g), gpu_tol);
+}
+
+/* ---- running ---- */
+
+static uint32_t name_hash(const char *s)
+{
+    uint32_t h = 2166136261u;   /* FNV-1a: each case its own inputs, the same on every backend */
+    for (; *s; s++) h = (h ^ (uint8_t)*s) * 16777619u;
+    return h;
+}
+
+static void env_run(ops_env *e, backend *be, const ops_case *c, const char *name, int reference, int cuda)
+{
+    memset(e, 0, sizeof *e);
+    e->be = be;
+    e->reference = reference;
+    e->cuda = cuda;
+    e->name = name;
+    rng_stream_init(&e->data, 1234, RNG_TEST, name_hash(c->name));
+    rng_stream_init(&e->fd, 4321, RNG_TEST, name_hash(c->name));
+    c->run(e, c->param);
+    for (int i = 0; i < e->n_tensors; i++) {
+        be->iface->free_tensor(be->ctx, e->tensors[i]);
+        free(e->tensors[i]);
+    }
+    for (int i = 0; i < e->n_allocs; i++) free(e->allocs[i]);
+    free(e->tensors);
+    free(e->allocs);
+    e->tensors = NULL;
+    e->allocs = NULL;
+}
+
+static void env_free_records(ops_env *e)
+{
+    for (int i = 0; i < e->n_recs; i++) free(e->recs[i].v);
+    free(e->recs);
+    e->recs = NULL;
+    e->n_recs = 0;
+}
+
+static void report(const ops_env *e)
+{
+    if (!e->failed) printf("PASS: %s\n", e->name);
+    fflush(stdout);
+}
+
+/* The CUDA run's records against the CPU run's. */
+static void compare(ops_env *g, const ops_env *c)
+{
+    if (g->n_recs != c->n_recs) {
+        fail(g, "%d outputs on cuda, %d on the cpu", g->n_recs, c->n_recs);
+        return;
+    }
+    for (int i = 0; i < g->n_recs; i++) {
+        const ops_record *a = &g->recs[i], *b = &c->recs[i];
+        if (a->n != b->n) { fail(g, "%s: %zu values on cuda, %zu on the cpu", a->what, a->n, b->n); continue; }
+        double *ref = xmalloc(b->n * sizeof *ref + 8);
+        for (size_t k = 0; k < b->n; k++) ref[k] = b->v[k];
+        judge(g, a->what, ops_error(a->v, ref, a->n), b->gpu_tol, "cpu");
+        free(ref);
+    }
+}
+
+int ops_run_all(const ops_suite *const *suites, int n_suites)
+{
+    int failed = 0;
+    backend cpu = { 0 }, gpu = { 0 };
+    if (backend_cpu_init(&cpu, 0) != C_OK) return 1;
+    const char *no_gpu = "no CUDA device visible";
+#ifdef HAVE_CUDA
+    if (backend_cuda_available()) {
+        if (backend_cuda_init_ex(&gpu, 0, 0, 0) != C_OK) no_gpu = "CUDA backend init failed";
+        else {
+            no_gpu = NULL;
+            printf("    GPU: %s (TF32 off)\n", backend_cuda_device_name(&gpu));
+        }
+    }
+#else
+    no_gpu = "built without CUDA (nvcc not found)";
+#endif
+    char name[256];
+    for (int s = 0; s < n_suites; s++)
+        for (int k = 0; k < suites[s]->n; k++) {
+            const ops_case *c = &suites[s]->cases[k];
+            ops_env ce, ge;
+            printf("  %s (cpu)\n", c->name);
+            env_run(&ce, &cpu, c, c->name, 1, 0);
+            report(&ce);
+            failed += ce.failed;
+            snprintf(name, sizeof name, "%s on cuda", c->name);
+            if (no_gpu) printf("SKIP: %s: %s\n", name, no_gpu);
+            else {
+                printf("  %s\n", name);
+                env_run(&ge, &gpu, c, name, 0, 1);
+                compare(&ge, &ce);
+                report(&ge);
+                failed += ge.failed;
+                env_free_records(&ge);
+            }
+            env_free_records(&ce);
+        }
+    /* the generic loops that CPUs without AVX-512 run */
+    backend_free(&cpu);
+    setenv("CPU_NO_AVX512", "1", 1);
+    int rc = backend_cpu_init(&cpu, 0);
+    unsetenv("CPU_NO_AVX512");
+    if (rc != C_OK) return failed + 1;
+    for (int s = 0; s < n_suites; s++)
+        for (int k = 0; k < suites[s]->n; k++) {
+            const ops_case *c = &suites[s]->cases[k];
+            if (!c->generic) continue;
+            ops_env ce;
+            snprintf(name, sizeof name, "%s generic", c->name);
+            printf("  %s\n", name);
+            env_run(&ce, &cpu, c, name, 1, 0);
+            report(&ce);
+            failed += ce.failed;
+            env_free_records(&ce);
+        }
+    backend_free(&cpu);
+    if (!no_gpu) backend_free(&gpu);
+    return failed;
+}

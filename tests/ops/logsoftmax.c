@@ -1,0 +1,70 @@
+/* logsoftmax.c: log-softmax and NLL references and cases: the forward, the loss (waiting and
+ * queued on the device), and the fused gradient against finite differences of
+ * nll(logsoftmax(x)). Tolerances: 1e-6 against the reference (double sums); the gradient 2e-3;
+ * CUDA against the CPU 1e-6 (expf last-ulp differences). */
+#include "ops/harness.h"
+#include "ops/reference.h"
+
+#include <math.h>
+
+void ref_logsoftmax(const double *x, int N, int K, double *y)
+{
+    for (int n = 0; n < N; n++) {
+        double mx = x[(size_t)n * K], s = 0;
+        for (int j = 1; j < K; j++) mx = x[(size_t)n * K + j] > mx ? x[(size_t)n * K + j] : mx;
+        for (int j = 0; j < K; j++) s += exp(x[(size_t)n * K + j] - mx);
+        for (int j = 0; j < K; j++) y[(size_t)n * K + j] = x[(size_t)n * K + j] - mx - log(s);
+    }
+}
+
+double ref_nll(const double *logp, int N, int K, const uint8_t *labels)
+{
+    double s = 0;
+    for (int n = 0; n < N; n++) s -= logp[(size_t)n * K + labels[n]];
+    return s / N;
+}
+
+typedef struct ls_case { int n, k; } ls_case;
+typedef struct ls_ctx { int n, k; double *x, *y; uint8_t *lab; } ls_ctx;
+
+static double ls_f(void *vp)
+{
+    ls_ctx *L = vp;
+    ref_logsoftmax(L->x, L->n, L->k, L->y);
+    return ref_nll(L->y, L->n, L->k, L->lab);
+}
+
+static void ls_run(ops_env *e, const void *param)
+{
+    const ls_case *c = param;
+    const backend_iface *B = ops_iface(e);
+    size_t nk = (size_t)c->n * c->k;
+    ls_ctx L = { c->n, c->k, ops_rand(e, nk, -4, 4), ops_alloc(e, nk * sizeof(double)), ops_alloc(e, (size_t)c->n) };
+    for (int i = 0; i < c->n; i++) L.lab[i] = (uint8_t)ops_rand_below(e, (uint32_t)c->k);
+    int s[2] = { c->n, c->k }, ls[1] = { c->n };
+    tensor *x = ops_tensor(e, 2, s, TL_PLAIN, L.x), *y = ops_tensor(e, 2, s, TL_PLAIN, NULL),
+           *dx = ops_tensor(e, 2, s, TL_PLAIN, NULL), *lab = ops_tensor_raw(e, DT_U8, 1, ls, TL_PLAIN, L.lab);
+    OPS_CHECK(e, B->logsoftmax_fwd(ops_ctx(e), x, y) == C_OK);
+    double loss = ops_reference(e) ? ls_f(&L) : 0;
+    ops_expect(e, "logp", y, L.y, 1e-6, 1e-6);
+    float got = NAN;
+    OPS_CHECK(e, B->nll_loss(ops_ctx(e), y, lab, &got) == C_OK);
+    ops_expect_values(e, "nll loss", &got, 1, &loss, 1e-6, 1e-6);
+    if (B->nll_loss_queue) {   /* the queued loss gives the same bits */
+        float q = NAN;
+        OPS_CHECK(e, B->nll_loss_queue(ops_ctx(e), y, lab) == C_OK && B->loss_stash(ops_ctx(e), 3) == C_OK &&
+                     B->loss_fetch(ops_ctx(e), 3, &q) == C_OK);
+        OPS_CHECK(e, q == got);
+    }
+    OPS_CHECK(e, B->logsoftmax_nll_bwd(ops_ctx(e), y, lab, dx) == C_OK);
+    ops_expect_grad(e, "dx", dx, L.x, nk, ls_f, &L, 50, 2e-3, 1e-6);
+}
+
+#define LS(name, ...) { "logsoftmax/" name, ls_run, &(const ls_case){ __VA_ARGS__ }, 0 }
+static const ops_case cases[] = {
+    LS("n5 k10", 5, 10),
+    LS("n9 k10", 9, 10),
+    LS("n1 k3", 1, 3),
+};
+
+OPS_SUITE(logsoftmax, cases);
