@@ -67,6 +67,12 @@ build/tests/unit/%: build/obj/tests/unit/%.o | $(LIBA)
 build/tests/tools/%: build/obj/tests/tools/%.o | $(LIBA)
 	$(call link_program)
 
+# $(call link_deps_known,PROGRAMS): a program without its .ld.d (linked by an older build, or the
+# file was lost) cannot know which members it holds, so it is relinked, which writes the file.
+.PHONY: link-deps-unknown
+link_deps_known = $(foreach p,$(1),$(if $(wildcard $(p)),$(if $(wildcard $(p).ld.d),,$(eval $(p): link-deps-unknown))))
+$(call link_deps_known,$(STAGES) $(TESTS) $(TOOLS))
+
 # Intermediate objects are kept, so a second `make` is a no-op.
 .SECONDARY:
 

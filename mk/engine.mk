@@ -20,3 +20,5 @@ $(CONV_GEMM_BENCH): build/obj/tests/bench/conv_gemm_bench.o | $(LIBA)
 
 bench:: $(CONV_GEMM_BENCH)
 	$(CONV_GEMM_BENCH) --batch 256 --seconds 1
+
+$(call link_deps_known,$(ENGINE_BENCH) $(CONV_GEMM_BENCH))
