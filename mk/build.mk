@@ -41,7 +41,8 @@ $(LIBA): $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $^
 
-# $(call link_program[,EXTRA_LIBS]): links $< (the program's own object) against the archive and
+# $(call link_program[,EXTRA_LIBS]): links $< (the program's own object, plus the target's
+# PROGRAM_EXTRA_OBJ when it has more objects of its own) against the archive and
 # writes $@.ld.d: "$@: <each archive member the linker took>", from ld's -t -t trace (GNU ld
 # prints members as "(build/libcifar.a)name.o"; a program may take none). With another linker
 # the program depends on every member, which is what the archive as a prerequisite meant.
@@ -50,7 +51,7 @@ $(LIBA): $(LIB_OBJ)
 LD_TRACES_MEMBERS = $(shell $(CC) $(LDFLAGS) -Wl,--version 2>/dev/null | grep -c '^GNU ld')
 define link_program
 @mkdir -p $(@D)
-$(CC) $(LDFLAGS) $< $(LIBA) $(LDLIBS)$(if $(1), $(1)) -o $@ -Wl,-t,-t >$@.ld.trace
+$(CC) $(LDFLAGS) $< $(PROGRAM_EXTRA_OBJ) $(LIBA) $(LDLIBS)$(if $(1), $(1)) -o $@ -Wl,-t,-t >$@.ld.trace
 @awk -v prog='$@' -v lib='($(LIBA))' -v objs='$(LIB_MEMBERS)' -v exact='$(LD_TRACES_MEMBERS)' \
   'BEGIN { n = split(objs, o, " "); for (i = 1; i <= n; i++) { b = o[i]; sub(/.*\//, "", b); path[b] = o[i] } } \
    index($$0, lib) == 1 { m = substr($$0, length(lib) + 1); if ((m in path) && !(m in seen)) { seen[m] = 1; deps = deps " " path[m] } } \

@@ -8,9 +8,13 @@ OPS_REF_OBJ  := $(filter-out build/obj/tests/ops/test_backend_ops.o,$(OPS_TEST_O
 
 all: build/tests/ops/test_backend_ops
 
-build/tests/ops/test_backend_ops: $(OPS_TEST_OBJ) $(LIBA)
-	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) $(OPS_TEST_OBJ) $(LIBA) $(LDLIBS) -o $@
+TEST_BACKEND_OPS := build/tests/ops/test_backend_ops
+
+$(TEST_BACKEND_OPS): build/obj/tests/ops/test_backend_ops.o $(OPS_REF_OBJ) | $(LIBA)
+	$(call link_program)
+$(TEST_BACKEND_OPS): PROGRAM_EXTRA_OBJ = $(OPS_REF_OBJ)
 
 build/tests/unit/test_net: $(OPS_REF_OBJ)
-build/tests/unit/test_net: LDFLAGS += $(OPS_REF_OBJ)
+build/tests/unit/test_net: PROGRAM_EXTRA_OBJ = $(OPS_REF_OBJ)
+
+$(call link_deps_known,$(TEST_BACKEND_OPS))
