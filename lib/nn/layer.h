@@ -54,6 +54,8 @@ const layer_kind *layer_kind_of(ml_type t);
 /* ---- what the kinds use from the net (nn/net.c, nn/net_tensors.c, nn/net_profile.c) ---- */
 
 enum { NET_INIT_UNIFORM, NET_INIT_ZEROS, NET_INIT_ONES };
+/* The most state-dict tensors one layer may declare (BnLayer: a, m, conv.weight, means, stds). */
+enum { NET_MAX_LAYER_TENSORS = 5 };
 
 /* Adds the state-dict tensor `<owner>.<suffix>` (with gradient and momentum when trainable);
  * init NET_INIT_*, bound: U(-bound, bound) for NET_INIT_UNIFORM. Its index, or -1. */

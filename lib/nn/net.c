@@ -66,7 +66,8 @@ int net_build(net **out, const model_desc *m, backend *be, int max_batch)
     memcpy(n->model.layers, m->layers, (size_t)m->n_layers * sizeof *m->layers);
     n->n_layers = m->n_layers;
     n->layers = xcalloc((size_t)n->n_layers, sizeof *n->layers);
-    n->pt = xcalloc((size_t)n->n_layers * 5 + 1, sizeof *n->pt);
+    n->pt_cap = n->n_layers * NET_MAX_LAYER_TENSORS;
+    n->pt = xcalloc((size_t)n->pt_cap + 1, sizeof *n->pt);
     n->momentum_empty = 1;
     const char *g = getenv("NET_GRAPH");
     n->graphs_off = g && !strcmp(g, "0");

@@ -1,6 +1,7 @@
 /* net.h: a network built from a model file, running on any backend.
  *
  * Functions returning int return C_OK or C_ERR (after printing one line); nothing exits.
+ * What each layer type does is in the layer table (nn/layer.h, nn/layers/).
  *
  * The net owns its parameters, gradients, momentum buffers, activations and the conv plans, all
  * allocated once at net_load for batches up to max_batch: training steps allocate nothing.

@@ -29,7 +29,7 @@ struct net {
     int max_batch;
     int n_layers;
     layer *layers;
-    int n_pt;
+    int n_pt, pt_cap;
     ptensor *pt;
     tensor input, labels;
     int last_n, last_training;

@@ -7,6 +7,10 @@
 int net_add_param(net *n, const char *owner, const char *suffix, int ndim, const int *shape, int trainable,
                   int init, float bound)
 {
+    if (n->n_pt == n->pt_cap) {
+        err_msg(n->model.path, "%s: more than %d tensors per layer", owner, NET_MAX_LAYER_TENSORS);
+        return -1;
+    }
     ptensor *p = &n->pt[n->n_pt];
     memset(p, 0, sizeof *p);
     snprintf(p->name, sizeof p->name, "%s.%s", owner, suffix);
