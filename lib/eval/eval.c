@@ -90,7 +90,7 @@ static int run_pass(net *nt, const dataset *ds, const norm_stats *ns, const eval
                                x + (size_t)i * img);
         }
         if (net_forward(nt, x, n, 0, 0, 0) != C_OK) return C_ERR;
-        net_output(nt, logp + (size_t)start * k);
+        if (net_output(nt, logp + (size_t)start * k) != C_OK) return C_ERR;
         progress_update(&pr, b + 1);
     }
     progress_finish(&pr);
@@ -111,7 +111,7 @@ static int run_pass_device(net *nt, loader *dl, int pass, float *logp, int k, co
     int rc;
     for (; (rc = loader_next(dl, &b)) == C_OK && b; start += b->n) {
         if (net_forward(nt, NULL, b->n, 0, 0, 0) != C_OK) return C_ERR;
-        net_output(nt, logp + (size_t)start * k);
+        if (net_output(nt, logp + (size_t)start * k) != C_OK) return C_ERR;
         progress_update(&pr, b->index + 1);
     }
     progress_finish(&pr);

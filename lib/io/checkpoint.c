@@ -21,7 +21,12 @@ int checkpoint_save(net *n, const char *path, const ckpt_meta *meta)
         int64_t sh[4];
         for (int k = 0; k < ndim; k++) sh[k] = shape[k];
         bufs[i] = xmalloc(sizeof(float) * (net_tensor_numel(n, i) ? net_tensor_numel(n, i) : 1));
-        net_tensor_get(n, i, bufs[i]);
+        if (net_tensor_get(n, i, bufs[i]) != C_OK) {
+            safetensors_writer_free(&w);
+            for (int j = 0; j <= i; j++) free(bufs[j]);
+            free(bufs);
+            return C_ERR;
+        }
         safetensors_writer_add(&w, name, SAFETENSORS_F32, ndim, sh, bufs[i]);
     }
     char v[256];
@@ -69,7 +74,7 @@ int checkpoint_load(net *n, const char *path, ckpt_meta *meta)
                         (long long)t->shape[k], shape[k]);
                 goto out;
             }
-        net_tensor_set(n, i, t->data);
+        if (net_tensor_set(n, i, t->data) != C_OK) goto out;
     }
     if (meta) {
         memset(meta, 0, sizeof *meta);

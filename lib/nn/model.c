@@ -1,4 +1,4 @@
-/* model.c: parse and check models/<arch>.json (format in model_file.h). */
+/* model.c: parse and check models/<arch>.json (format in model.h). */
 #include "nn/model.h"
 
 #include <errno.h>

@@ -25,6 +25,7 @@ typedef enum ml_type {
     ML_LINEAR, ML_CONV2D, ML_CONVLAYER, ML_BNLAYER, ML_RESNETLAYER,
     ML_MAXPOOL, ML_FLATTEN, ML_DROPOUT, ML_RELU, ML_LOGSOFTMAX
 } ml_type;
+enum { ML_N_TYPES = ML_LOGSOFTMAX + 1 };   /* the last type + 1 */
 
 typedef struct model_layer {
     ml_type type;

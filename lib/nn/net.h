@@ -1,10 +1,13 @@
 /* net.h: a network built from a model file, running on any backend.
  *
+ * Functions returning int return C_OK or C_ERR (after printing one line); nothing exits.
+ * What each layer type does is in the layer table (nn/layer.h, nn/layers/).
+ *
  * The net owns its parameters, gradients, momentum buffers, activations and the conv plans, all
  * allocated once at net_load for batches up to max_batch: training steps allocate nothing.
  * Typical step:
  *     net_forward(net, images, n, 1, seed, step);     // images: normalised NCHW [n,3,32,32]
- *     loss = net_loss_backward(net, labels, n);        // gradients of the batch-mean NLL
+ *     net_loss_backward(net, labels, n, &loss);        // gradients of the batch-mean NLL
  *     net_sgd_step(net, lr, 0.9f, wd);
  * Evaluation: net_forward(net, images, n, 0, 0, 0); net_output(net, logp).
  *
@@ -38,7 +41,7 @@ int net_classes(const net *n);
  * (fan_in = in*kh*kw), BnLayer a = 0, m = 1, statistics mean 0 / std 1. Draws element j of
  * parameter tensor t from rng_block(seed, RNG_INIT, t, j / 4) word j % 4, so the values do not
  * depend on threads or on the backend. */
-void net_init_params(net *n, uint64_t seed);
+int net_init_params(net *n, uint64_t seed);
 
 /* Forward of a batch of n <= max_batch images. input: host NCHW floats [n,3,32,32], or NULL when
  * the caller already wrote net_input(net) (e.g. a device-side data loader). training: batch
@@ -47,13 +50,13 @@ int net_forward(net *n, const float *input, int batch, int training, uint64_t dr
 /* The input tensor [max_batch,3,32,32] TL_PLAIN (its first n images are used). */
 tensor *net_input(net *n);
 /* Copies the last forward's log-probabilities [n, classes] to host. */
-void net_output(net *n, float *host_out);
+int net_output(net *n, float *host_out);
 
-/* Batch-mean NLL of the last forward (labels on the host, n = that forward's batch). */
-float net_loss(net *n, const uint8_t *labels, int batch);
+/* Batch-mean NLL of the last forward into *loss (labels on the host, n = that forward's batch). */
+int net_loss(net *n, const uint8_t *labels, int batch, float *loss);
 /* The same, then backpropagates through the last (training-mode) forward: every parameter
  * gradient is overwritten. */
-float net_loss_backward(net *n, const uint8_t *labels, int batch);
+int net_loss_backward(net *n, const uint8_t *labels, int batch, float *loss);
 
 /* The labels tensor U8 [max_batch] on the backend. Functions taking host labels accept NULL
  * when the caller already wrote the batch's labels here (the device-side data loader). */
@@ -68,16 +71,16 @@ tensor *net_labels(net *n);
  * outstanding. */
 long net_train_step(net *n, const float *input, const uint8_t *labels, int batch, uint64_t dropout_seed,
                     uint32_t step, float lr, float momentum, float wd);
-/* net_loss queued the same way after an eval-mode forward; a ticket. */
+/* net_loss queued the same way after an eval-mode forward; a ticket, or -1 after an error. */
 long net_loss_queue(net *n, const uint8_t *labels, int batch);
-/* The loss of a ticket (waits for that step only). Tickets must be read within
+/* The loss of a ticket into *loss (waits for that step only). Tickets must be read within
  * BACKEND_LOSS_SLOTS of each other. */
-float net_loss_result(net *n, long ticket);
+int net_loss_result(net *n, long ticket, float *loss);
 /* Training steps run by replaying a graph so far (0 on the CPU). */
 long net_graph_steps(const net *n);
 
 /* One SGD step with PyTorch semantics (coupled weight decay, momentum buffers). */
-void net_sgd_step(net *n, float lr, float momentum, float wd);
+int net_sgd_step(net *n, float lr, float momentum, float wd);
 /* Empties the momentum buffers: the next step starts them from the gradient (new optimizer). */
 void net_reset_momentum(net *n);
 
@@ -86,14 +89,14 @@ int net_n_tensors(const net *n);
 int net_tensor_info(const net *n, int i, const char **name, int *ndim, int shape[4], int *trainable);
 int net_tensor_find(const net *n, const char *name);          /* index or -1 */
 size_t net_tensor_numel(const net *n, int i);
-void net_tensor_get(net *n, int i, float *host);
-void net_tensor_set(net *n, int i, const float *host);
+int net_tensor_get(net *n, int i, float *host);
+int net_tensor_set(net *n, int i, const float *host);
 /* The gradient of trainable tensor i after net_loss_backward (zeros for statistics). */
-void net_grad_get(net *n, int i, float *host);
+int net_grad_get(net *n, int i, float *host);
 
 /* Snapshot of every tensor (parameters and statistics) inside the net, e.g. for lr_find. */
-void net_params_save(net *n);
-void net_params_restore(net *n);
+int net_params_save(net *n);
+int net_params_restore(net *n);
 
 /* The model's summary rows (model_summary_json) with "arch", "input", "total_params". */
 cJSON *net_summary_json(const net *n);

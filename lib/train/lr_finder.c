@@ -23,7 +23,7 @@ int lr_finder_rule_step(lr_finder_rule *r, long t, double smoothed)
 int lr_finder_run(net *n, const train_params *p, loader *trn, int show_progress, lr_finder_result *r)
 {
     memset(r, 0, sizeof *r);
-    net_params_save(n);
+    if (net_params_save(n) != C_OK) return C_ERR;
     net_reset_momentum(n);
     trn->limit = p->lrf_limit;   /* read by loader_start only */
     /* Its own shuffle and augmentation pass, disjoint from every training epoch. */
@@ -52,7 +52,11 @@ int lr_finder_run(net *n, const train_params *p, loader *trn, int show_progress,
             if (show_progress) progress_finish(&bar);
             return C_ERR;
         }
-        float loss = net_loss_result(n, tk);
+        float loss;
+        if (net_loss_result(n, tk, &loss) != C_OK) {
+            if (show_progress) progress_finish(&bar);
+            return C_ERR;
+        }
         double smooth = loss_ema_update(&ema, loss);
         if (lr_finder_rule_step(&rule, t, smooth)) {
             r->stopped_early = 1;
@@ -68,8 +72,7 @@ int lr_finder_run(net *n, const train_params *p, loader *trn, int show_progress,
     }
     if (show_progress) progress_finish(&bar);
     if (rc != C_OK) return C_ERR;
-    net_params_restore(n);
-    return C_OK;
+    return net_params_restore(n);
 }
 
 void lr_finder_result_free(lr_finder_result *r)

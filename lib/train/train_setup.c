@@ -83,7 +83,7 @@ int train_setup_load(train_setup *s)
     if (s->p.pad > s->trn_ds.h || s->p.pad > s->trn_ds.w)
         return err_msg(s->params_path, "augment.pad: %d is larger than the %dx%d images", s->p.pad, s->trn_ds.h,
                        s->trn_ds.w);
-    net_init_params(s->net, s->p.seed);
+    if (net_init_params(s->net, s->p.seed) != C_OK) return C_ERR;
     augment_cfg aug = { s->p.pad, s->p.flip, s->p.seed };
     if (loader_init(&s->trn, &s->trn_ds, &s->ns, s->p.batch_size, 1, &aug, s->p.seed, s->p.limit_batches) != C_OK)
         return C_ERR;

@@ -63,8 +63,9 @@ int trainer_validate(net *n, loader *val, double *loss, double *accuracy)
         /* device batches (x NULL) have their labels on the device already; the output's download
          * is the one wait per batch, the loss is ready by then */
         long tk = net_loss_queue(n, b->x ? b->y : NULL, b->n);
-        net_output(n, logp);
-        double batch_loss = net_loss_result(n, tk);
+        float bl;
+        if (tk < 0 || net_output(n, logp) != C_OK || net_loss_result(n, tk, &bl) != C_OK) { free(logp); return C_ERR; }
+        double batch_loss = bl;
         long correct = 0;
         for (int i = 0; i < b->n; i++) {
             const float *r = logp + (size_t)i * classes;
@@ -130,7 +131,11 @@ static int settle(trainer *t, pending_step *q, int *nq, loss_ema *ema, progress 
 {
     pending_step s = q[0];
     memmove(q, q + 1, sizeof *q * (size_t)--*nq);
-    float loss = net_loss_result(t->net, s.ticket);
+    float loss;
+    if (net_loss_result(t->net, s.ticket, &loss) != C_OK) {
+        if (t->progress) progress_finish(bar);
+        return C_ERR;
+    }
     if (!isfinite(loss)) {
         if (t->progress) progress_finish(bar);
         return err_msg(NULL, "epoch %ld, iteration %ld (batch %ld of the epoch): loss is %s", s.epoch, s.it, s.index,

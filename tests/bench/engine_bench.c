@@ -105,7 +105,7 @@ static double whole_step(backend *be, const char *path, int batch, double second
 {
     net *n;
     if (net_load(&n, path, be, batch)) err_exit();
-    net_init_params(n, 1);
+    if (net_init_params(n, 1)) err_exit();
     const model_desc *m = net_model(n);
     size_t nin = (size_t)batch * m->input[0] * m->input[1] * m->input[2];
     float *in = xmalloc(nin * sizeof *in);
@@ -119,7 +119,8 @@ static double whole_step(backend *be, const char *path, int batch, double second
     for (int it = -1; ; it++) {
         if (it == 0) t0 = now();
         if (net_forward(n, in, batch, 1, 1, (uint32_t)it + 1)) err_exit();
-        float l = net_loss_backward(n, lab, batch);
+        float l;
+        if (net_loss_backward(n, lab, batch, &l)) err_exit();
         if (!(l == l)) err_die(path, "loss is NaN");
         if (it >= 0) {
             steps++;

@@ -19,7 +19,7 @@ static net *make_net(backend *be, const char *arch, int max_batch, uint64_t seed
     snprintf(path, sizeof path, "models/%s.json", arch);
     net *n = NULL;
     if (net_load(&n, path, be, max_batch) != 0) return NULL;
-    net_init_params(n, seed);
+    if (net_init_params(n, seed) != C_OK) { net_free(n); return NULL; }
     return n;
 }
 
@@ -30,9 +30,7 @@ static int nets_equal(net *a, net *b)
         size_t k = net_tensor_numel(a, i);
         if (k != net_tensor_numel(b, i)) return 0;
         float *x = malloc(sizeof(float) * k), *y = malloc(sizeof(float) * k);
-        net_tensor_get(a, i, x);
-        net_tensor_get(b, i, y);
-        int same = !memcmp(x, y, sizeof(float) * k);
+        int same = net_tensor_get(a, i, x) == C_OK && net_tensor_get(b, i, y) == C_OK && !memcmp(x, y, sizeof(float) * k);
         free(x); free(y);
         if (!same) return 0;
     }

@@ -148,8 +148,8 @@ static void run_net(const char *arch, int batch, int steps)
         net_free(nc);
         return;
     }
-    net_init_params(nc, 3);
-    net_init_params(ng, 3);
+    CHECK(net_init_params(nc, 3) == C_OK);
+    CHECK(net_init_params(ng, 3) == C_OK);
     size_t nx = (size_t)batch * 3 * 32 * 32;
     float *x = xmalloc(nx * sizeof(float));
     uint8_t lab[512];
@@ -159,20 +159,20 @@ static void run_net(const char *arch, int batch, int steps)
         for (int i = 0; i < batch; i++) lab[i] = (uint8_t)((i * 3 + s) % 10);
         CHECK(net_forward(nc, x, batch, 1, 11, (uint32_t)s) == C_OK);
         CHECK(net_forward(ng, x, batch, 1, 11, (uint32_t)s) == C_OK);
-        float lc = net_loss_backward(nc, lab, batch), lg = net_loss_backward(ng, lab, batch);
+        float lc, lg;
+        CHECK(net_loss_backward(nc, lab, batch, &lc) == C_OK && net_loss_backward(ng, lab, batch, &lg) == C_OK);
         double rel = fabs(lg - lc) / fmax(1e-12, fabs(lc));
         if (rel > worst) worst = rel;
         CHECK(rel <= 1e-3);
-        net_sgd_step(nc, 0.02f, 0.9f, 5e-4f);
-        net_sgd_step(ng, 0.02f, 0.9f, 5e-4f);
+        CHECK(net_sgd_step(nc, 0.02f, 0.9f, 5e-4f) == C_OK);
+        CHECK(net_sgd_step(ng, 0.02f, 0.9f, 5e-4f) == C_OK);
     }
     /* the weights after the steps */
     double werr = 0;
     for (int t = 0; t < net_n_tensors(nc); t++) {
         size_t n = net_tensor_numel(nc, t);
         float *a = xmalloc(n * sizeof(float)), *b = xmalloc(n * sizeof(float));
-        net_tensor_get(nc, t, a);
-        net_tensor_get(ng, t, b);
+        CHECK(net_tensor_get(nc, t, a) == C_OK && net_tensor_get(ng, t, b) == C_OK);
         double d = 0, mx = 0;
         for (size_t i = 0; i < n; i++) { d = fmax(d, fabs(a[i] - b[i])); mx = fmax(mx, fabs(a[i])); }
         werr = fmax(werr, d / fmax(1.0, mx));
@@ -259,8 +259,7 @@ static void test_graph_replay(void)
     unsetenv("NET_GRAPH");
     rc = rc || net_load(&graph, "models/convbnnet.json", &det, 32);
     if (rc) { CHECK(!"net_load"); net_free(plain); backend_free(&det); return; }
-    net_init_params(plain, 4);
-    net_init_params(graph, 4);
+    CHECK(net_init_params(plain, 4) == C_OK && net_init_params(graph, 4) == C_OK);
     float *x = xmalloc(sizeof(float) * 32 * 3 * 32 * 32);
     uint8_t lab[32];
     int same = 1;
@@ -273,15 +272,15 @@ static void test_graph_replay(void)
         long ta = net_train_step(plain, x, lab, bn, 3, (uint32_t)s, lr, 0.9f, 1e-4f);
         long tb = net_train_step(graph, x, lab, bn, 3, (uint32_t)s, lr, 0.9f, 1e-4f);
         CHECK(ta >= 0 && tb >= 0);
-        float la = net_loss_result(plain, ta), lb = net_loss_result(graph, tb);
+        float la, lb;
+        CHECK(net_loss_result(plain, ta, &la) == C_OK && net_loss_result(graph, tb, &lb) == C_OK);
         same &= !memcmp(&la, &lb, sizeof la);
     }
     CHECK(same);
     for (int t = 0; t < net_n_tensors(plain); t++) {
         size_t n = net_tensor_numel(plain, t);
         float *a = xmalloc(n * sizeof(float)), *b = xmalloc(n * sizeof(float));
-        net_tensor_get(plain, t, a);
-        net_tensor_get(graph, t, b);
+        CHECK(net_tensor_get(plain, t, a) == C_OK && net_tensor_get(graph, t, b) == C_OK);
         same &= !memcmp(a, b, n * sizeof(float));
         free(a); free(b);
     }

@@ -71,7 +71,7 @@ static int train_with_lag(int lag, run_out *o)
     p.phases[1] = (fit_phase){ .lr = 0.1, .n_cycle = 2, .cycle_len = 1, .cycle_mult = 1, .wd = 1e-4 };
     net *n;
     if (net_load(&n, "models/convbnnet.json", &cpu, p.batch_size) != C_OK) return C_ERR;
-    net_init_params(n, p.seed);
+    if (net_init_params(n, p.seed) != C_OK) { net_free(n); return C_ERR; }
     augment_cfg aug = { p.pad, p.flip, p.seed };
     loader lt, lv;
     loader_init(&lt, &trn, &ns, p.batch_size, 1, &aug, p.seed, 0);
@@ -93,7 +93,7 @@ static int train_with_lag(int lag, run_out *o)
         }
         o->nw = net_tensor_numel(n, 0);
         o->w = malloc(sizeof(float) * o->nw);
-        net_tensor_get(n, 0, o->w);
+        if (net_tensor_get(n, 0, o->w) != C_OK) rc = C_ERR;
     }
     trainer_free(&t);
     loader_free(&lt);
@@ -133,8 +133,7 @@ static void train_step_matches_three_calls(void)
     net *a, *b;
     CHECK(net_load(&a, "models/convbnnet.json", &cpu, 8) == C_OK);
     CHECK(net_load(&b, "models/convbnnet.json", &cpu, 8) == C_OK);
-    net_init_params(a, 3);
-    net_init_params(b, 3);
+    CHECK(net_init_params(a, 3) == C_OK && net_init_params(b, 3) == C_OK);
     float *x = malloc(sizeof(float) * 8 * 3 * 32 * 32);
     uint8_t y[8];
     rng_stream s;
@@ -144,18 +143,18 @@ static void train_step_matches_three_calls(void)
         for (int i = 0; i < 8; i++) y[i] = (uint8_t)(rng_next_u32(&s) % 10);
         int bn = step == 2 ? 5 : 8;     /* a partial batch too */
         CHECK(net_forward(a, x, bn, 1, 9, (uint32_t)step) == C_OK);
-        float la = net_loss_backward(a, y, bn);
-        net_sgd_step(a, 0.05f, 0.9f, 1e-4f);
+        float la = 0, lb = 1;
+        CHECK(net_loss_backward(a, y, bn, &la) == C_OK);
+        CHECK(net_sgd_step(a, 0.05f, 0.9f, 1e-4f) == C_OK);
         long tk = net_train_step(b, x, y, bn, 9, (uint32_t)step, 0.05f, 0.9f, 1e-4f);
         CHECK(tk >= 0);
-        float lb = net_loss_result(b, tk);
+        CHECK(net_loss_result(b, tk, &lb) == C_OK);
         CHECK(!memcmp(&la, &lb, sizeof la));
     }
     for (int t = 0; t < net_n_tensors(a); t++) {
         size_t cnt = net_tensor_numel(a, t);
         float *va = malloc(cnt * sizeof(float)), *vb = malloc(cnt * sizeof(float));
-        net_tensor_get(a, t, va);
-        net_tensor_get(b, t, vb);
+        CHECK(net_tensor_get(a, t, va) == C_OK && net_tensor_get(b, t, vb) == C_OK);
         CHECK(!memcmp(va, vb, cnt * sizeof(float)));
         free(va); free(vb);
     }

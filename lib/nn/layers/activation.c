@@ -1,0 +1,36 @@
+/* activation.c: the ReLU layer kind (functional F.relu); after a conv that fuses it, a view of the conv's output. */
+#include "nn/layer.h"
+
+static int act_build(net *n, layer *L, const tensor *x, const tensor *dx_in)
+{
+    const model_layer *ml = L->ml;
+    if (L->index > 0 && net_layer(n, L->index - 1)->fused_relu) {
+        L->alias = 1;
+        L->y = net_view_of(n, x, ml->out_ndim, ml->out_shape);
+        L->dy = net_view_of(n, dx_in, ml->out_ndim, ml->out_shape);
+        return C_OK;
+    }
+    if (net_alloc_act(n, &L->y, ml->out_ndim, ml->out_shape, x->layout) ||
+        net_alloc_act(n, &L->dy, ml->out_ndim, ml->out_shape, x->layout))
+        return C_ERR;
+    return C_OK;
+}
+
+static int act_forward(net *n, layer *L, const tensor *x, int training)
+{
+    (void)training;
+    const backend *be = net_backend(n);
+    return L->alias ? C_OK : be->iface->relu_fwd(be->ctx, x, &L->y);
+}
+
+static int act_backward(net *n, layer *L, const tensor *x, tensor *dx)
+{
+    (void)x;
+    const backend *be = net_backend(n);
+    return L->alias || !dx ? C_OK : be->iface->relu_bwd(be->ctx, &L->y, &L->dy, dx);
+}
+
+const layer_kind layer_kind_relu = {
+    .type = ML_RELU, .name = "ReLU",
+    .build = act_build, .forward = act_forward, .backward = act_backward,
+};

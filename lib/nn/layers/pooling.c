@@ -1,0 +1,33 @@
+/* pooling.c: the AdaptiveMaxPool2d layer kind (to 1x1), keeping the arg max for the backward. */
+#include "nn/layer.h"
+
+static int pool_build(net *n, layer *L, const tensor *x, const tensor *dx_in)
+{
+    (void)x; (void)dx_in;
+    const model_layer *ml = L->ml;
+    const backend *be = net_backend(n);
+    int is[2] = { net_max_batch(n), ml->in_shape[0] };
+    if (net_alloc_act(n, &L->y, 3, ml->out_shape, TL_PLAIN) || net_alloc_act(n, &L->dy, 3, ml->out_shape, TL_PLAIN) ||
+        be->iface->alloc(be->ctx, &L->idx, DT_I32, 2, is, TL_PLAIN))
+        return C_ERR;
+    return C_OK;
+}
+
+static int pool_forward(net *n, layer *L, const tensor *x, int training)
+{
+    (void)training;
+    const backend *be = net_backend(n);
+    return be->iface->maxpool_fwd(be->ctx, x, &L->y, &L->idx);
+}
+
+static int pool_backward(net *n, layer *L, const tensor *x, tensor *dx)
+{
+    (void)x;
+    const backend *be = net_backend(n);
+    return dx ? be->iface->maxpool_bwd(be->ctx, &L->idx, &L->dy, dx) : C_OK;
+}
+
+const layer_kind layer_kind_maxpool = {
+    .type = ML_MAXPOOL, .name = "AdaptiveMaxPool2d",
+    .build = pool_build, .forward = pool_forward, .backward = pool_backward,
+};

@@ -1,0 +1,119 @@
+/* net_tensors.c: the net's state dict: declared tensors, default init, checkpoint access, snapshots. */
+#include <stdlib.h>
+#include <string.h>
+#include "core/rng.h"
+#include "nn/net_internal.h"
+
+int net_add_param(net *n, const char *owner, const char *suffix, int ndim, const int *shape, int trainable,
+                  int init, float bound)
+{
+    if (n->n_pt == n->pt_cap) {
+        err_msg(n->model.path, "%s: more than %d tensors per layer", owner, NET_MAX_LAYER_TENSORS);
+        return -1;
+    }
+    ptensor *p = &n->pt[n->n_pt];
+    memset(p, 0, sizeof *p);
+    snprintf(p->name, sizeof p->name, "%s.%s", owner, suffix);
+    p->ndim = ndim;
+    for (int i = 0; i < 4; i++) p->shape[i] = i < ndim ? shape[i] : 1;
+    p->trainable = trainable;
+    p->init = init;
+    p->bound = bound;
+    if (BE->alloc(CTX, &p->val, DT_F32, ndim, shape, TL_PLAIN)) return -1;
+    if (trainable && (BE->alloc(CTX, &p->grad, DT_F32, ndim, shape, TL_PLAIN) ||
+                      BE->alloc(CTX, &p->mom, DT_F32, ndim, shape, TL_PLAIN)))
+        return -1;
+    return n->n_pt++;
+}
+
+tensor *net_param(net *n, int i) { return i >= 0 ? &n->pt[i].val : NULL; }
+tensor *net_grad(net *n, int i) { return i >= 0 ? &n->pt[i].grad : NULL; }
+
+int net_init_params(net *n, uint64_t seed)
+{
+    for (int t = 0; t < n->n_pt; t++) {
+        ptensor *p = &n->pt[t];
+        size_t cnt = tensor_numel(&p->val);
+        float *h = xmalloc(cnt * sizeof(float));
+        for (size_t j = 0; j < cnt; j++) {
+            if (p->init == NET_INIT_ZEROS) h[j] = 0.0f;
+            else if (p->init == NET_INIT_ONES) h[j] = 1.0f;
+            else {
+                uint32_t w[4];
+                rng_block(seed, RNG_INIT, (uint32_t)t, (uint32_t)(j / 4), w);
+                h[j] = p->bound * (2.0f * rng_u32_to_float(w[j % 4]) - 1.0f);
+            }
+        }
+        int rc = BE->upload(CTX, &p->val, h);
+        free(h);
+        if (rc != C_OK) return C_ERR;
+    }
+    return C_OK;
+}
+
+int net_n_tensors(const net *n) { return n->n_pt; }
+
+int net_tensor_info(const net *n, int i, const char **name, int *ndim, int shape[4], int *trainable)
+{
+    if (i < 0 || i >= n->n_pt) return C_ERR;
+    const ptensor *p = &n->pt[i];
+    if (name) *name = p->name;
+    if (ndim) *ndim = p->ndim;
+    if (shape) memcpy(shape, p->shape, sizeof p->shape);
+    if (trainable) *trainable = p->trainable;
+    return C_OK;
+}
+
+int net_tensor_find(const net *n, const char *name)
+{
+    for (int i = 0; i < n->n_pt; i++)
+        if (!strcmp(n->pt[i].name, name)) return i;
+    return -1;
+}
+
+static int check_index(const net *n, int i)
+{
+    if (i < 0 || i >= n->n_pt) return err_msg(n->model.path, "tensor %d outside 0..%d", i, n->n_pt - 1);
+    return C_OK;
+}
+
+size_t net_tensor_numel(const net *n, int i) { return tensor_numel(&n->pt[i].val); }
+
+int net_tensor_get(net *n, int i, float *host)
+{
+    if (check_index(n, i) != C_OK) return C_ERR;
+    return BE->download(CTX, &n->pt[i].val, host);
+}
+
+int net_tensor_set(net *n, int i, const float *host)
+{
+    if (check_index(n, i) != C_OK) return C_ERR;
+    return BE->upload(CTX, &n->pt[i].val, host);
+}
+
+int net_grad_get(net *n, int i, float *host)
+{
+    if (check_index(n, i) != C_OK) return C_ERR;
+    if (n->pt[i].trainable) return BE->download(CTX, &n->pt[i].grad, host);
+    memset(host, 0, tensor_numel(&n->pt[i].val) * sizeof(float));
+    return C_OK;
+}
+
+int net_params_save(net *n)
+{
+    for (int t = 0; t < n->n_pt; t++) {
+        ptensor *p = &n->pt[t];
+        if (!p->saved.data && BE->alloc(CTX, &p->saved, DT_F32, p->ndim, p->shape, TL_PLAIN)) return C_ERR;
+        if (BE->copy(CTX, &p->saved, &p->val) != C_OK) return C_ERR;
+    }
+    n->saved = 1;
+    return C_OK;
+}
+
+int net_params_restore(net *n)
+{
+    if (!n->saved) return err_msg(n->model.path, "net_params_restore without net_params_save");
+    for (int t = 0; t < n->n_pt; t++)
+        if (BE->copy(CTX, &n->pt[t].val, &n->pt[t].saved) != C_OK) return C_ERR;
+    return C_OK;
+}
