@@ -16,6 +16,7 @@
 
 #include "backend/hostdev.h"
 #include "backend/tensor.h"
+#include "core/error.h"
 
 typedef struct conv2d_desc {
     int max_n;            /* largest batch the plan will see */
@@ -43,6 +44,16 @@ OPS_HD int conv2d_out_size(int in, int kernel, int stride, int pad)
 OPS_HD int conv2d_desc_invalid(const conv2d_desc *d)
 {
     return d->max_n < 1 || d->ic < 1 || d->oc < 1 || d->kh < 1 || d->kw < 1 || d->stride < 1 || d->pad < 0;
+}
+
+/* What a backend's plan_make checks first: C_OK with the output size, or C_ERR after one line. */
+static inline int conv2d_desc_check(const conv2d_desc *d, int *oh, int *ow)
+{
+    if (conv2d_desc_invalid(d)) return err_msg("conv2d", "invalid description");
+    *oh = conv2d_out_size(d->ih, d->kh, d->stride, d->pad);
+    *ow = conv2d_out_size(d->iw, d->kw, d->stride, d->pad);
+    if (*oh < 1 || *ow < 1) return err_msg("conv2d", "kernel %dx%d does not fit input %dx%d", d->kh, d->kw, d->ih, d->iw);
+    return C_OK;
 }
 
 #endif

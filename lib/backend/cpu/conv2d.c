@@ -31,7 +31,7 @@ typedef struct conv_inst {
 
 struct conv2d_plan {
     conv2d_desc d;
-    int oh, ow;
+    int oh = 0, ow = 0;
     float *dmask;       /* dy * (y > 0) for a fused ReLU, max_n images */
     cpu_ctx *ctx;
     plan_cache cache;   /* which of inst[] serve which batch size */
@@ -209,10 +209,8 @@ static void inst_release(void *inst) { inst_free(inst); }
 
 conv2d_plan *cpu_conv2d_plan_make(void *ctx, const conv2d_desc *d)
 {
-    if (conv2d_desc_invalid(d)) {
-        err_msg("conv2d", "invalid description");
-        return NULL;
-    }
+    int oh = 0, ow = 0;
+    if (conv2d_desc_check(d, &oh, &ow) != C_OK) return NULL;
     conv2d_plan *P = calloc(1, sizeof *P);
     if (!P) {
         err_msg("conv2d", "out of memory");
@@ -222,13 +220,8 @@ conv2d_plan *cpu_conv2d_plan_make(void *ctx, const conv2d_desc *d)
     P->ctx = ctx;
     P->cache = (plan_cache){ .op = "conv2d", .max_n = d->max_n, .inst = P->inst, .size = sizeof P->inst[0],
                              .make = inst_make, .free = inst_release, .arg = P };
-    P->oh = conv2d_out_size(d->ih, d->kh, d->stride, d->pad);
-    P->ow = conv2d_out_size(d->iw, d->kw, d->stride, d->pad);
-    if (P->oh < 1 || P->ow < 1 || d->ih + 2 * d->pad < d->kh || d->iw + 2 * d->pad < d->kw) {
-        err_msg("conv2d", "kernel %dx%d does not fit input %dx%d", d->kh, d->kw, d->ih, d->iw);
-        free(P);
-        return NULL;
-    }
+    P->oh = oh;
+    P->ow = ow;
     if (d->relu) {
         size_t ocp = (size_t)(d->oc + CPU_BLK - 1) / CPU_BLK * CPU_BLK;
         P->dmask = cpu_alloc_bytes((size_t)d->max_n * ocp * P->oh * P->ow * sizeof(float));

@@ -27,7 +27,7 @@ typedef struct conv_inst {
 
 struct conv2d_plan {
     conv2d_desc d;
-    int oh, ow;
+    int oh = 0, ow = 0;
     cudnnFilterDescriptor_t wd;
     cuda_ctx *ctx;
     plan_cache cache;   /* which of inst[] serve which batch size */
@@ -201,10 +201,8 @@ static void inst_free_cb(void *inst) { inst_free((conv_inst *)inst); }
 conv2d_plan *cuda_conv2d_plan_make(void *ctx, const conv2d_desc *d)
 {
     cuda_ctx *c = (cuda_ctx *)ctx;
-    if (conv2d_desc_invalid(d)) {
-        err_msg("conv2d", "invalid description");
-        return NULL;
-    }
+    int oh = 0, ow = 0;
+    if (conv2d_desc_check(d, &oh, &ow) != C_OK) return NULL;
     conv2d_plan *P = (conv2d_plan *)calloc(1, sizeof *P);
     if (!P) {
         err_msg("conv2d", "out of memory");
@@ -219,13 +217,8 @@ conv2d_plan *cuda_conv2d_plan_make(void *ctx, const conv2d_desc *d)
     P->cache.make = inst_make_cb;
     P->cache.free = inst_free_cb;
     P->cache.arg = P;
-    P->oh = conv2d_out_size(d->ih, d->kh, d->stride, d->pad);
-    P->ow = conv2d_out_size(d->iw, d->kw, d->stride, d->pad);
-    if (P->oh < 1 || P->ow < 1 || d->ih + 2 * d->pad < d->kh || d->iw + 2 * d->pad < d->kw) {
-        err_msg("conv2d", "kernel %dx%d does not fit input %dx%d", d->kh, d->kw, d->ih, d->iw);
-        free(P);
-        return NULL;
-    }
+    P->oh = oh;
+    P->ow = ow;
     if (cudnn_check(c, cudnnCreateFilterDescriptor(&P->wd), "cudnnCreateFilterDescriptor", __FILE__, __LINE__) ||
         cudnn_check(c, cudnnSetFilter4dDescriptor(P->wd, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, d->oc, d->ic, d->kh, d->kw),
                     "cudnnSetFilter4dDescriptor", __FILE__, __LINE__) ||
