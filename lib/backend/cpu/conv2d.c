@@ -31,7 +31,7 @@ typedef struct conv_inst {
 
 struct conv2d_plan {
     conv2d_desc d;
-    int oh = 0, ow = 0;
+    int oh, ow;
     float *dmask;       /* dy * (y > 0) for a fused ReLU, max_n images */
     cpu_ctx *ctx;
     plan_cache cache;   /* which of inst[] serve which batch size */

@@ -27,7 +27,7 @@ typedef struct conv_inst {
 
 struct conv2d_plan {
     conv2d_desc d;
-    int oh = 0, ow = 0;
+    int oh, ow;
     cudnnFilterDescriptor_t wd;
     cuda_ctx *ctx;
     plan_cache cache;   /* which of inst[] serve which batch size */
