@@ -4,8 +4,8 @@
  * On CUDA, TL_ACT is plain NCHW: every tensor is row-major in its logical shape, so upload,
  * download, flatten and the layout tag are trivial. All work is queued on one stream owned by the
  * context; download and nll_loss wait for it. */
-#ifndef BACKEND_CUDA_H
-#define BACKEND_CUDA_H
+#ifndef CUDA_INIT_H
+#define CUDA_INIT_H
 
 #include "backend/backend.h"
 

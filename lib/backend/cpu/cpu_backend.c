@@ -131,9 +131,7 @@ static int cpu_zero(void *ctx, tensor *t)
     return C_OK;
 }
 
-static int cpu_sync(void *ctx) { (void)ctx;
-    return C_OK;
-}
+static int cpu_sync(void *ctx) { (void)ctx; return C_OK; }  /* nothing is queued on the CPU */
 
 static void cpu_free(void *ctx)
 {

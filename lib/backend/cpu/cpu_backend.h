@@ -4,8 +4,8 @@
  * ((n*CB + c/16)*H*W + h*W + w)*16 + c%16 with CB = ceil(C/16); lanes past C are zero and stay
  * zero (oneDNN relies on it). Our own ops are written once for a channel block B (16 for TL_ACT,
  * 1 for plain NCHW, where the same formula gives the plain offset). */
-#ifndef BACKEND_CPU_H
-#define BACKEND_CPU_H
+#ifndef CPU_BACKEND_H
+#define CPU_BACKEND_H
 
 #include <oneapi/dnnl/dnnl.h>
 #include "backend/backend.h"

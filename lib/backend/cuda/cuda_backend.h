@@ -9,8 +9,8 @@
  * C_ERR too and clears the record (cuda_error_report), since a kernel's fault or a queued
  * failure may surface only there. Nothing here exits. Tensors are plain row-major in their
  * logical shape (NCHW). */
-#ifndef CUDA_INTERNAL_H
-#define CUDA_INTERNAL_H
+#ifndef CUDA_BACKEND_H
+#define CUDA_BACKEND_H
 
 #include <cuda_runtime.h>
 #include <cublas_v2.h>
