@@ -3,7 +3,7 @@
  *
  *   evaluate --model models/A.json --ckpt ART/A.ckpt --params PARAMS/eval.json --data ART/data
  *            --stats ART/stats.json --eval ART/A.eval.json --probs ART/A.probs.safetensors [--threads N] */
-#include "core/error.h"
+#include "core/errors.h"
 #include "eval/eval.h"
 
 int main(int argc, char **argv)

@@ -5,7 +5,7 @@
  *
  * The URL and optional sha256 come from the params file ({"url": ..., "sha256": ...}); --url
  * (the Makefile's CIFAR_URL) overrides the URL, --sha256 the checksum. See lib/fetch.h. */
-#include "core/error.h"
+#include "core/errors.h"
 #include "io/download.h"
 #include "core/json.h"
 #include "core/params.h"

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "core/error.h"
+#include "core/errors.h"
 #include "core/json.h"
 #include "train/lr_finder.h"
 #include "train/train_setup.h"

@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/error.h"
-#include "report/report.h"
+#include "core/errors.h"
+#include "report/page.h"
 
 #define USAGE "usage: report --art DIR --out DIR [--models DIR] [--title TEXT] [ARCH...]"
 

@@ -4,7 +4,7 @@
  *
  * Streams the archive (lib/sort.h), then writes artifacts/cifar10/{train,test}/<class>/<i>.png
  * and artifacts/data/{train,test}.safetensors. Any refused entry: one line, exit 1, no output. */
-#include "core/error.h"
+#include "core/errors.h"
 #include "ingest/ingest.h"
 
 #include <stdio.h>

@@ -1,7 +1,7 @@
 /* stats: per-channel mean and population std of pixel/255 over the training images.
  *
  *   stats --data artifacts/data/train.safetensors --out artifacts/stats.json */
-#include "core/error.h"
+#include "core/errors.h"
 #include "io/safetensors.h"
 #include "data/norm_stats.h"
 

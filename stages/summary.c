@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "core/atomic.h"
-#include "core/error.h"
+#include "core/errors.h"
 #include "nn/model.h"
 
 int main(int argc, char **argv)

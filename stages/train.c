@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "io/checkpoint.h"
-#include "core/error.h"
+#include "core/errors.h"
 #include "core/json.h"
 #include "core/params.h"
 #include "train/trainer.h"

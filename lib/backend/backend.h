@@ -21,7 +21,7 @@
 
 #include <stdint.h>
 #include "backend/tensor.h"
-#include "core/error.h"
+#include "core/errors.h"
 #include "ops/accumulate.h"
 #include "ops/augment_batch.h"
 #include "ops/bnlayer.h"

@@ -2,7 +2,7 @@
 #include "backend/plan_cache.h"
 
 #include <string.h>
-#include "core/error.h"
+#include "core/errors.h"
 
 static void *slot(const plan_cache *pc, int i) { return (char *)pc->inst + (size_t)i * pc->size; }
 

@@ -1,6 +1,6 @@
 /* atomic.c: artifacts written as temporary -> fsync -> rename, removed if the process dies first. */
 #include "core/atomic.h"
-#include "core/error.h"
+#include "core/errors.h"
 #include "core/fs.h"
 
 #include <errno.h>

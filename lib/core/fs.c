@@ -1,6 +1,6 @@
 /* fs.c: mkdir -p and rm -rf on paths, with one-line errors. */
 #include "core/fs.h"
-#include "core/error.h"
+#include "core/errors.h"
 
 #include <dirent.h>
 #include <errno.h>

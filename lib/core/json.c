@@ -1,7 +1,7 @@
 /* json.c: load a JSON file strictly (errors with line and column) and write one atomically. */
 #include "core/json.h"
 #include "core/atomic.h"
-#include "core/error.h"
+#include "core/errors.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -1,6 +1,6 @@
 /* params.c: strict JSON parameter files (see params.h). */
 #include "core/params.h"
-#include "core/error.h"
+#include "core/errors.h"
 
 #include <errno.h>
 #include <math.h>

@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-#include "core/error.h"
+#include "core/errors.h"
 
 int dataset_load(dataset *d, const char *path)
 {

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/error.h"
+#include "core/errors.h"
 #include "core/rng.h"
 
 static double now_s(void)

@@ -2,7 +2,7 @@
 #include "data/norm_stats.h"
 
 #include "core/atomic.h"
-#include "core/error.h"
+#include "core/errors.h"
 #include "core/json.h"
 #include "core/params.h"
 

@@ -10,7 +10,7 @@
 #include "io/checkpoint.h"
 #include "data/dataset.h"
 #include "data/norm_stats.h"
-#include "core/error.h"
+#include "core/errors.h"
 #include "eval/metrics.h"
 #include "nn/net.h"
 #include "core/json.h"

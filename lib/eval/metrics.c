@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/error.h"
+#include "core/errors.h"
 
 int metrics_argmax(const float *row, int k)
 {

@@ -2,7 +2,7 @@
  * [n, 32, 32, 3] array of its split, in index order. */
 #include "ingest/ingest.h"
 
-#include "core/error.h"
+#include "core/errors.h"
 #include "io/png_io.h"
 #include "core/progress.h"
 

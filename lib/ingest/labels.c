@@ -3,7 +3,7 @@
  * may come after the images in the archive. */
 #include "ingest/ingest.h"
 
-#include "core/error.h"
+#include "core/errors.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -2,7 +2,7 @@
  * keeps the bytes of labels.txt and of every image entry in memory. Nothing is extracted. */
 #include "ingest/ingest.h"
 
-#include "core/error.h"
+#include "core/errors.h"
 #include "core/progress.h"
 
 #include <archive.h>

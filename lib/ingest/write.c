@@ -9,7 +9,7 @@
 
 #include "core/atomic.h"
 #include "core/fs.h"
-#include "core/error.h"
+#include "core/errors.h"
 #include "io/png_io.h"
 #include "core/progress.h"
 #include "io/safetensors.h"

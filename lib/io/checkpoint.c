@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/error.h"
+#include "core/errors.h"
 #include "io/safetensors.h"
 
 int checkpoint_save(net *n, const char *path, const ckpt_meta *meta)

@@ -2,7 +2,7 @@
 #include "io/download.h"
 
 #include "core/atomic.h"
-#include "core/error.h"
+#include "core/errors.h"
 #include "core/progress.h"
 
 #include <ctype.h>

@@ -3,7 +3,7 @@
  * may decode in parallel. */
 #include "io/png_io.h"
 #include "core/atomic.h"
-#include "core/error.h"
+#include "core/errors.h"
 
 #include <errno.h>
 #include <png.h>

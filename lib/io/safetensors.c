@@ -1,7 +1,7 @@
 /* safetensors.c: strict reader and deterministic writer (see safetensors.h). */
 #include "io/safetensors.h"
 #include "core/atomic.h"
-#include "core/error.h"
+#include "core/errors.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>

@@ -4,7 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include "core/error.h"
+#include "core/errors.h"
 #include "ops/conv2d.h"
 
 static const struct { const char *name; ml_type type; } ml_types[] = {

@@ -5,7 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include "core/error.h"
+#include "core/errors.h"
 #include "nn/net_internal.h"
 
 const model_desc *net_model(const net *n) { return &n->model; }

@@ -1,7 +1,7 @@
 /* net_step.c: queued training steps: loss tickets, and the step recorded as a backend graph and
  * replayed (net_train_step, net_loss_queue, net_loss_result). */
 #include <math.h>
-#include "core/error.h"
+#include "core/errors.h"
 #include "nn/net_internal.h"
 
 long net_graph_steps(const net *n) { return n->graph_steps; }

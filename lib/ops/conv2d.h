@@ -16,7 +16,7 @@
 
 #include "backend/hostdev.h"
 #include "backend/tensor.h"
-#include "core/error.h"
+#include "core/errors.h"
 
 typedef struct conv2d_desc {
     int max_n;            /* largest batch the plan will see */

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "core/atomic.h"
-#include "core/error.h"
+#include "core/errors.h"
 #include "report/internal.h"
 
 /* The CIFAR-10 statistics the notebook hard-codes (fastai-semantics.md, NB cell sources). */

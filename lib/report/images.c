@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "data/augment.h"
-#include "core/error.h"
+#include "core/errors.h"
 #include "io/png_io.h"
 #include "report/internal.h"
 

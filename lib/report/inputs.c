@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/error.h"
+#include "core/errors.h"
 #include "core/json.h"
 #include "core/params.h"
 #include "report/internal.h"

@@ -7,7 +7,7 @@
 
 #include "data/dataset.h"
 #include "data/norm_stats.h"
-#include "report/report.h"
+#include "report/page.h"
 
 #define REPORT_MAX_CLASSES 32
 

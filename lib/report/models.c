@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/error.h"
+#include "core/errors.h"
 #include "nn/model.h"
-#include "report/report.h"
+#include "report/page.h"
 
 typedef struct ranked { char *name; long params; } ranked;
 

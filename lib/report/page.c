@@ -5,7 +5,7 @@
 
 #include "core/atomic.h"
 #include "core/fs.h"
-#include "core/error.h"
+#include "core/errors.h"
 #include "report/internal.h"
 
 int report_build(const report_opts *o)

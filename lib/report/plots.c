@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "core/atomic.h"
-#include "core/error.h"
+#include "core/errors.h"
 #include "report/internal.h"
 
 #define LRF_SKIP_START 10   /* fastai LR_Finder.plot: lrs[10:-5] */

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "data/augment.h"
-#include "core/error.h"
+#include "core/errors.h"
 #include "core/progress.h"
 #include "train/loss_ema.h"
 #include "train/schedule.h"

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "core/error.h"
+#include "core/errors.h"
 #include "core/json.h"
 #include "core/params.h"
 

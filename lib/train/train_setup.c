@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "backend/select.h"
-#include "core/error.h"
+#include "core/errors.h"
 
 /* `stage: OPTION: what; usage: stage --model ... <outputs> [--threads N]` */
 static int usage_error(const char *option, const char *what, const char *const *out_names, int n_out)

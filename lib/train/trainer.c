@@ -5,7 +5,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/error.h"
+#include "core/errors.h"
 #include "core/progress.h"
 #include "train/loss_ema.h"
 #include "train/schedule.h"

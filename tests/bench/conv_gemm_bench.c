@@ -36,7 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "backend/backend.h"
-#include "core/error.h"
+#include "core/errors.h"
 #include "nn/model.h"
 #include "core/rng.h"
 

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "core/error.h"
+#include "core/errors.h"
 #include "nn/net.h"
 #include "core/rng.h"
 

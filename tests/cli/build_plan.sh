@@ -58,7 +58,7 @@ expect() {
   else fail "$name" "relinks [$got_link] (want [$want_link]${4:+, none of [$4]}), reruns [$got_run] (want [$want_run])"; fi
 }
 training="lrfind train evaluate"
-expect lib/core/error.c          "$stages"                  "$stages"
+expect lib/core/errors.c         "$stages"                  "$stages"
 expect lib/io/png_io.c           "sort report"              "sort stats $training report"
 expect lib/data/norm_stats.c     "stats $training report"   "stats $training report"
 expect lib/data/loader.c         "$training"                "$training report"
@@ -80,9 +80,9 @@ links=$(printf '%s\n' "$plan" | grep -oE -- '-o build/(bin|tests)/[^ ]+' | sed '
 T=$TMP/tree
 mkdir -p "$T"
 git ls-files -z | tar --null -T - -cf - | tar -xf - -C "$T" && cp -a build "$T/"
-printf '/* error.c: a second error.o in the archive */\nint dup_basename_probe;\n' > "$T/lib/eval/error.c"
+printf '/* errors.c: a second errors.o in the archive */\nint dup_basename_probe;\n' > "$T/lib/eval/errors.c"
 out=$(make -n -C "$T" --no-print-directory all 2>&1)
 rc=$?
-if [ $rc -ne 0 ] && printf '%s\n' "$out" | grep -q 'same basename.*lib/core/error.o.*lib/eval/error.o\|same basename.*lib/eval/error.o.*lib/core/error.o'
+if [ $rc -ne 0 ] && printf '%s\n' "$out" | grep -q 'same basename.*lib/core/errors.o.*lib/eval/errors.o\|same basename.*lib/eval/errors.o.*lib/core/errors.o'
 then pass duplicate_basename_refused; else fail duplicate_basename_refused "rc $rc: $(printf '%s\n' "$out" | tail -n 2)"; fi
 finish

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Error policy (core/error.h): library code returns C_ERR after one err_msg line; only stages/
+# Error policy (core/errors.h): library code returns C_ERR after one err_msg line; only stages/
 # end the process. Fails, naming file:line, on any call in lib/ of err_die, err_exit, CHECK_OK,
-# exit or abort (comments and string literals are ignored). Allowed: core/error.[ch] themselves
+# exit or abort (comments and string literals are ignored). Allowed: core/errors.[ch] themselves
 # (err_die/err_exit and the x* allocation helpers that exit on out-of-memory, the documented
 # exception), and _exit, which a forked child uses (the report's gnuplot runner).
 source "$(dirname "$0")/../lib.sh"
@@ -39,7 +39,7 @@ if [ "$hits" = "$probe:3: err_die" ]; then pass check_finds_calls_only
 else fail check_finds_calls_only "expected only $probe:3: err_die, got: $hits"; fi
 
 mapfile -t files < <(find lib -type f \( -name '*.c' -o -name '*.h' -o -name '*.cu' -o -name '*.cuh' \) \
-                       ! -path lib/core/error.c ! -path lib/core/error.h | sort)
+                       ! -path lib/core/errors.c ! -path lib/core/errors.h | sort)
 if [ "${#files[@]}" -eq 0 ]; then
   fail lib_never_exits "no sources found under lib/"
 else

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "backend/select.h"
-#include "core/error.h"
+#include "core/errors.h"
 #ifdef HAVE_CUDA
 #include "backend/cuda_init.h"
 #endif

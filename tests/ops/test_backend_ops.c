@@ -3,7 +3,7 @@
 #include "ops/harness.h"
 
 #include <stdio.h>
-#include "core/error.h"
+#include "core/errors.h"
 
 extern const ops_suite ops_suite_conv2d, ops_suite_linear, ops_suite_relu, ops_suite_maxpool, ops_suite_flatten,
     ops_suite_dropout, ops_suite_bnlayer, ops_suite_accumulate, ops_suite_logsoftmax, ops_suite_sgd,

@@ -1,7 +1,7 @@
 /* Atomic artifact writes: commit replaces, abort and exit leave nothing half-written. */
 #include "core/atomic.h"
 #include "core/fs.h"
-#include "core/error.h"
+#include "core/errors.h"
 #include "test.h"
 #include "test_stderr.h"
 

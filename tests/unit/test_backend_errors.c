@@ -3,7 +3,7 @@
 #include <stdint.h>
 #include <string.h>
 #include "backend/backend.h"
-#include "core/error.h"
+#include "core/errors.h"
 #include "test.h"
 #include "test_stderr.h"
 

@@ -16,7 +16,7 @@
 #include "data/augment.h"
 #include "backend/backend.h"
 #include "backend/select.h"
-#include "core/error.h"
+#include "core/errors.h"
 #include "data/loader.h"
 #include "nn/net.h"
 #include "core/rng.h"

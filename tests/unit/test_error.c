@@ -1,5 +1,5 @@
 /* One-line diagnostics: `stage: where: message`, C_ERR returns, nonzero exit on err_die. */
-#include "core/error.h"
+#include "core/errors.h"
 #include "test.h"
 #include "test_stderr.h"
 

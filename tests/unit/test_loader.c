@@ -5,7 +5,7 @@
 #include <stdlib.h>
 
 #include "data/loader.h"
-#include "core/error.h"
+#include "core/errors.h"
 #include "core/rng.h"
 #include "test.h"
 #include "test_stderr.h"

@@ -5,7 +5,7 @@
 #include <glob.h>
 #include <stdlib.h>
 #include <unistd.h>
-#include "core/error.h"
+#include "core/errors.h"
 #include "nn/model.h"
 #include "nn/net.h"
 #include "test.h"

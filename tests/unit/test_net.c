@@ -6,7 +6,7 @@
  * stored BnLayer statistics, SGD, save/restore. */
 #include <glob.h>
 #include <stdlib.h>
-#include "core/error.h"
+#include "core/errors.h"
 #include "nn/layer.h"
 #include "nn/net.h"
 #include "ops/reference.h"

@@ -1,7 +1,7 @@
 /* params: json_load and params_check refuse every kind of bad file with one line naming the
  * file and the key; accessors and params_file_hash. */
 #include "core/fs.h"
-#include "core/error.h"
+#include "core/errors.h"
 #include "core/json.h"
 #include "core/params.h"
 #include "test.h"

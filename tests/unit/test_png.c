@@ -2,7 +2,7 @@
  * oversized PNGs refused with one line naming `where`. Inputs are produced with libpng here. */
 #include "core/atomic.h"
 #include "core/fs.h"
-#include "core/error.h"
+#include "core/errors.h"
 #include "io/png_io.h"
 #include "test.h"
 #include "test_stderr.h"

@@ -1,7 +1,7 @@
 /* safetensors: round trip of every dtype, each malformed-file rejection, and interop with
  * Python's `safetensors` package (from the .venv that `make deps` creates). */
 #include "core/fs.h"
-#include "core/error.h"
+#include "core/errors.h"
 #include "io/safetensors.h"
 #include "test.h"
 #include "test_stderr.h"

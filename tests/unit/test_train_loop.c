@@ -11,7 +11,7 @@
 
 #include "test.h"
 #include "backend/backend.h"
-#include "core/error.h"
+#include "core/errors.h"
 #include "data/loader.h"
 #include "nn/net.h"
 #include "core/rng.h"

@@ -10,7 +10,7 @@
 #include <string.h>
 #include "backend/cpu/cpu_backend.h"
 #include "backend/plan_cache.h"
-#include "core/error.h"
+#include "core/errors.h"
 
 typedef struct conv_inst {
     int n;

@@ -4,7 +4,7 @@
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
-#include "core/error.h"
+#include "core/errors.h"
 
 void *cpu_alloc_bytes(size_t bytes)
 {

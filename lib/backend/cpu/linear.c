@@ -1,7 +1,7 @@
 /* linear.c: Linear (ops/linear.h) through oneDNN's sgemm. */
 #include <string.h>
 #include "backend/cpu/cpu_backend.h"
-#include "core/error.h"
+#include "core/errors.h"
 
 int cpu_linear_fwd(void *ctx, const tensor *x, const tensor *w, const tensor *b, tensor *y)
 {

@@ -18,13 +18,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* error.h declares err_die/err_exit (for stages) with C11's _Noreturn, which C++ does not have. */
+/* errors.h declares err_die/err_exit (for stages) with C11's _Noreturn, which C++ does not have. */
 #ifndef _Noreturn
 #define _Noreturn __attribute__((noreturn))
 #endif
 extern "C" {
 #include "backend/backend.h"
-#include "core/error.h"
+#include "core/errors.h"
 }
 #include "backend/cuda_init.h"
 #include "backend/plan_cache.h"

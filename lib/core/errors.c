@@ -1,5 +1,5 @@
-/* error.c: one-line diagnostics and the allocation helpers that die on out-of-memory. */
-#include "core/error.h"
+/* errors.c: one-line diagnostics and the allocation helpers that die on out-of-memory. */
+#include "core/errors.h"
 
 #include <stdarg.h>
 #include <stdio.h>

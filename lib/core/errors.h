@@ -1,4 +1,4 @@
-/* error.h: one-line diagnostics `stage: file: what is wrong` on stderr.
+/* errors.h: one-line diagnostics `stage: file: what is wrong` on stderr.
  *
  * Policy: library functions (lib/) that can fail print exactly one line with err_msg() and return
  * C_ERR (or NULL / a negative value where the signature says so); callers pass C_ERR up without
@@ -9,8 +9,8 @@
  * handler): every caller would otherwise need a path for a failure it cannot recover from.
  * tests/cli/error_policy.sh checks that no other lib/ code exits. The stage name is set once by
  * err_init(argv[0]). */
-#ifndef ERROR_H
-#define ERROR_H
+#ifndef ERRORS_H
+#define ERRORS_H
 
 #include <stddef.h>
 

@@ -1,12 +1,12 @@
-/* report.h: the static HTML report (reports/index.html + charts/) built from the artifacts.
+/* page.h: the static HTML report (reports/index.html + charts/) built from the artifacts.
  *
  * report_build reads $(ART)/stats.json and $(ART)/data/{train,test}.safetensors (required) and,
  * per architecture, whichever of <arch>.summary/lrfind/metrics/eval.json exist (an absent file
  * means "not run yet"; a present but invalid one is an error naming it). It writes the data files,
  * a gnuplot script and every PNG into <out>/charts (a temporary folder swapped in whole), runs
  * gnuplot (pngcairo) there, then writes <out>/index.html atomically. */
-#ifndef REPORT_H
-#define REPORT_H
+#ifndef REPORT_PAGE_H
+#define REPORT_PAGE_H
 
 typedef struct report_opts {
     const char *art_dir;       /* artifacts folder ($(ART)) */
