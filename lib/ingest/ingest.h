@@ -57,6 +57,8 @@ void ingest_set_init(ingest_set *s);
 void ingest_set_free(ingest_set *s);
 
 int ingest_read(ingest_set *s, const char *archive_path);
+/* The same from an archive held in memory (len bytes; name is used in messages): the fuzzer's entry. */
+int ingest_read_memory(ingest_set *s, const char *name, const void *data, size_t len);
 int ingest_resolve(ingest_set *s);
 int ingest_decode(ingest_set *s);
 /* out_dir receives cifar10/ (swapped in whole) and data/{train,test}.safetensors. */

@@ -202,24 +202,12 @@ static int take_entry(ingest_set *s, struct archive *a, struct archive_entry *e,
     return C_OK;
 }
 
-int ingest_read(ingest_set *s, const char *archive_path)
+/* Reads every entry of the opened archive a (of total_bytes, for the progress bar), then frees a. */
+static int read_entries(ingest_set *s, struct archive *a, long total_bytes)
 {
-    s->archive = xstrdup(archive_path);
-    struct stat st;
-    if (stat(archive_path, &st) != 0)
-        return err_msg(archive_path, "cannot open: %s", strerror(errno));
-
-    struct archive *a = archive_read_new();
-    archive_read_support_filter_all(a);
-    archive_read_support_format_all(a);
-    if (archive_read_open_filename(a, archive_path, 1 << 16) != ARCHIVE_OK) {
-        int rc = err_msg(archive_path, "cannot read archive: %s", archive_error_string(a));
-        archive_read_free(a);
-        return rc;
-    }
-
+    const char *archive_path = s->archive;
     progress bar;
-    if (s->show_progress) progress_init(&bar, "sort: read (KiB)", (long)(st.st_size / 1024));
+    if (s->show_progress) progress_init(&bar, "sort: read (KiB)", total_bytes / 1024);
     int rc = C_OK;
     char *last = xstrdup("(start of archive)");
     for (;;) {
@@ -256,4 +244,40 @@ int ingest_read(ingest_set *s, const char *archive_path)
         else fputc('\n', stderr);
     }
     return rc;
+}
+
+static struct archive *archive_reader_new(void)
+{
+    struct archive *a = archive_read_new();
+    archive_read_support_filter_all(a);
+    archive_read_support_format_all(a);
+    return a;
+}
+
+int ingest_read(ingest_set *s, const char *archive_path)
+{
+    s->archive = xstrdup(archive_path);
+    struct stat st;
+    if (stat(archive_path, &st) != 0)
+        return err_msg(archive_path, "cannot open: %s", strerror(errno));
+
+    struct archive *a = archive_reader_new();
+    if (archive_read_open_filename(a, archive_path, 1 << 16) != ARCHIVE_OK) {
+        int rc = err_msg(archive_path, "cannot read archive: %s", archive_error_string(a));
+        archive_read_free(a);
+        return rc;
+    }
+    return read_entries(s, a, (long)st.st_size);
+}
+
+int ingest_read_memory(ingest_set *s, const char *name, const void *data, size_t len)
+{
+    s->archive = xstrdup(name);
+    struct archive *a = archive_reader_new();
+    if (archive_read_open_memory(a, data, len) != ARCHIVE_OK) {
+        int rc = err_msg(name, "cannot read archive: %s", archive_error_string(a));
+        archive_read_free(a);
+        return rc;
+    }
+    return read_entries(s, a, (long)len);
 }
