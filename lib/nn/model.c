@@ -2,6 +2,7 @@
 #include "nn/model.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "core/errors.h"
@@ -53,11 +54,13 @@ static int get_int(const char *where, const char *lab, const cJSON *o, const cha
         *out = dflt;
         return C_OK;
     }
-    if (!cJSON_IsNumber(v) || v->valuedouble != (double)(int)v->valuedouble)
+    /* Range first, in double: casting a double outside int's range is undefined. */
+    double d = v->valuedouble;
+    if (!cJSON_IsNumber(v) || d != floor(d))
         return err_msg(where, "%s: \"%s\" must be an integer", lab, key);
-    if (v->valueint < min || v->valueint > max)
-        return err_msg(where, "%s: \"%s\" = %d out of range [%d, %d]", lab, key, v->valueint, min, max);
-    *out = v->valueint;
+    if (d < min || d > max)
+        return err_msg(where, "%s: \"%s\" = %.0f out of range [%d, %d]", lab, key, d, min, max);
+    *out = (int)d;
     return C_OK;
 }
 
