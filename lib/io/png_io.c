@@ -41,12 +41,27 @@ static void read_mem(png_structp png, png_bytep out, png_size_t n)
     c->pos += n;
 }
 
+/* Does every chunk up to IEND fit in the data? libpng allocates the length a chunk header claims
+ * before reading the chunk (up to 2 GiB: a 270-byte file made it allocate 485 MB for zTXt). */
+static int chunks_fit(const unsigned char *d, size_t len)
+{
+    size_t p = 8;
+    while (len - p >= 12) {
+        size_t n = (size_t)d[p] << 24 | (size_t)d[p + 1] << 16 | (size_t)d[p + 2] << 8 | d[p + 3];
+        if (n > len - p - 12) return 0;
+        if (!memcmp(d + p + 4, "IEND", 4)) break;
+        p += 12 + n;
+    }
+    return 1;   /* a cut-off chunk header is reported by libpng as truncated */
+}
+
 /* Decodes into rgb when given; otherwise allocates *alloc (w*h*3) once the size is known. */
 static int decode(const void *data, size_t len, const char *where, uint8_t *dest, uint8_t **alloc,
                   int max_w, int max_h, int *w, int *h)
 {
     if (len < 8 || png_sig_cmp((png_const_bytep)data, 0, 8))
         return err_msg(where, "not a PNG file (bad signature)");
+    if (!chunks_fit(data, len)) return err_msg(where, "broken PNG: a chunk is longer than the file");
     png_ctx ctx = {.data = data, .len = len, .pos = 0, .msg = ""};
     png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &ctx, on_error, on_warning);
     png_infop info = png ? png_create_info_struct(png) : NULL;
