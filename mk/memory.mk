@@ -1,0 +1,12 @@
+# Memory: `make bench` also prints each stage's peak resident memory on the data of $(FETCH_URL)
+# (the full set with CIFAR_URL=file://$(realpath ../shared/data/cifar.tgz)): fetch, sort, stats,
+# lrfind, train and evaluate of each of $(ARCHS), report, each run under tests/tools/peak_rss in
+# build/bench/memory/ (tests/bench/memory_bench.sh says how; train/lrfind use limit_batches
+# BENCH_MEM_BATCHES). Fails if training resnet2 needs more than 3 GiB.
+BENCH_MEM_BATCHES ?= 4
+
+.PHONY: bench bench-memory
+bench:: bench-memory
+bench-memory: build/tests/tools/peak_rss $(addprefix build/bin/,fetch sort stats lrfind train evaluate report)
+	@URL='$(FETCH_URL)' ARCHS='$(ARCHS)' THREADS=$(THREADS) BENCH_MEM_BATCHES=$(BENCH_MEM_BATCHES) \
+	  DATA_PARAMS=$(DATA_PARAMS) tests/bench/memory_bench.sh
