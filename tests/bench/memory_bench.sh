@@ -48,7 +48,7 @@ run report "$BIN/report" --art "$art" --out "$OUT/report" --models models $ARCHS
 
 images=$(grep -o '"count": *[0-9]*' "$art/stats.json" | grep -o '[0-9]*$')
 echo "memory: peak resident set per stage (getrusage ru_maxrss), $images training images, THREADS=$THREADS;"
-echo "  lrfind/train: $BATCHES batches of 256 (limit_batches) + one validation pass; evaluate: 1 TTA pass"
+echo "  lrfind, train: $BATCHES batches of 256 (limit_batches; train adds its validation pass); evaluate: 1 TTA pass"
 awk -v lim="$RESNET2_MAX_MIB" '
   { split($1, p, ":"); mib = $2 / 1024; printf "  %-10s %-11s %8.1f MiB\n", p[1], p[2], mib
     if ($1 == "train:resnet2") { seen = 1; r2 = mib } }
