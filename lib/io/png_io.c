@@ -46,13 +46,13 @@ static void read_mem(png_structp png, png_bytep out, png_size_t n)
 static int chunks_fit(const unsigned char *d, size_t len)
 {
     size_t p = 8;
-    while (len - p >= 12) {
+    while (len - p >= 8) {   /* a length and a type: libpng allocates once it has read these */
         size_t n = (size_t)d[p] << 24 | (size_t)d[p + 1] << 16 | (size_t)d[p + 2] << 8 | d[p + 3];
-        if (n > len - p - 12) return 0;
-        if (!memcmp(d + p + 4, "IEND", 4)) break;
+        if (n > len - p - 8) return 0;
+        if (!memcmp(d + p + 4, "IEND", 4) || n + 12 > len - p) break;   /* last chunk */
         p += 12 + n;
     }
-    return 1;   /* a cut-off chunk header is reported by libpng as truncated */
+    return 1;   /* a cut-off chunk is reported by libpng as truncated */
 }
 
 /* Decodes into rgb when given; otherwise allocates *alloc (w*h*3) once the size is known. */
