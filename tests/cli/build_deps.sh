@@ -13,7 +13,8 @@ include_pattern() { printf '%s\n' "$@" | sed -E 's#^(lib|tests)/##; s/\./\\./g' 
 
 for header in lib/io/png_io.h lib/io/safetensors.h lib/core/rng.h; do
   name=$(basename "$header" .h)
-  # C sources only (the CUDA sources are built only where nvcc is present; benchmarks are not in `all`).
+  # C sources only (the CUDA sources are built only where nvcc is present; benchmarks and fuzzers
+  # (mk/fuzz.mk, clang) are not in `all`).
   planned=$(make -n -W "$header" all 2>/dev/null | grep -oE ' -c [^ ]+\.c ' | sed 's/ -c //; s/ $//' | sort -u)
   # Direct and indirect includers: repeat until no new header joins the set.
   want_headers="$header" prev=""
@@ -23,7 +24,7 @@ for header in lib/io/png_io.h lib/io/safetensors.h lib/core/rng.h; do
     want_headers=$(printf '%s\n' $want_headers $(grep -lE "#include \"($pattern)\"" $(find lib tests -name '*.h') 2>/dev/null) | sort -u)
   done
   pattern=$(include_pattern $want_headers)
-  expected=$(grep -lE "#include \"($pattern)\"" $(find lib stages tests -name '*.c' -not -path 'tests/bench/*') 2>/dev/null | sort -u)
+  expected=$(grep -lE "#include \"($pattern)\"" $(find lib stages tests -name '*.c' -not -path 'tests/bench/*' -not -path 'tests/fuzz/*') 2>/dev/null | sort -u)
   if [ -n "$planned" ] && [ "$planned" = "$expected" ]; then pass "header_edit_rebuilds_includers_$name"
   else fail "header_edit_rebuilds_includers_$name" "planned: $(echo $planned) expected: $(echo $expected)"; fi
 done
