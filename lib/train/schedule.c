@@ -5,8 +5,9 @@
 
 long schedule_sum_geom(double a, double r, int n)
 {
-    if (r == 1) return (long)(a * n);
-    return (long)ceil(a * (1 - pow(r, n)) / (1 - r));
+    /* in double, capped before the conversion: 20^16 epochs would not fit in a long */
+    double e = r == 1 ? a * n : ceil(a * (1 - pow(r, n)) / (1 - r));
+    return e <= (double)SCHEDULE_MAX_EPOCHS ? (long)e : SCHEDULE_MAX_EPOCHS;
 }
 
 long schedule_epochs(const fit_phase *p)
