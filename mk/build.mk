@@ -1,5 +1,6 @@
-# Build rules: lib/<subsystem>/**/*.c -> build/libcifar.a; stages/<s>.c -> build/bin/<s>;
-# tests/unit/test_<x>.c and tests/tools/<t>.c -> build/tests/.
+# Build rules: lib/<subsystem>/**/*.c -> $(BUILD)/libcifar.a; stages/<s>.c -> $(BUILD)/bin/<s>;
+# tests/unit/test_<x>.c and tests/tools/<t>.c -> $(BUILD)/tests/. BUILD is build/, or build-san/
+# with SAN=1 (Makefile).
 # Every object gets a -MMD -MP dependency file, so a header edit rebuilds exactly what includes it.
 # Every program gets a link dependency file <program>.ld.d listing the archive members the linker
 # pulled in (recorded at link time), so a library edit relinks exactly the programs that contain
@@ -12,21 +13,30 @@ DEPFLAGS = -MMD -MP
 LDLIBS  += -larchive -lpng -lcjson -lcurl -lcrypto -ldnnl -lm
 LDFLAGS += -fopenmp
 
+# SAN=1: AddressSanitizer (with LeakSanitizer) and UndefinedBehaviorSanitizer, float-to-int
+# overflow included (gcc leaves it out of `undefined`); the first report ends the program. The
+# CUDA objects (nvcc) are not instrumented. tests/run sets the runtime options (ASAN_OPTIONS...).
+ifneq ($(SAN),)
+SAN_FLAGS := -fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=all -fno-omit-frame-pointer
+CFLAGS  += $(SAN_FLAGS)
+LDFLAGS += $(SAN_FLAGS)
+endif
+
 LIB_SRC   := $(shell find lib -name '*.c' | sort)
 STAGE_SRC := $(wildcard stages/*.c)
 TEST_SRC  := $(wildcard tests/unit/*.c)
 TOOL_SRC  := $(wildcard tests/tools/*.c)
 
-LIB_OBJ := $(LIB_SRC:%.c=build/obj/%.o)
-LIBA    := build/libcifar.a
-STAGES  := $(STAGE_SRC:stages/%.c=build/bin/%)
-TESTS   := $(TEST_SRC:tests/unit/%.c=build/tests/unit/%)
-TOOLS   := $(TOOL_SRC:tests/tools/%.c=build/tests/tools/%)
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+LIBA    := $(BUILD)/libcifar.a
+STAGES  := $(STAGE_SRC:stages/%.c=$(BUILD)/bin/%)
+TESTS   := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
+TOOLS   := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/tools/%)
 
 .PHONY: all
 all: $(STAGES) $(TESTS) $(TOOLS)
 
-build/obj/%.o: %.c
+$(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
@@ -59,13 +69,13 @@ $(CC) $(LDFLAGS) $< $(PROGRAM_EXTRA_OBJ) $(LIBA) $(LDLIBS)$(if $(1), $(1)) -o $@
   $@.ld.trace >$@.ld.d.tmp && mv $@.ld.d.tmp $@.ld.d && rm -f $@.ld.trace
 endef
 
-build/bin/%: build/obj/stages/%.o | $(LIBA)
+$(BUILD)/bin/%: $(BUILD)/obj/stages/%.o | $(LIBA)
 	$(call link_program)
 
-build/tests/unit/%: build/obj/tests/unit/%.o | $(LIBA)
+$(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o | $(LIBA)
 	$(call link_program)
 
-build/tests/tools/%: build/obj/tests/tools/%.o | $(LIBA)
+$(BUILD)/tests/tools/%: $(BUILD)/obj/tests/tools/%.o | $(LIBA)
 	$(call link_program)
 
 # $(call link_deps_known,PROGRAMS): a program without its .ld.d (linked by an older build, or the
@@ -77,6 +87,6 @@ $(call link_deps_known,$(STAGES) $(TESTS) $(TOOLS))
 # Intermediate objects are kept, so a second `make` is a no-op.
 .SECONDARY:
 
--include $(shell find build/obj build/bin build/tests build/bench -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj $(BUILD)/bin $(BUILD)/tests $(BUILD)/bench -name '*.d' 2>/dev/null)
 
-build/obj/tests/%.o: CFLAGS += -Itests
+$(BUILD)/obj/tests/%.o: CFLAGS += -Itests

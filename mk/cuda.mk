@@ -9,7 +9,7 @@ NVCC := $(if $(NO_CUDA),,$(or $(shell command -v nvcc 2>/dev/null),$(wildcard /u
 ifneq ($(NVCC),)
 CUDA_HOME    ?= $(patsubst %/bin/nvcc,%,$(NVCC))
 CUDA_SRC     := $(wildcard lib/backend/cuda/*.cu)
-CUDA_OBJ     := $(CUDA_SRC:%=build/obj/%.o)
+CUDA_OBJ     := $(CUDA_SRC:%=$(BUILD)/obj/%.o)
 CUDA_ARCH    := -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 \
                 -gencode arch=compute_90,code=compute_90
 # -fmad=false: a*b+c rounds twice, as in the CPU backend's C (our kernels are memory-bound, so
@@ -20,7 +20,7 @@ NVCCFLAGS    += -std=c++20 -fmad=false $(CUDA_ARCH) -Ilib -I$(CUDA_HOME)/include
 CFLAGS  += -DHAVE_CUDA -I$(CUDA_HOME)/include
 LDLIBS  += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudnn -lcublas -lcudart -lstdc++
 
-build/obj/lib/backend/cuda/%.cu.o: lib/backend/cuda/%.cu
+$(BUILD)/obj/lib/backend/cuda/%.cu.o: lib/backend/cuda/%.cu
 	@mkdir -p $(@D)
 	$(NVCC) $(NVCCFLAGS) -MMD -MP -MF $(@:.o=.d) -c $< -o $@
 

@@ -22,17 +22,17 @@ $(ART)/fetch.url:
 	@mkdir -p $(@D)
 	@printf '%s\n' '$(FETCH_URL)' > $@.tmp && mv $@.tmp $@
 
-$(ART)/cifar.tgz: $(DATA_PARAMS) $(ART)/fetch.url build/bin/fetch
-	build/bin/fetch --params $(DATA_PARAMS) $(if $(CIFAR_URL),--url '$(CIFAR_URL)') --out $@
+$(ART)/cifar.tgz: $(DATA_PARAMS) $(ART)/fetch.url $(BUILD)/bin/fetch
+	$(BUILD)/bin/fetch --params $(DATA_PARAMS) $(if $(CIFAR_URL),--url '$(CIFAR_URL)') --out $@
 
 # One run of sort writes both tensor files and the class folders $(ART)/cifar10/. A pattern rule
 # with two targets is one grouped recipe (stem "data"); it is used instead of `&:` because GNU
 # Make 4.3's `make -n` does not plan the stages after an `&:` rule.
-$(ART)/%/train.safetensors $(ART)/%/test.safetensors: $(ART)/cifar.tgz build/bin/sort
-	build/bin/sort --archive $(ART)/cifar.tgz --out $(ART)
+$(ART)/%/train.safetensors $(ART)/%/test.safetensors: $(ART)/cifar.tgz $(BUILD)/bin/sort
+	$(BUILD)/bin/sort --archive $(ART)/cifar.tgz --out $(ART)
 
-$(ART)/stats.json: $(ART)/data/train.safetensors build/bin/stats
-	build/bin/stats --data $(ART)/data/train.safetensors --out $@
+$(ART)/stats.json: $(ART)/data/train.safetensors $(BUILD)/bin/stats
+	$(BUILD)/bin/stats --data $(ART)/data/train.safetensors --out $@
 
 .PHONY: fetch sort stats
 fetch: $(ART)/cifar.tgz
@@ -42,12 +42,12 @@ stats: $(ART)/stats.json
 # sort throughput on the fetched archive, against the ceiling of merely decompressing it
 # (gzip -dc, one core): the ratio says how close the stage gets to reading speed.
 .PHONY: bench
-bench:: build/bin/sort $(ART)/cifar.tgz
-	@mkdir -p build/bench
+bench:: $(BUILD)/bin/sort $(ART)/cifar.tgz
+	@mkdir -p $(BUILD)/bench
 	@t0=$$(date +%s.%N); gzip -dc $(ART)/cifar.tgz >/dev/null; t1=$$(date +%s.%N); \
-	 build/bin/sort --archive $(ART)/cifar.tgz --out build/bench/sort >/dev/null 2>build/bench/sort.log || { cat build/bench/sort.log; exit 1; }; \
+	 $(BUILD)/bin/sort --archive $(ART)/cifar.tgz --out $(BUILD)/bench/sort >/dev/null 2>$(BUILD)/bench/sort.log || { cat $(BUILD)/bench/sort.log; exit 1; }; \
 	 t2=$$(date +%s.%N); \
-	 n=$$(find build/bench/sort/cifar10 -name '*.png' | wc -l); \
+	 n=$$(find $(BUILD)/bench/sort/cifar10 -name '*.png' | wc -l); \
 	 awk -v n=$$n -v t0=$$t0 -v t1=$$t1 -v t2=$$t2 'BEGIN { g = t1 - t0; s = t2 - t1; \
 	   printf "sort: %d images in %.2f s = %.0f images/s; gzip -dc alone %.2f s (sort takes %.1fx that)\n", n, s, n / s, g, s / g }'
-	@rm -rf build/bench/sort
+	@rm -rf $(BUILD)/bench/sort

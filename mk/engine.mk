@@ -2,9 +2,9 @@
 # `make bench` runs it: forward+backward of every architecture at batch 256, images/s and GFLOP/s
 # beside oneDNN's convolutions alone on the same shapes in the same run.
 
-ENGINE_BENCH := build/bench/engine_bench
+ENGINE_BENCH := $(BUILD)/bench/engine_bench
 
-$(ENGINE_BENCH): build/obj/tests/bench/engine_bench.o | $(LIBA)
+$(ENGINE_BENCH): $(BUILD)/obj/tests/bench/engine_bench.o | $(LIBA)
 	$(call link_program)
 
 .PHONY: bench
@@ -13,9 +13,9 @@ bench:: $(ENGINE_BENCH)
 
 # oneDNN against im2col + OpenBLAS sgemm on resnet2's and convbnnet's convolution shapes (issue 3
 # item 3). The only program that links OpenBLAS.
-CONV_GEMM_BENCH := build/bench/conv_gemm_bench
+CONV_GEMM_BENCH := $(BUILD)/bench/conv_gemm_bench
 
-$(CONV_GEMM_BENCH): build/obj/tests/bench/conv_gemm_bench.o | $(LIBA)
+$(CONV_GEMM_BENCH): $(BUILD)/obj/tests/bench/conv_gemm_bench.o | $(LIBA)
 	$(call link_program,-lopenblas)
 
 bench:: $(CONV_GEMM_BENCH)

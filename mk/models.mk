@@ -5,5 +5,5 @@
 #   make summary             the same for every models/*.json, one after the other
 
 .PHONY: summary
-summary: build/bin/summary
-	@set -e; for a in $(or $(ARCH),$(ARCHS)); do build/bin/summary models/$$a.json; echo; done
+summary: $(BUILD)/bin/summary
+	@set -e; for a in $(or $(ARCH),$(ARCHS)); do $(BUILD)/bin/summary models/$$a.json; echo; done

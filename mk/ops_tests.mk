@@ -3,18 +3,18 @@
 # whole nets against the same references, so it links those objects too.
 
 OPS_TEST_SRC := $(wildcard tests/ops/*.c)
-OPS_TEST_OBJ := $(OPS_TEST_SRC:%.c=build/obj/%.o)
-OPS_REF_OBJ  := $(filter-out build/obj/tests/ops/test_backend_ops.o,$(OPS_TEST_OBJ))
+OPS_TEST_OBJ := $(OPS_TEST_SRC:%.c=$(BUILD)/obj/%.o)
+OPS_REF_OBJ  := $(filter-out $(BUILD)/obj/tests/ops/test_backend_ops.o,$(OPS_TEST_OBJ))
 
-all: build/tests/ops/test_backend_ops
+all: $(BUILD)/tests/ops/test_backend_ops
 
-TEST_BACKEND_OPS := build/tests/ops/test_backend_ops
+TEST_BACKEND_OPS := $(BUILD)/tests/ops/test_backend_ops
 
-$(TEST_BACKEND_OPS): build/obj/tests/ops/test_backend_ops.o $(OPS_REF_OBJ) | $(LIBA)
+$(TEST_BACKEND_OPS): $(BUILD)/obj/tests/ops/test_backend_ops.o $(OPS_REF_OBJ) | $(LIBA)
 	$(call link_program)
 $(TEST_BACKEND_OPS): PROGRAM_EXTRA_OBJ = $(OPS_REF_OBJ)
 
-build/tests/unit/test_net: $(OPS_REF_OBJ)
-build/tests/unit/test_net: PROGRAM_EXTRA_OBJ = $(OPS_REF_OBJ)
+$(BUILD)/tests/unit/test_net: $(OPS_REF_OBJ)
+$(BUILD)/tests/unit/test_net: PROGRAM_EXTRA_OBJ = $(OPS_REF_OBJ)
 
 $(call link_deps_known,$(TEST_BACKEND_OPS))

@@ -14,27 +14,27 @@ lrfinds: $(ARCHS:%=$(ART)/%.lrfind.json)
 
 # A pattern rule with several targets is one recipe making all three (grouped).
 $(ART)/%.ckpt $(ART)/%.metrics.json $(ART)/%.summary.json: models/%.json $(PARAMS)/%.json \
-		$(ART)/stats.json $(TRAIN_DATA) build/bin/train
-	build/bin/train --model models/$*.json --params $(PARAMS)/$*.json $(TRAIN_ARGS) \
+		$(ART)/stats.json $(TRAIN_DATA) $(BUILD)/bin/train
+	$(BUILD)/bin/train --model models/$*.json --params $(PARAMS)/$*.json $(TRAIN_ARGS) \
 	  --ckpt $(ART)/$*.ckpt --metrics $(ART)/$*.metrics.json --summary $(ART)/$*.summary.json
 
-$(ART)/%.lrfind.json: models/%.json $(PARAMS)/%.json $(ART)/stats.json $(TRAIN_DATA) build/bin/lrfind
-	build/bin/lrfind --model models/$*.json --params $(PARAMS)/$*.json $(TRAIN_ARGS) --out $@
+$(ART)/%.lrfind.json: models/%.json $(PARAMS)/%.json $(ART)/stats.json $(TRAIN_DATA) $(BUILD)/bin/lrfind
+	$(BUILD)/bin/lrfind --model models/$*.json --params $(PARAMS)/$*.json $(TRAIN_ARGS) --out $@
 
 # Training throughput (images/s over the whole loop, data loader included) per architecture on
 # the CPU, from BENCH_BATCHES batches of 256 of the real training set, and resnet2's full-data
 # epoch time extrapolated from it (labelled as an estimate).
 BENCH_BATCHES ?= 12
-BENCH_DIR     := build/bench
+BENCH_DIR     := $(BUILD)/bench
 .PHONY: bench
-bench:: build/bin/train $(TRAIN_DATA) $(ART)/stats.json
+bench:: $(BUILD)/bin/train $(TRAIN_DATA) $(ART)/stats.json
 	@mkdir -p $(BENCH_DIR)
 	@printf '%s\n' '{"seed": 0, "batch_size": 256, "momentum": 0.9, "augment": {"pad": 4, "flip": true},' \
 	  ' "lr_find": {"start_lr": 1e-5, "end_lr": 10}, "limit_batches": $(BENCH_BATCHES),' \
 	  ' "phases": [{"lr": 0.01, "n_cycle": 1, "cycle_len": 1, "wd": 1e-6}]}' > $(BENCH_DIR)/train.json
 	@echo "train: throughput on the CPU, $(BENCH_BATCHES) batches of 256, whole loop incl. data loader (THREADS=$(THREADS))"
 	@for a in $(ARCHS); do \
-	  build/bin/train --model models/$$a.json --params $(BENCH_DIR)/train.json $(TRAIN_ARGS) \
+	  $(BUILD)/bin/train --model models/$$a.json --params $(BENCH_DIR)/train.json $(TRAIN_ARGS) \
 	    --ckpt $(BENCH_DIR)/$$a.ckpt --metrics $(BENCH_DIR)/$$a.metrics.json \
 	    --summary $(BENCH_DIR)/$$a.summary.json >/dev/null 2>$(BENCH_DIR)/$$a.log || { cat $(BENCH_DIR)/$$a.log; exit 1; }; \
 	  awk -v a=$$a -F'[:,]' '/"seconds"/ { ep = $$2 } \

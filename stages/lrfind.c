@@ -16,9 +16,13 @@ int main(int argc, char **argv)
     static const char *const outs[] = { "--out" };
     train_setup s;
     if (train_setup_args(&s, argc, argv, outs, 1) != C_OK) return 1;
-    if (train_setup_load(&s) != C_OK) return 1;
+    if (train_setup_load(&s) != C_OK) { train_setup_free(&s); return 1; }
     lr_finder_result r;
-    if (lr_finder_run(s.net, &s.p, &s.trn, isatty(STDERR_FILENO), &r) != C_OK) return 1;
+    if (lr_finder_run(s.net, &s.p, &s.trn, isatty(STDERR_FILENO), &r) != C_OK) {
+        lr_finder_result_free(&r);
+        train_setup_free(&s);
+        return 1;
+    }
     const char *arch = net_model(s.net)->arch;
     printf("%s: lr_find %s after %ld of %ld iterations\n", arch, r.stopped_early ? "stopped" : "finished",
            r.n, r.nb);

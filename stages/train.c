@@ -25,14 +25,14 @@ int main(int argc, char **argv)
     ckpt_meta meta = { 0 };
     if (params_file_hash(s.params_path, meta.params_hash) != C_OK || params_file_hash(s.model_path, meta.model_hash) != C_OK)
         return 1;
-    if (train_setup_load(&s) != C_OK) return 1;
+    if (train_setup_load(&s) != C_OK) { train_setup_free(&s); return 1; }
     const char *arch = net_model(s.net)->arch;
 
     trainer t;
     trainer_init(&t, s.net, &s.p, &s.trn, &s.val);
     t.table = stdout;
     t.progress = isatty(STDERR_FILENO);
-    if (trainer_run(&t) != C_OK) return 1;
+    if (trainer_run(&t) != C_OK) { trainer_free(&t); train_setup_free(&s); return 1; }
     fprintf(stderr, "%s: %s: %ld images in %.1f s (%.1f images/s, whole loop), data loader wait %.3f s\n",
             err_stage(), arch, t.images, t.loop_seconds, t.images / (t.loop_seconds > 0 ? t.loop_seconds : 1),
             s.trn.wait_s);

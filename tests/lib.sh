@@ -3,8 +3,9 @@
 set -u
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SHARED_DATA=${SHARED_DATA:-$ROOT/../shared/data}
-BIN=$ROOT/build/bin
-TOOLS=$ROOT/build/tests/tools
+BUILD=${BUILD:-build}              # the build tree: build, or build-san (make check SAN=1)
+BIN=$ROOT/$BUILD/bin
+TOOLS=$ROOT/$BUILD/tests/tools
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/cifar-test.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
 _failures=0

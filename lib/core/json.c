@@ -1,9 +1,11 @@
-/* json.c: load a JSON file strictly (errors with line and column) and write one atomically. */
+/* json.c: load a JSON file strictly (errors with line and column), read integers exactly, and
+ * write a JSON file atomically. */
 #include "core/json.h"
 #include "core/atomic.h"
 #include "core/errors.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +44,16 @@ int json_load(json_doc *d, const char *path)
     size_t len;
     char *text = slurp(path, &len);
     if (!text) return C_ERR;
+    /* cJSON stops a string at a NUL byte and skips one between tokens as white space, so
+     * "cpu\0junk" would read as "cpu": refuse the file instead. */
+    const char *nul = memchr(text, '\0', len);
+    if (nul) {
+        int line = 1;
+        for (const char *q = text; q < nul; q++) line += *q == '\n';
+        err_msg(path, "invalid JSON at line %d: contains a NUL byte", line);
+        free(text);
+        return C_ERR;
+    }
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
     int rc = C_OK;
@@ -74,6 +86,14 @@ int json_load(json_doc *d, const char *path)
     d->path = xstrdup(path);
     d->root = root;
     return C_OK;
+}
+
+json_int_status json_int(const cJSON *v, long long min, long long max, long long *out)
+{
+    if (!cJSON_IsNumber(v) || floor(v->valuedouble) != v->valuedouble) return JSON_INT_NOT_INTEGER;
+    if (!(v->valuedouble >= (double)min && v->valuedouble <= (double)max)) return JSON_INT_RANGE;
+    *out = (long long)v->valuedouble;
+    return JSON_INT_OK;
 }
 
 void json_free(json_doc *d)

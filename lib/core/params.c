@@ -1,9 +1,9 @@
 /* params.c: strict JSON parameter files (see params.h). */
 #include "core/params.h"
 #include "core/errors.h"
+#include "core/json.h"
 
 #include <errno.h>
-#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,9 +26,10 @@ static int type_ok(const cJSON *v, p_type t)
 {
     switch (t) {
     case P_NUMBER: return cJSON_IsNumber(v);
-    case P_INT:
-        return cJSON_IsNumber(v) && floor(v->valuedouble) == v->valuedouble &&
-               fabs(v->valuedouble) <= 9007199254740992.0;
+    case P_INT: {
+        long long i;
+        return json_int(v, -JSON_INT_EXACT, JSON_INT_EXACT, &i) == JSON_INT_OK;
+    }
     case P_BOOL: return cJSON_IsBool(v);
     case P_STRING: return cJSON_IsString(v);
     case P_OBJECT: return cJSON_IsObject(v);
@@ -82,8 +83,9 @@ double params_number(const cJSON *obj, const char *key, double dflt)
 
 long params_int(const cJSON *obj, const char *key, long dflt)
 {
+    long long i;
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-    return cJSON_IsNumber(v) ? (long)v->valuedouble : dflt;
+    return v && json_int(v, -JSON_INT_EXACT, JSON_INT_EXACT, &i) == JSON_INT_OK ? (long)i : dflt;
 }
 
 int params_bool(const cJSON *obj, const char *key, int dflt)

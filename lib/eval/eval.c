@@ -18,6 +18,7 @@
 #include "core/progress.h"
 #include "io/safetensors.h"
 #include "data/loader.h"
+#include "data/model_fit.h"
 
 int eval_params_load(const char *path, eval_params *p)
 {
@@ -69,10 +70,20 @@ int eval_args(eval_opts *o, int argc, char **argv)
     return C_OK;
 }
 
+/* Finite weights can still overflow to infinities and NaN, which no metric can score: checked
+ * for each batch as it comes (rows start.. of n images). */
+static int check_logp(const float *logp, long start, int n, int k, const char *ckpt, const char *desc)
+{
+    long bad = metrics_first_nonfinite(logp + (size_t)start * k, (size_t)n * k);
+    if (bad < 0) return C_OK;
+    return err_msg(ckpt, "the model's log-probabilities are not finite (%g for test image %ld, class %ld, %s)",
+                   (double)logp[(size_t)start * k + bad], start + bad / k, bad % k, desc);
+}
+
 /* One pass over the test set into logp [n, k]: pass < 0 is the clean pass, otherwise the
  * training transform with the draws of TTA pass `pass`. */
 static int run_pass(net *nt, const dataset *ds, const norm_stats *ns, const eval_params *ep, int pass,
-                    float *x, float *logp, int k, const char *desc)
+                    float *x, float *logp, int k, const char *ckpt, const char *desc)
 {
     const int h = ds->h, w = ds->w, bs = ep->batch_size;
     const size_t img = (size_t)3 * h * w;
@@ -91,6 +102,7 @@ static int run_pass(net *nt, const dataset *ds, const norm_stats *ns, const eval
         }
         if (net_forward(nt, x, n, 0, 0, 0) != C_OK) return C_ERR;
         if (net_output(nt, logp + (size_t)start * k) != C_OK) return C_ERR;
+        if (check_logp(logp, start, n, k, ckpt, desc) != C_OK) return C_ERR;
         progress_update(&pr, b + 1);
     }
     progress_finish(&pr);
@@ -100,7 +112,7 @@ static int run_pass(net *nt, const dataset *ds, const norm_stats *ns, const eval
 /* The same pass with the test set resident on the device (dl attached to the net's input):
  * batches are normalised or augmented there (same draws: pass, dataset index), only the
  * log-probabilities come back. */
-static int run_pass_device(net *nt, loader *dl, int pass, float *logp, int k, const char *desc)
+static int run_pass_device(net *nt, loader *dl, int pass, float *logp, int k, const char *ckpt, const char *desc)
 {
     progress pr;
     loader_set_mode(dl, 0, pass >= 0);
@@ -112,6 +124,7 @@ static int run_pass_device(net *nt, loader *dl, int pass, float *logp, int k, co
     for (; (rc = loader_next(dl, &b)) == C_OK && b; start += b->n) {
         if (net_forward(nt, NULL, b->n, 0, 0, 0) != C_OK) return C_ERR;
         if (net_output(nt, logp + (size_t)start * k) != C_OK) return C_ERR;
+        if (check_logp(logp, start, b->n, k, ckpt, desc) != C_OK) return C_ERR;
         progress_update(&pr, b->index + 1);
     }
     progress_finish(&pr);
@@ -188,20 +201,14 @@ int eval_run(const eval_opts *o)
     if (norm_stats_load(o->stats_path, &ns, mean, std) != C_OK) return C_ERR;
     snprintf(path, sizeof path, "%s/test.safetensors", o->data_dir);
     if (dataset_load(&ds, path) != C_OK) return C_ERR;
+    /* before the net's activations are allocated for the model's shape */
+    const dataset *dsp = &ds;
+    if (model_fit_data(o->model_path, ep.batch_size, &dsp, 1) != C_OK) goto done;
     if (backend_select(&be, NULL, o->threads) != C_OK) goto done;   /* DEVICE=cpu|cuda|auto */
     have_be = 1;
     if (net_load(&nt, o->model_path, &be, ep.batch_size) != C_OK) goto done;
     const model_desc *m = net_model(nt);
     int k = net_classes(nt);
-    if (m->input[0] != 3 || ds.h != m->input[1] || ds.w != m->input[2]) {
-        err_msg(path, "images are %dx%dx3, model %s takes %dx%dx%d", ds.h, ds.w, m->path, m->input[1],
-                m->input[2], m->input[0]);
-        goto done;
-    }
-    if (ds.n_classes > k) {
-        err_msg(path, "%d classes, model %s has %d outputs", ds.n_classes, m->path, k);
-        goto done;
-    }
     ckpt_meta meta;
     memset(&meta, 0, sizeof meta);
     if (checkpoint_load(nt, o->ckpt_path, &meta) != C_OK) goto done;
@@ -212,8 +219,7 @@ int eval_run(const eval_opts *o)
     /* The checkpoint was trained on inputs normalised with its own statistics: evaluating with
      * others would silently shift every input. */
     for (int c = 0; c < 3; c++)
-        if ((meta.std[c] != 0 || meta.mean[c] != 0) &&
-            (fabs(meta.mean[c] - mean[c]) > 1e-6 || fabs(meta.std[c] - std[c]) > 1e-6)) {
+        if (fabs(meta.mean[c] - mean[c]) > 1e-6 || fabs(meta.std[c] - std[c]) > 1e-6) {
             err_msg(o->ckpt_path, "trained with mean/std %g/%g on channel %d, but %s says %g/%g", meta.mean[c],
                     meta.std[c], c, o->stats_path, mean[c], std[c]);
             goto done;
@@ -236,8 +242,8 @@ int eval_run(const eval_opts *o)
         char desc[128];
         if (p < 0) snprintf(desc, sizeof desc, "%.60s clean pass", m->arch);
         else snprintf(desc, sizeof desc, "%.60s TTA pass %d/%d", m->arch, p + 1, ep.n_aug);
-        if ((have_dl ? run_pass_device(nt, &dl, p, logp, k, desc)
-                     : run_pass(nt, &ds, &ns, &ep, p, x, logp, k, desc)) != C_OK)
+        if ((have_dl ? run_pass_device(nt, &dl, p, logp, k, o->ckpt_path, desc)
+                     : run_pass(nt, &ds, &ns, &ep, p, x, logp, k, o->ckpt_path, desc)) != C_OK)
             goto done;
         metrics_tta_add_logp(&acc, logp);
         if (p < 0)

@@ -10,9 +10,18 @@
 int metrics_argmax(const float *row, int k)
 {
     int best = 0;
-    for (int j = 1; j < k; j++)
+    for (int j = 0; j < k; j++) {
+        if (isnan(row[j])) return j;        /* numpy: the first NaN is the maximum */
         if (row[j] > row[best]) best = j;   /* strict >: the first maximum wins */
+    }
     return best;
+}
+
+long metrics_first_nonfinite(const float *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(v[i])) return (long)i;
+    return -1;
 }
 
 double metrics_log_loss(const float *probs, const uint8_t *labels, size_t n, int k)
@@ -24,7 +33,8 @@ double metrics_log_loss(const float *probs, const uint8_t *labels, size_t n, int
         double rsum = 0.0, py = 0.0;
         for (int j = 0; j < k; j++) {
             double p = row[j];
-            if (!(p >= lo)) p = lo;         /* also maps NaN to the floor */
+            if (isnan(p)) return NAN;       /* no score for an undefined probability */
+            if (p < lo) p = lo;
             if (p > hi) p = hi;
             rsum += p;
             if (j == labels[i]) py = p;

@@ -9,11 +9,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Index of the largest entry; the first maximum wins ties (numpy/torch argmax). */
+/* Index of the largest entry; the first maximum wins ties, and a NaN counts as the largest
+ * (numpy/torch argmax). */
 int metrics_argmax(const float *row, int k);
 
+/* Index of the first NaN or infinity among v[0..n), or -1 when every value is finite. Callers
+ * refuse such probabilities (evaluate, report) before computing any metric. */
+long metrics_first_nonfinite(const float *v, size_t n);
+
 /* sklearn.metrics.log_loss: clip to [1e-15, 1-1e-15], renormalise each row to sum 1,
- * mean over rows of -ln p[y]. */
+ * mean over rows of -ln p[y]. NaN when any probability is NaN (never clipped to a number). */
 double metrics_log_loss(const float *probs, const uint8_t *labels, size_t n, int k);
 
 /* mean(argmax(row) == y). */

@@ -1,6 +1,8 @@
+/* checkpoint.c: a net's tensors and the training metadata as one safetensors file (see checkpoint.h). */
 #include "io/checkpoint.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,9 +50,31 @@ int checkpoint_save(net *n, const char *path, const ckpt_meta *meta)
     return rc;
 }
 
-static void parse_triple(const char *s, double out[3])
+/* Metadata `key` as three comma-separated finite numbers (positive ones for std): what
+ * checkpoint_save writes. Missing, malformed or non-finite is an error naming the key. */
+static int parse_triple(const safetensors_file *f, const char *key, int positive, double out[3])
 {
-    if (s) sscanf(s, "%lf,%lf,%lf", &out[0], &out[1], &out[2]);
+    const char *s = safetensors_meta(f, key);
+    if (!s) return err_msg(f->path, "metadata \"%s\": missing (the normalisation the weights were trained with)", key);
+    const char *p = s;
+    for (int c = 0; c < 3; c++) {
+        char *end;
+        out[c] = strtod(p, &end);
+        int sep_ok = c < 2 ? *end == ',' : *end == '\0';
+        if (end == p || !sep_ok || !isfinite(out[c]) || (positive && !(out[c] > 0)))
+            return err_msg(f->path, "metadata \"%s\": \"%.40s\" is not three comma-separated finite%s numbers", key,
+                           s, positive ? " positive" : "");
+        p = end + 1;
+    }
+    return C_OK;
+}
+
+/* First element of a F32 tensor that is NaN or infinite, or -1. */
+static long first_nonfinite(const float *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(v[i])) return (long)i;
+    return -1;
 }
 
 int checkpoint_load(net *n, const char *path, ckpt_meta *meta)
@@ -74,6 +98,13 @@ int checkpoint_load(net *n, const char *path, ckpt_meta *meta)
                         (long long)t->shape[k], shape[k]);
                 goto out;
             }
+        /* NaN weights would evaluate to NaN probabilities, which no metric can score */
+        long bad = first_nonfinite(t->data, t->nbytes / sizeof(float));
+        if (bad >= 0) {
+            err_msg(path, "%s: element %ld is %g: the weights are not finite", name, bad,
+                    (double)((const float *)t->data)[bad]);
+            goto out;
+        }
         if (net_tensor_set(n, i, t->data) != C_OK) goto out;
     }
     if (meta) {
@@ -82,8 +113,8 @@ int checkpoint_load(net *n, const char *path, ckpt_meta *meta)
         const char *s;
         if ((s = safetensors_meta(&f, "seed"))) meta->seed = strtoull(s, NULL, 10);
         if ((s = safetensors_meta(&f, "epochs"))) meta->epochs = strtol(s, NULL, 10);
-        parse_triple(safetensors_meta(&f, "mean"), meta->mean);
-        parse_triple(safetensors_meta(&f, "std"), meta->std);
+        if (parse_triple(&f, "mean", 0, meta->mean) != C_OK || parse_triple(&f, "std", 1, meta->std) != C_OK)
+            goto out;
         if ((s = safetensors_meta(&f, "params_hash"))) snprintf(meta->params_hash, sizeof meta->params_hash, "%s", s);
         if ((s = safetensors_meta(&f, "model_hash"))) snprintf(meta->model_hash, sizeof meta->model_hash, "%s", s);
         const char *arch = safetensors_meta(&f, "arch");

@@ -23,8 +23,10 @@ typedef struct ckpt_meta {
 int checkpoint_save(net *n, const char *path, const ckpt_meta *meta);
 
 /* Loads every tensor of the net from path: each name must be present, F32, with the net's
- * shape; extra tensors are errors too. Errors name the file and the tensor. When meta is not
- * NULL, fills arch/seed/epochs/mean/std/hashes from the metadata (missing keys left zero). */
+ * shape and finite values; extra tensors are errors too. Errors name the file and the tensor.
+ * When meta is not NULL, fills arch/seed/epochs/mean/std/hashes from the metadata: mean and std
+ * must be there as three finite numbers (std positive); the other keys are left zero when
+ * missing. */
 int checkpoint_load(net *n, const char *path, ckpt_meta *meta);
 
 #endif

@@ -273,6 +273,14 @@ int safetensors_read(safetensors_file *f, const char *path)
     }
     const char *hdr = (const char *)f->buffer + 8;
     const char *end = NULL;
+    /* The header is UTF-8 JSON padded with spaces. cJSON would end a string at a NUL byte (a
+     * tensor "w\0x" read as "w") and skip one between tokens: refuse any. */
+    const char *nul = memchr(hdr, '\0', (size_t)hlen);
+    if (nul) {
+        err_msg(path, "invalid header: NUL byte at byte %ld", (long)(nul - hdr));
+        safetensors_free(f);
+        return C_ERR;
+    }
     cJSON *root = cJSON_ParseWithLengthOpts(hdr, (size_t)hlen, &end, 0);
     int rc = C_OK;
     if (!root) {
@@ -282,7 +290,7 @@ int safetensors_read(safetensors_file *f, const char *path)
     } else {
         /* The reference writer pads with spaces; anything else after the JSON is corrupt. */
         for (const char *p = end; rc == C_OK && p < hdr + hlen; p++)
-            if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r' && *p != '\0')
+            if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
                 rc = err_msg(path, "invalid JSON in header (garbage after byte %ld)", (long)(end - hdr));
         if (rc == C_OK && !cJSON_IsObject(root)) rc = err_msg(path, "header is not a JSON object");
     }

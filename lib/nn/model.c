@@ -2,10 +2,10 @@
 #include "nn/model.h"
 
 #include <errno.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "core/errors.h"
+#include "core/json.h"
 #include "ops/conv2d.h"
 
 static const struct { const char *name; ml_type type; } ml_types[] = {
@@ -54,14 +54,27 @@ static int get_int(const char *where, const char *lab, const cJSON *o, const cha
         *out = dflt;
         return C_OK;
     }
-    /* Range first, in double: casting a double outside int's range is undefined. */
-    double d = v->valuedouble;
-    if (!cJSON_IsNumber(v) || d != floor(d))
-        return err_msg(where, "%s: \"%s\" must be an integer", lab, key);
-    if (d < min || d > max)
-        return err_msg(where, "%s: \"%s\" = %.0f out of range [%d, %d]", lab, key, d, min, max);
-    *out = (int)d;
+    long long i = 0;
+    switch (json_int(v, min, max, &i)) {
+    case JSON_INT_NOT_INTEGER: return err_msg(where, "%s: \"%s\" must be an integer", lab, key);
+    case JSON_INT_RANGE:
+        return err_msg(where, "%s: \"%s\" = %.0f out of range [%d, %d]", lab, key, v->valuedouble, min, max);
+    case JSON_INT_OK: break;
+    }
+    *out = (int)i;
     return C_OK;
+}
+
+/* Per-sample values of a layer's output, and weights of one of its tensors: at most 2^28 (1 GiB
+ * of floats), so that every size below, times any batch, is exact in 64 bits and the refusal
+ * comes from here, before anything is allocated. */
+#define MODEL_MAX_VALUES (1LL << 28)
+
+static long long shape_values(int ndim, const int *s)
+{
+    long long v = 1;
+    for (int i = 0; i < ndim; i++) v *= s[i];   /* each <= 2^16 channels or 2^12 pixels */
+    return v;
 }
 
 static int get_bool(const char *where, const char *lab, const cJSON *o, const char *key, int dflt, int *out)
@@ -122,6 +135,9 @@ static int parse_layer(const char *where, int i, const cJSON *o, model_layer *L,
             return C_ERR;
         if (*ndim != 1) return err_msg(where, "%s: Linear needs flat input, got %s (add a Flatten)", lab, sh);
         if (cur[0] != L->in) return err_msg(where, "%s: in = %d but the previous output has %d features", lab, L->in, cur[0]);
+        if ((long long)L->in * L->out > MODEL_MAX_VALUES)
+            return err_msg(where, "%s: %d x %d = %lld weights, more than %lld", lab, L->out, L->in,
+                           (long long)L->in * L->out, MODEL_MAX_VALUES);
         cur[0] = L->out;
         break;
     case ML_CONV2D: case ML_CONVLAYER: case ML_BNLAYER: case ML_RESNETLAYER: {
@@ -139,6 +155,10 @@ static int parse_layer(const char *where, int i, const cJSON *o, model_layer *L,
         if (oh < 1 || ow < 1) return err_msg(where, "%s: kernel %d does not fit input %s", lab, L->kernel, sh);
         if (resl && (L->in != L->out || oh != cur[1] || ow != cur[2]))
             return err_msg(where, "%s: ResnetLayer must keep the shape %s for its skip connection", lab, sh);
+        long long wts = (long long)L->out * L->in * L->kernel * L->kernel;
+        if (wts > MODEL_MAX_VALUES)
+            return err_msg(where, "%s: %d x %d x %d x %d = %lld weights, more than %lld", lab, L->out, L->in,
+                           L->kernel, L->kernel, wts, MODEL_MAX_VALUES);
         cur[0] = L->out; cur[1] = oh; cur[2] = ow;
         break;
     }
@@ -150,7 +170,8 @@ static int parse_layer(const char *where, int i, const cJSON *o, model_layer *L,
         break;
     }
     case ML_FLATTEN:
-        if (*ndim == 3) { cur[0] = cur[0] * cur[1] * cur[2]; cur[1] = cur[2] = 0; *ndim = 1; }
+        /* the input's size was checked against MODEL_MAX_VALUES (< 2^31) when it was made */
+        if (*ndim == 3) { cur[0] = (int)shape_values(3, cur); cur[1] = cur[2] = 0; *ndim = 1; }
         break;
     case ML_DROPOUT: {
         const cJSON *p = cJSON_GetObjectItemCaseSensitive(o, "p");
@@ -166,6 +187,12 @@ static int parse_layer(const char *where, int i, const cJSON *o, model_layer *L,
     case ML_LOGSOFTMAX:
         if (*ndim != 1) return err_msg(where, "%s: LogSoftmax needs flat input, got %s", lab, sh);
         break;
+    }
+    long long values = shape_values(*ndim, cur);
+    if (values > MODEL_MAX_VALUES) {
+        shape_str(sh, sizeof sh, *ndim, cur);
+        return err_msg(where, "%s: output %s has %lld values per image, more than %lld", lab, sh, values,
+                       MODEL_MAX_VALUES);
     }
     L->out_ndim = *ndim;
     memcpy(L->out_shape, cur, sizeof L->out_shape);
@@ -202,15 +229,24 @@ int model_parse(model_desc *m, const char *where, const char *json)
     strcpy(m->arch, arch->valuestring);
     if (!cJSON_IsArray(input) || cJSON_GetArraySize(input) != 3) { err_msg(where, "\"input\" must be [C, H, W]"); goto out; }
     for (int i = 0; i < 3; i++) {
-        const cJSON *v = cJSON_GetArrayItem(input, i);
-        if (!cJSON_IsNumber(v) || v->valueint < 1 || v->valueint > 4096) { err_msg(where, "input[%d]: must be a positive integer", i); goto out; }
-        m->input[i] = v->valueint;
+        long long v;
+        if (json_int(cJSON_GetArrayItem(input, i), 1, 4096, &v) != JSON_INT_OK) {
+            err_msg(where, "input[%d]: must be an integer in [1, 4096]", i);
+            goto out;
+        }
+        m->input[i] = (int)v;
     }
-    if (!cJSON_IsNumber(classes) || classes->valueint < 2 || classes->valueint > 100000) {
-        err_msg(where, "\"classes\" must be an integer >= 2");
+    if (shape_values(3, m->input) > MODEL_MAX_VALUES) {
+        err_msg(where, "input: [%d,%d,%d] has %lld values per image, more than %lld", m->input[0], m->input[1],
+                m->input[2], shape_values(3, m->input), MODEL_MAX_VALUES);
         goto out;
     }
-    m->classes = classes->valueint;
+    long long nc;
+    if (json_int(classes, 2, 100000, &nc) != JSON_INT_OK) {
+        err_msg(where, "\"classes\" must be an integer in [2, 100000]");
+        goto out;
+    }
+    m->classes = (int)nc;
     if (!cJSON_IsArray(layers) || cJSON_GetArraySize(layers) < 1) { err_msg(where, "\"layers\" must be a non-empty array"); goto out; }
     m->n_layers = cJSON_GetArraySize(layers);
     m->layers = xcalloc((size_t)m->n_layers, sizeof *m->layers);

@@ -10,6 +10,7 @@
 #include "core/errors.h"
 #include "core/json.h"
 #include "core/params.h"
+#include "io/safetensors.h"
 #include "report/internal.h"
 
 /* ---- typed field access: each prints `stage: file: key: what` on failure ---- */
@@ -238,7 +239,8 @@ static int load_metrics(report_arch *a, const char *file, const cJSON *root)
     const cJSON *dev = cJSON_GetObjectItemCaseSensitive(root, "device");
     a->device = xstrdup(cJSON_IsString(dev) ? dev->valuestring : "?");
     const cJSON *seed = cJSON_GetObjectItemCaseSensitive(root, "seed");
-    a->seed = cJSON_IsNumber(seed) ? (long)seed->valuedouble : -1;
+    long long sv;
+    a->seed = json_int(seed, 0, JSON_INT_EXACT, &sv) == JSON_INT_OK ? (long)sv : -1;
     a->epochs = xcalloc((size_t)cJSON_GetArraySize(eps) + 1, sizeof *a->epochs);
     int i = 0;
     cJSON_ArrayForEach(e, eps) {
@@ -288,6 +290,9 @@ static int load_eval(report_arch *a, const char *file, const cJSON *root)
         get_array(file, root, "", "classes", &classes) != C_OK ||
         get_array(file, root, "", "confusion", &conf) != C_OK)
         return C_ERR;
+    if (!(isfinite(a->log_loss) && a->log_loss >= 0)) return err_msg(file, "log_loss: must be a finite number >= 0");
+    if (!(isfinite(a->tta_log_loss) && a->tta_log_loss >= 0))
+        return err_msg(file, "tta_log_loss: must be a finite number >= 0");
     int k = cJSON_GetArraySize(classes);
     if (k < 1 || k > REPORT_MAX_CLASSES)
         return err_msg(file, "classes: must hold 1 to %d names", REPORT_MAX_CLASSES);
@@ -310,11 +315,12 @@ static int load_eval(report_arch *a, const char *file, const cJSON *root)
         }
         int j = 0;
         cJSON_ArrayForEach(v, row) {
-            if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble != floor(v->valuedouble)) {
+            long long c;
+            if (json_int(v, 0, 1000000000000LL, &c) != JSON_INT_OK) {
                 err_msg(file, "confusion[%d][%d]: must be a count", i, j);
                 goto done;
             }
-            a->confusion[i * k + j] = (long)v->valuedouble;
+            a->confusion[i * k + j] = (long)c;
             j++;
         }
         i++;
@@ -323,6 +329,30 @@ static int load_eval(report_arch *a, const char *file, const cJSON *root)
 done:
     free(pc);
     free(tpc);
+    return rc;
+}
+
+/* The probabilities beside an evaluation (<art>/<name>.probs.safetensors, when it exists) must be
+ * finite: the metrics shown were computed from them, and NaN would have been scored as a guess. */
+static int check_probs(const char *art_dir, const char *name)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s.probs.safetensors", art_dir, name);
+    if (access(path, F_OK) != 0) return C_OK;
+    safetensors_file f;
+    if (safetensors_read(&f, path) != C_OK) return C_ERR;
+    int rc = C_OK;
+    for (int i = 0; i < f.n_tensors && rc == C_OK; i++) {
+        const safetensors_tensor *t = &f.tensors[i];
+        if (t->dtype != SAFETENSORS_F32) continue;
+        const float *v = t->data;
+        for (size_t j = 0; j < t->nbytes / sizeof *v; j++)
+            if (!isfinite(v[j])) {
+                rc = err_msg(path, "%s: element %zu is %g: the probabilities are not finite", t->name, j, (double)v[j]);
+                break;
+            }
+    }
+    safetensors_free(&f);
     return rc;
 }
 
@@ -353,7 +383,8 @@ int report_arch_load(report_arch *a, const char *art_dir, const char *name, int 
     if (load_optional(a, art_dir, "summary", &a->has_summary, load_summary) != C_OK ||
         load_optional(a, art_dir, "lrfind", &a->has_lrfind, load_lrfind) != C_OK ||
         load_optional(a, art_dir, "metrics", &a->has_metrics, load_metrics) != C_OK ||
-        load_optional(a, art_dir, "eval", &a->has_eval, load_eval) != C_OK)
+        load_optional(a, art_dir, "eval", &a->has_eval, load_eval) != C_OK ||
+        (a->has_eval && check_probs(art_dir, name) != C_OK))
         return C_ERR;
     /* train writes summary, metrics and checkpoint together and evaluate needs the checkpoint, so
      * a summary or evaluation without metrics means the metrics file went missing: an error, not

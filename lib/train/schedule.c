@@ -1,15 +1,13 @@
 /* schedule.c: fastai's learning-rate schedules (see schedule.h). */
 #include "train/schedule.h"
 
-#include <limits.h>
 #include <math.h>
 
 long schedule_sum_geom(double a, double r, int n)
 {
-    double s = r == 1 ? a * n : ceil(a * (1 - pow(r, n)) / (1 - r));
-    /* A sum beyond long (e.g. 20^16 epochs) saturates, so the caller's limit refuses it; casting
-     * it would be undefined. */
-    return s < (double)LONG_MAX ? (long)s : LONG_MAX;
+    /* in double, capped before the conversion: 20^16 epochs would not fit in a long */
+    double e = r == 1 ? a * n : ceil(a * (1 - pow(r, n)) / (1 - r));
+    return e <= (double)SCHEDULE_MAX_EPOCHS ? (long)e : SCHEDULE_MAX_EPOCHS;
 }
 
 long schedule_epochs(const fit_phase *p)

@@ -15,7 +15,11 @@ typedef struct fit_phase {
     double wd;         /* coupled L2 weight decay (0 = none) */
 } fit_phase;
 
-/* fastai's sum_geom(a, r, n): a*n if r == 1 else ceil(a*(1-r^n)/(1-r)). */
+/* fastai's sum_geom(a, r, n): a*n if r == 1 else ceil(a*(1-r^n)/(1-r)), computed in double;
+ * a result above SCHEDULE_MAX_EPOCHS (or not finite) is returned as SCHEDULE_MAX_EPOCHS, so a
+ * caller's limit check (train_params: at most 100000 epochs) sees it, and sums of a few stay
+ * far inside a long. */
+#define SCHEDULE_MAX_EPOCHS 1000000000000L   /* 1e12 */
 long schedule_sum_geom(double a, double r, int n);
 /* Epochs of a phase: sum_geom(cycle_len or 1, cycle_mult, n_cycle). */
 long schedule_epochs(const fit_phase *p);

@@ -7,6 +7,7 @@
 
 #include "backend/select.h"
 #include "core/errors.h"
+#include "data/model_fit.h"
 
 /* `stage: OPTION: what; usage: stage --model ... <outputs> [--threads N]` */
 static int usage_error(const char *option, const char *what, const char *const *out_names, int n_out)
@@ -67,19 +68,14 @@ int train_setup_load(train_setup *s)
     if (norm_stats_load(s->stats_path, &s->ns, s->mean, s->std) != C_OK) return C_ERR;
     if (backend_select_ex(&s->be, s->p.device, s->threads, s->p.deterministic) != C_OK) return C_ERR;
     s->have_be = 1;
-    if (net_load(&s->net, s->model_path, &s->be, s->p.batch_size) != C_OK) return C_ERR;
     if (load_split(&s->trn_ds, s->data_dir, "train") != C_OK) return C_ERR;
     if (s->need_test && load_split(&s->val_ds, s->data_dir, "test") != C_OK) return C_ERR;
-    const model_desc *m = net_model(s->net);
+    /* before the net's activations are allocated for the model's shape */
     const dataset *ds[2] = { &s->trn_ds, &s->val_ds };
-    for (int k = 0; k < 1 + s->need_test; k++) {
-        if (m->input[0] != 3 || ds[k]->h != m->input[1] || ds[k]->w != m->input[2])
-            return err_msg(ds[k]->file.path, "images are %dx%dx3, model %s takes %dx%dx%d", ds[k]->h, ds[k]->w,
-                           m->path, m->input[1], m->input[2], m->input[0]);
-        if (ds[k]->n_classes > net_classes(s->net))
-            return err_msg(ds[k]->file.path, "%d classes, model %s has %d outputs", ds[k]->n_classes, m->path,
-                           net_classes(s->net));
-    }
+    if (model_fit_data(s->model_path, s->p.batch_size, ds, 1 + s->need_test) != C_OK ||
+        model_fit_batch(s->params_path, s->p.batch_size, &s->trn_ds) != C_OK)
+        return C_ERR;
+    if (net_load(&s->net, s->model_path, &s->be, s->p.batch_size) != C_OK) return C_ERR;
     if (s->p.pad > s->trn_ds.h || s->p.pad > s->trn_ds.w)
         return err_msg(s->params_path, "augment.pad: %d is larger than the %dx%d images", s->p.pad, s->trn_ds.h,
                        s->trn_ds.w);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Make reruns only what a code edit touches: each program depends on the archive members it links
-# (build/bin/<prog>.ld.d) and each artifact on its stage's program. On the built tree, with an
+# ($BUILD/bin/<prog>.ld.d) and each artifact on its stage's program. On the built tree, with an
 # up-to-date quick pipeline in $TMP (stand-in artifacts touched in dependency order: `make -n`
 # reads only timestamps), `make -n -W <file> report` is asked, for one file of each lib subsystem,
 # which stage programs it relinks and which stages it reruns (and which it leaves alone).
@@ -9,7 +9,7 @@ source "$(dirname "$0")/../lib.sh"
 cd "$ROOT"
 stages="fetch sort stats lrfind train evaluate report"
 for b in $stages; do
-  [ -x "build/bin/$b" ] || { skip build_plan "build/bin/$b not built"; finish; }
+  [ -x "${BUILD:-build}/bin/$b" ] || { skip build_plan "${BUILD:-build}/bin/$b not built"; finish; }
 done
 make -q all 2>/dev/null || { fail build_plan "the tree is not built (make all first)"; finish; }
 
@@ -27,9 +27,9 @@ for a in $archs; do touch "$A/$a.ckpt" "$A/$a.metrics.json" "$A/$a.summary.json"
 for a in $archs; do touch "$A/$a.eval.json" "$A/$a.probs.safetensors"; done
 touch "$R/index.html"
 
-# relinked PLAN: the programs under build/bin the plan links; rerun PLAN: the stages it runs.
-relinked() { printf '%s\n' "$1" | grep -oE -- '-o build/bin/[a-z]+ ' | sed 's#-o build/bin/##; s/ $//' | sort -u | xargs; }
-rerun() { printf '%s\n' "$1" | grep -oE '^build/bin/[a-z]+' | sed 's#build/bin/##' | sort -u | xargs; }
+# relinked PLAN: the programs under $BUILD/bin the plan links; rerun PLAN: the stages it runs.
+relinked() { printf '%s\n' "$1" | grep -oE -- "-o ${BUILD:-build}/bin/[a-z]+ " | sed "s#-o ${BUILD:-build}/bin/##; s/ \$//" | sort -u | xargs; }
+rerun() { printf '%s\n' "$1" | grep -oE "^${BUILD:-build}/bin/[a-z]+" | sed "s#${BUILD:-build}/bin/##" | sort -u | xargs; }
 sorted() { printf '%s\n' $1 | sort -u | xargs; }
 
 plan=$("${MK[@]}" report 2>&1)
@@ -72,14 +72,14 @@ expect lib/report/html.c         "report"                   "report"
 
 # A unit test relinks only when what it links changes.
 plan=$(make -n --no-print-directory -W lib/report/html.c all 2>&1)
-links=$(printf '%s\n' "$plan" | grep -oE -- '-o build/(bin|tests)/[^ ]+' | sed 's/^-o //' | xargs)
-[ "$links" = "build/bin/report" ] && pass report_edit_relinks_report_alone ||
+links=$(printf '%s\n' "$plan" | grep -oE -- "-o ${BUILD:-build}/(bin|tests)/[^ ]+" | sed 's/^-o //' | xargs)
+[ "$links" = "${BUILD:-build}/bin/report" ] && pass report_edit_relinks_report_alone ||
   fail report_edit_relinks_report_alone "relinks: $links"
 
 # Two lib objects with one basename cannot be told apart in the archive: the build says so.
 T=$TMP/tree
 mkdir -p "$T"
-git ls-files -z | tar --null -T - -cf - | tar -xf - -C "$T" && cp -a build "$T/"
+git ls-files -z | tar --null -T - -cf - | tar -xf - -C "$T" && cp -a "${BUILD:-build}" "$T/"
 printf '/* errors.c: a second errors.o in the archive */\nint dup_basename_probe;\n' > "$T/lib/eval/errors.c"
 out=$(make -n -C "$T" --no-print-directory all 2>&1)
 rc=$?

@@ -7,12 +7,12 @@
 # through backend_select) every case is reported as SKIP, never PASS.
 source "$(dirname "$0")/../lib.sh"
 for b in sort stats train; do
-  [ -x "$BIN/$b" ] || { skip cuda_train "build/bin/$b not built"; finish; }
+  [ -x "$BIN/$b" ] || { skip cuda_train "${BUILD:-build}/bin/$b not built"; finish; }
 done
 MINI=$SHARED_DATA/cifar-mini.tgz
 [ -f "$MINI" ] || { skip cuda_train "no $MINI"; finish; }
-PROBE=$ROOT/build/tests/unit/test_cuda_train
-[ -x "$PROBE" ] || { skip cuda_train "build/tests/unit/test_cuda_train not built"; finish; }
+PROBE=$ROOT/${BUILD:-build}/tests/unit/test_cuda_train
+[ -x "$PROBE" ] || { skip cuda_train "${BUILD:-build}/tests/unit/test_cuda_train not built"; finish; }
 if ! "$PROBE" --gpu-available; then
   skip cuda_cpu_loss_parity "no CUDA device visible (or no CUDA backend in this build)"
   skip cuda_deterministic_checkpoint "no CUDA device visible"

@@ -4,7 +4,7 @@
 # checksum mismatch, unreachable host (a closed loopback port, retried with backoff), an
 # unsupported scheme and strict params. A failed fetch leaves the old archive and no temporaries.
 source "$(dirname "$0")/../lib.sh"
-[ -x "$BIN/fetch" ] || { skip data_fetch "build/bin/fetch not built"; finish; }
+[ -x "$BIN/fetch" ] || { skip data_fetch "${BUILD:-build}/bin/fetch not built"; finish; }
 command -v python3 >/dev/null || { skip data_fetch "no python3 for the local http server"; finish; }
 
 SRV=$TMP/srv

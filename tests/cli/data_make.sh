@@ -20,7 +20,7 @@ M() { env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u CIFAR_URL make -C "$ROOT" --no-
 # plan NAME EXPECTED ARGS...: the stages `make -n` would run (fetch/sort/stats, in order).
 plan() {
   local name=$1 want=$2; shift 2
-  local got; got=$(M -n "$@" "$TARGET" 2>&1 | sed -n 's|^build/bin/\([a-z]*\) .*|\1|p' | tr '\n' ' ')
+  local got; got=$(M -n "$@" "$TARGET" 2>&1 | sed -n "s|^${BUILD:-build}/bin/\([a-z]*\) .*|\1|p" | tr '\n' ' ')
   [ "$got" = "$want" ] && pass "$name" || fail "$name" "planned '$got', expected '$want'"
 }
 

@@ -4,7 +4,7 @@
 # 300 / 100 class-folder images per class, tensor shapes and labels (Python, when available),
 # and that the stats are plausible: within 0.01 of the full training set's published values.
 source "$(dirname "$0")/../lib.sh"
-for b in fetch sort stats; do [ -x "$BIN/$b" ] || { skip data_mini "build/bin/$b not built"; finish; }; done
+for b in fetch sort stats; do [ -x "$BIN/$b" ] || { skip data_mini "${BUILD:-build}/bin/$b not built"; finish; }; done
 MINI=$SHARED_DATA/cifar-mini.tgz
 [ -f "$MINI" ] || { skip data_mini "no $MINI"; finish; }
 ART=$TMP/art

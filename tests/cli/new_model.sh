@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Architectures are data: a user who adds models/foonet.json and params/foonet.json (and
 # params/quick/foonet.json for PROFILE=quick) gets it trained, evaluated and shown by `make report`,
-# with no list to edit. Done in a temporary copy of the tree (tracked files plus build/, so nothing
+# with no list to edit. Done in a temporary copy of the tree (tracked files plus the build tree, so nothing
 # is rebuilt) with convnet's model and params copied under the new name: the copy learns exactly
 # what convnet learns. To keep it short the copy keeps only convnet of the other models (their
 # model and params files removed), which checks the other direction too: a model file removed is
@@ -16,7 +16,7 @@ make -q all 2>/dev/null || { fail new_model "the tree is not built (make all fir
 
 T=$TMP/tree
 mkdir -p "$T"
-git ls-files -z | tar --null -T - -cf - | tar -xf - -C "$T" && cp -a build "$T/" ||
+git ls-files -z | tar --null -T - -cf - | tar -xf - -C "$T" && cp -a "${BUILD:-build}" "$T/" ||
   { fail copy_tree "could not copy the tree"; finish; }
 cd "$T"
 for f in models/*.json; do
@@ -58,6 +58,6 @@ acc() { grep -o "\"$2\":[[:space:]]*[0-9.e-]*" "$A/$1.eval.json" | head -n 1 | s
   [ "$(acc foonet log_loss)" = "$(acc convnet log_loss)" ] && pass copy_learns_like_convnet ||
   fail copy_learns_like_convnet "foonet $(acc foonet tta_accuracy), convnet $(acc convnet tta_accuracy)"
 
-p=$("${MK[@]}" -n report 2>&1 | grep -E '^build/bin/' | head -n 3)
+p=$("${MK[@]}" -n report 2>&1 | grep -E "^${BUILD:-build}/bin/" | head -n 3)
 [ -z "$p" ] && pass second_report_plans_nothing || fail second_report_plans_nothing "$p"
 finish

@@ -12,7 +12,7 @@ MINI=$SHARED_DATA/cifar-mini.tgz
 command -v gnuplot >/dev/null || { skip pipeline_quick "gnuplot not installed"; finish; }
 cd "$ROOT"
 for b in fetch sort stats lrfind train evaluate report; do
-  [ -x "build/bin/$b" ] || { skip pipeline_quick "build/bin/$b not built"; finish; }
+  [ -x "${BUILD:-build}/bin/$b" ] || { skip pipeline_quick "${BUILD:-build}/bin/$b not built"; finish; }
 done
 
 # Work on copies of the quick params so the edit below never touches the checkout.
@@ -43,14 +43,15 @@ acc_train=$(grep -o '"accuracy":[[:space:]]*[0-9.e-]*' "$A/convnet.metrics.json"
 awk -v a="$acc_eval" -v b="$acc_train" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(a != "" && b != "" && d <= 0.002) }' &&
   pass eval_matches_training_accuracy || fail eval_matches_training_accuracy "evaluate $acc_eval, train $acc_train"
 
-# Plans: only pipeline commands (lines running build/bin/<stage>), not compiler lines.
-plan() { "${MK[@]}" -n report 2>&1 | grep -oE '^build/bin/[a-z]+( --model models/[a-z0-9]+)?' | sort -u; }
+# Plans: only pipeline commands (lines running $BUILD/bin/<stage>), not compiler lines.
+plan() { "${MK[@]}" -n report 2>&1 | grep -oE "^${BUILD:-build}/bin/[a-z]+( --model models/[a-z0-9]+)?" | sort -u; }
 p=$(plan)
 [ -z "$p" ] && pass noop_plans_nothing || fail noop_plans_nothing "$(echo $p)"
 
 sed -i 's/"seed": 0/"seed": 1/' "$P/convnet.json"
 p=$(plan | tr '\n' ' ')
-want="build/bin/evaluate --model models/convnet build/bin/lrfind --model models/convnet build/bin/report build/bin/train --model models/convnet "
+b=${BUILD:-build}
+want="$b/bin/evaluate --model models/convnet $b/bin/lrfind --model models/convnet $b/bin/report $b/bin/train --model models/convnet "
 [ "$p" = "$want" ] && pass params_edit_plans_convnet_only || fail params_edit_plans_convnet_only "planned: $p"
 no_leftovers pipeline_no_temporaries "$A"
 finish

@@ -7,7 +7,7 @@
 # line naming the culprit and leave nothing behind.
 source "$(dirname "$0")/../lib.sh"
 for b in sort stats train evaluate; do
-  [ -x "$BIN/$b" ] || { skip report_evaluate "build/bin/$b not built"; finish; }
+  [ -x "$BIN/$b" ] || { skip report_evaluate "${BUILD:-build}/bin/$b not built"; finish; }
 done
 MINI=$SHARED_DATA/cifar-mini.tgz
 [ -f "$MINI" ] || { skip report_evaluate "no $MINI"; finish; }

@@ -6,7 +6,7 @@
 # stats.json and a missing gnuplot each give one error line naming the culprit and leave the
 # previous report untouched with no temporary files.
 source "$(dirname "$0")/../lib.sh"
-[ -x "$BIN/report" ] || { skip report_fixture "build/bin/report not built"; finish; }
+[ -x "$BIN/report" ] || { skip report_fixture "${BUILD:-build}/bin/report not built"; finish; }
 command -v gnuplot >/dev/null || { skip report_fixture "gnuplot not installed"; finish; }
 cd "$ROOT"   # the report reads models/ for the list of architectures
 

@@ -8,7 +8,7 @@
 # lr_find follows fastai's schedule.
 source "$(dirname "$0")/../lib.sh"
 for b in sort stats train lrfind; do
-  [ -x "$BIN/$b" ] || { skip train_mini "build/bin/$b not built"; finish; }
+  [ -x "$BIN/$b" ] || { skip train_mini "${BUILD:-build}/bin/$b not built"; finish; }
 done
 MINI=$SHARED_DATA/cifar-mini.tgz
 [ -f "$MINI" ] || { skip train_mini "no $MINI"; finish; }

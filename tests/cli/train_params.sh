@@ -2,7 +2,7 @@
 # train/lrfind: bad params files and command lines give one line naming the file and the key,
 # a nonzero exit and no outputs. Runs before any data is read, so it needs no data.
 source "$(dirname "$0")/../lib.sh"
-[ -x "$BIN/train" ] && [ -x "$BIN/lrfind" ] || { skip train_params "build/bin/train not built"; finish; }
+[ -x "$BIN/train" ] && [ -x "$BIN/lrfind" ] || { skip train_params "${BUILD:-build}/bin/train not built"; finish; }
 
 good=$ROOT/params/quick/simplenet.json
 P=$TMP/p.json

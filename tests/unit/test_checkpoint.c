@@ -10,6 +10,7 @@
 #include "core/rng.h"
 #include "io/safetensors.h"
 #include "test.h"
+#include "test_stderr.h"
 
 static char dir[] = "/tmp/test_checkpoint.XXXXXX";
 
@@ -118,6 +119,79 @@ static void refuses_mismatches(void)
     backend_free(&be);
 }
 
+/* Rewrites checkpoint src to dst with tensor `nan_tensor` (if any) holding a NaN at element 1
+ * and the metadata key `key` set to value (NULL: removed). */
+static int rewrite(const char *src, const char *dst, const char *nan_tensor, const char *key, const char *value)
+{
+    safetensors_file f;
+    if (safetensors_read(&f, src) != C_OK) return C_ERR;
+    safetensors_writer w;
+    safetensors_writer_init(&w);
+    float *copy = NULL;
+    for (int i = 0; i < f.n_tensors; i++) {
+        safetensors_tensor *t = &f.tensors[i];
+        const void *data = t->data;
+        if (nan_tensor && !strcmp(t->name, nan_tensor)) {
+            copy = malloc(t->nbytes);
+            memcpy(copy, t->data, t->nbytes);
+            copy[1] = NAN;
+            data = copy;
+        }
+        safetensors_writer_add(&w, t->name, t->dtype, t->ndim, t->shape, data);
+    }
+    for (int i = 0; i < f.n_meta; i++)
+        if (!key || strcmp(f.meta_keys[i], key)) safetensors_writer_meta(&w, f.meta_keys[i], f.meta_values[i]);
+    if (key && value) safetensors_writer_meta(&w, key, value);
+    int rc = safetensors_writer_save(&w, dst);
+    safetensors_writer_free(&w);
+    free(copy);
+    safetensors_free(&f);
+    return rc;
+}
+
+/* checkpoint_load's error for p (C_ERR expected) in msg. */
+static int load_error(net *n, const char *p, char *msg, size_t cap)
+{
+    ckpt_meta got;
+    stderr_capture_begin();
+    int rc = checkpoint_load(n, p, &got);
+    stderr_capture_end(msg, cap);
+    if (rc == C_OK || count_lines(msg) != 1 || !strstr(msg, p)) printf("    (rc %d: %s)\n", rc, msg);
+    return rc == C_ERR && count_lines(msg) == 1 && strstr(msg, p) != NULL;
+}
+
+/* Issue 11: NaN weights were loaded (and evaluated to accuracy 0.1); metadata with NaN, garbage
+ * or no mean/std skipped evaluate's normalisation check. Each is refused, naming file and key. */
+static void refuses_nonfinite_weights_and_bad_metadata(void)
+{
+    backend be;
+    if (backend_cpu_init(&be, 0) != 0) SKIP("no CPU backend");
+    net *a = make_net(&be, "convnet", 4, 1);
+    if (!a) SKIP("models/convnet.json not loadable");
+    ckpt_meta m = { .arch = "convnet", .seed = 1, .mean = { 0.49, 0.48, 0.44 }, .std = { 0.25, 0.24, 0.26 } };
+    char p[160], q[160], msg[1024];
+    snprintf(p, sizeof p, "%s/ok.ckpt", dir);
+    snprintf(q, sizeof q, "%s/edited.ckpt", dir);
+    CHECK(checkpoint_save(a, p, &m) == C_OK);
+    ckpt_meta got;
+    CHECK(checkpoint_load(a, p, &got) == C_OK && got.std[1] == 0.24);
+
+    CHECK(rewrite(p, q, "layers.1.weight", NULL, NULL) == C_OK);
+    CHECK(load_error(a, q, msg, sizeof msg) && strstr(msg, "layers.1.weight: element 1 is nan"));
+    CHECK(checkpoint_load(a, q, NULL) == C_ERR);        /* also without metadata */
+
+    const char *keys[] = { "mean", "std", "mean", "std", "std", "mean" };
+    const char *values[] = { NULL, NULL, "nan,nan,nan", "garbage", "0.25,0,0.26", "0.49,0.48" };
+    for (int i = 0; i < 6; i++) {
+        CHECK(rewrite(p, q, NULL, keys[i], values[i]) == C_OK);
+        char want[64];
+        snprintf(want, sizeof want, "metadata \"%s\": %s", keys[i], values[i] ? "\"" : "missing");
+        CHECK(load_error(a, q, msg, sizeof msg) && strstr(msg, want));
+    }
+    net_free(a);
+    backend_free(&be);
+}
+
 static void lrfind_restores_weights(void)
 {
     backend be;
@@ -161,6 +235,7 @@ int main(void)
     if (!mkdtemp(dir)) { printf("FAIL: mkdtemp\n"); return 1; }
     TEST_RUN(round_trip);
     TEST_RUN(refuses_mismatches);
+    TEST_RUN(refuses_nonfinite_weights_and_bad_metadata);
     TEST_RUN(lrfind_restores_weights);
     char cmd[200];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);

@@ -42,6 +42,23 @@ static void accuracy_first_max_wins(void)
     CHECK_NEAR(metrics_accuracy(P3, Y3, 3, 3), 1.0 / 3.0, 1e-12);
 }
 
+/* Issue 11: NaN probabilities (from NaN weights) were clipped to 1e-15 and scored as a plain
+ * wrong answer (log loss ln 10, argmax class 0). NaN stays NaN, and callers can find it. */
+static void nan_is_never_clipped(void)
+{
+    const float p[] = {0.1f, NAN, 0.9f,
+                       0.2f, 0.5f, 0.3f};
+    const uint8_t y[] = {2, 1};
+    CHECK(isnan(metrics_log_loss(p, y, 2, 3)));
+    CHECK(isnan(metrics_log_loss(p, y, 1, 3)));
+    CHECK_NEAR(metrics_log_loss(p + 3, y + 1, 1, 3), 0.693147181, 1e-7);
+    CHECK(metrics_argmax(p, 3) == 1);                 /* numpy.argmax([0.1, nan, 0.9]) == 1 */
+    CHECK(metrics_first_nonfinite(p, 6) == 1);
+    CHECK(metrics_first_nonfinite(p + 3, 3) == -1);
+    const float q[] = {0.5f, 0.5f, INFINITY};
+    CHECK(metrics_first_nonfinite(q, 3) == 2);
+}
+
 static void per_class_and_confusion(void)
 {
     /* rows predicted 0, 2, 1 with true labels 0, 2, 0 (P3) */
@@ -92,6 +109,7 @@ int main(void)
     TEST_RUN(log_loss_hand_values);
     TEST_RUN(log_loss_renormalises_rows);
     TEST_RUN(accuracy_first_max_wins);
+    TEST_RUN(nan_is_never_clipped);
     TEST_RUN(per_class_and_confusion);
     TEST_RUN(tta_mean_of_probabilities);
     TEST_EXIT();

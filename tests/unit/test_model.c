@@ -9,6 +9,7 @@
 #include "nn/model.h"
 #include "nn/net.h"
 #include "test.h"
+#include "test_stderr.h"
 
 static backend be;
 
@@ -240,6 +241,46 @@ static void loader_refuses_malformed_files(void)
     CHECK(model_load(&m, missing) == C_ERR);
 }
 
+/* Issue 11: numbers that are not the integers they stand for, and sizes that overflowed int. */
+static void loader_refuses_non_integers_and_huge_shapes(void)
+{
+    expect_error("{\"arch\": \"t\", \"input\": [3, 32, 32], \"classes\": 10.5, \"layers\": [{\"type\": \"Flatten\"}, "
+                 "{\"name\": \"l\", \"type\": \"Linear\", \"in\": 3072, \"out\": 10}, {\"type\": \"LogSoftmax\"}]}",
+                 "\"classes\" must be an integer");
+    expect_error("{\"arch\": \"t\", \"input\": [3, 32.7, 32], \"classes\": 10, \"layers\": [{\"type\": \"Flatten\"}, "
+                 "{\"name\": \"l\", \"type\": \"Linear\", \"in\": 3072, \"out\": 10}, {\"type\": \"LogSoftmax\"}]}",
+                 "input[1]: must be an integer");
+    /* 1e10 is a whole number, out of range (it was an undefined float-to-int cast) */
+    expect_error(HEAD "{\"name\": \"c\", \"type\": \"Conv2d\", \"in\": 3, \"out\": 1e10, \"kernel\": 3}" TAIL,
+                 "layers[0] (c): \"out\" = 10000000000 out of range [1, 65536]");
+    expect_error(HEAD "{\"name\": \"c\", \"type\": \"Conv2d\", \"in\": 3, \"out\": 20, \"kernel\": 2.5}" TAIL,
+                 "layers[0] (c): \"kernel\" must be an integer");
+    /* [65536, 4096, 4096] before Flatten is 2^40 values: it wrapped to "0 features" in int */
+    expect_error("{\"arch\": \"t\", \"input\": [3, 4096, 4096], \"classes\": 10, \"layers\": ["
+                 "{\"name\": \"c\", \"type\": \"Conv2d\", \"in\": 3, \"out\": 65536, \"kernel\": 1}, {\"type\": \"Flatten\"}, "
+                 "{\"name\": \"l\", \"type\": \"Linear\", \"in\": 10, \"out\": 10}, {\"type\": \"LogSoftmax\"}]}",
+                 "layers[0] (c): output [65536,4096,4096] has 1099511627776 values per image");
+    expect_error("{\"arch\": \"t\", \"input\": [4096, 4096, 4096], \"classes\": 10, \"layers\": [{\"type\": \"Flatten\"}, "
+                 "{\"name\": \"l\", \"type\": \"Linear\", \"in\": 10, \"out\": 10}, {\"type\": \"LogSoftmax\"}]}",
+                 "input: [4096,4096,4096] has 68719476736 values per image");
+    expect_error("{\"arch\": \"t\", \"input\": [1, 4096, 4096], \"classes\": 10, \"layers\": [{\"type\": \"Flatten\"}, "
+                 "{\"name\": \"l\", \"type\": \"Linear\", \"in\": 16777216, \"out\": 100}, {\"type\": \"LogSoftmax\"}]}",
+                 "layers[1] (l): 100 x 16777216 = 1677721600 weights");
+    /* a NUL byte cuts what cJSON sees: refused (issue 11 checks model and params files) */
+    char path[64], msg[512];
+    snprintf(path, sizeof path, "/tmp/test_model_nul_%d.json", (int)getpid());
+    static const char nul[] = "{\"arch\": \"t\0x\", \"input\": [3, 32, 32]}";
+    FILE *f = fopen(path, "wb");
+    fwrite(nul, 1, sizeof nul - 1, f);
+    fclose(f);
+    model_desc m;
+    stderr_capture_begin();
+    int rc = model_load(&m, path);
+    stderr_capture_end(msg, sizeof msg);
+    remove(path);
+    CHECK(rc == C_ERR && strstr(msg, path) && strstr(msg, "NUL byte"));
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -247,6 +288,7 @@ int main(int argc, char **argv)
     if (backend_cpu_init(&be, 0)) return 1;
     every_model_file();
     TEST_RUN(loader_refuses_malformed_files);
+    TEST_RUN(loader_refuses_non_integers_and_huge_shapes);
     backend_free(&be);
     TEST_EXIT();
 }

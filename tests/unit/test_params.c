@@ -165,6 +165,47 @@ static void duplicate_key(void)
     CHECK_REFUSED("{\"arch\": \"a\", \"epochs\": 1, \"epochs\": 2}", ": epochs: ", "duplicate key");
 }
 
+/* Issue 11: cJSON skips a NUL byte between tokens as white space and ends a string at one
+ * ("cpu\0junk" read as "cpu"), so such a file was accepted. Refused, naming the line. */
+static void nul_byte_refused(void)
+{
+    static const char between[] = "{\"arch\": \"a\",\n \"epochs\": 1\0}";
+    static const char in_string[] = "{\"arch\": \"a\0junk\", \"epochs\": 1}";
+    const char *texts[] = { between, in_string };
+    const size_t lens[] = { sizeof between - 1, sizeof in_string - 1 };
+    const char *lines[] = { "line 2", "line 1" };
+    for (int i = 0; i < 2; i++) {
+        char path[300];
+        snprintf(path, sizeof path, "%s/nul.json", dir);
+        FILE *f = fopen(path, "wb");
+        fwrite(texts[i], 1, lens[i], f);
+        fclose(f);
+        json_doc d;
+        capture_begin();
+        int rc = json_load(&d, path);
+        capture_end();
+        if (rc == C_OK) json_free(&d);
+        CHECK(rc == C_ERR && one_line() && strstr(err, path) && strstr(err, "NUL byte") && strstr(err, lines[i]));
+        if (test_case_failed) printf("    (message: %s)\n", err);
+    }
+}
+
+/* json_int decides in double before converting: no undefined out-of-range cast. */
+static void integers_are_exact(void)
+{
+    const char *texts[] = { "7", "10.5", "1e10", "1e400", "-1e400", "\"3\"", "-3", "65536" };
+    const json_int_status want[] = { JSON_INT_OK, JSON_INT_NOT_INTEGER, JSON_INT_RANGE, JSON_INT_RANGE,
+                                     JSON_INT_RANGE, JSON_INT_NOT_INTEGER, JSON_INT_RANGE, JSON_INT_OK };
+    for (int i = 0; i < 8; i++) {
+        cJSON *v = cJSON_Parse(texts[i]);
+        long long out = -1;
+        CHECK(v && json_int(v, 0, 65536, &out) == want[i]);
+        if (want[i] == JSON_INT_OK) CHECK(out == (i == 0 ? 7 : 65536));
+        cJSON_Delete(v);
+    }
+    CHECK_REFUSED("{\"arch\": \"a\", \"epochs\": 1e400}", ": epochs: ", "must be an integer");
+}
+
 static void hash_is_fnv1a64(void)
 {
     char path[300], out[17];
@@ -195,6 +236,8 @@ int main(void)
     TEST_RUN(missing_required);
     TEST_RUN(out_of_range);
     TEST_RUN(duplicate_key);
+    TEST_RUN(nul_byte_refused);
+    TEST_RUN(integers_are_exact);
     TEST_RUN(hash_is_fnv1a64);
     fs_remove_tree(dir);
     TEST_EXIT();

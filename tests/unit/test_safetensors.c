@@ -258,6 +258,32 @@ static void reject_invalid_json(void)
     CHECK(rejects(path, "not a JSON object", NULL));
 }
 
+/* Issue 11: a NUL byte in the header was accepted (cJSON ends a string at it and skips it
+ * between tokens; trailing NULs counted as padding). Each is refused with the byte's offset. */
+static void reject_nul_in_header(void)
+{
+    char path[300];
+    path_in(path, sizeof path, "nul.safetensors");
+    static const char in_name[] = "{\"w\0x\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}";
+    static const char between[] = "{\"w\":{\"dtype\":\"F32\",\0\"shape\":[1],\"data_offsets\":[0,4]}}";
+    static const char padded[] = "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}\0\0\0";
+    const char *hdrs[] = { in_name, between, padded };
+    const size_t lens[] = { sizeof in_name - 1, sizeof between - 1, sizeof padded - 1 };
+    const long at[] = { 3, 20, 54 };
+    for (int i = 0; i < 3; i++) {
+        FILE *f = fopen(path, "wb");
+        unsigned char b[8];
+        for (int k = 0; k < 8; k++) b[k] = (unsigned char)((uint64_t)lens[i] >> (8 * k));
+        fwrite(b, 1, 8, f);
+        fwrite(hdrs[i], 1, lens[i], f);
+        fwrite(zeros, 1, 4, f);
+        fclose(f);
+        char frag[64];
+        snprintf(frag, sizeof frag, "NUL byte at byte %ld", at[i]);
+        CHECK(rejects(path, frag, NULL));
+    }
+}
+
 static void reject_unknown_dtype(void)
 {
     char path[300];
@@ -495,6 +521,7 @@ int main(int argc, char **argv)
     TEST_RUN(reject_short_file);
     TEST_RUN(reject_header_beyond_file);
     TEST_RUN(reject_invalid_json);
+    TEST_RUN(reject_nul_in_header);
     TEST_RUN(reject_unknown_dtype);
     TEST_RUN(reject_size_mismatch);
     TEST_RUN(reject_overlap);

@@ -19,6 +19,18 @@ static void epoch_counts(void)
     CHECK(schedule_epochs(&a) + schedule_epochs(&c) + schedule_epochs(&d) == 41);
 }
 
+/* Issue 11: n_cycle 16, cycle_mult 20 is 20^16/19 epochs, beyond a long; it used to wrap to a
+ * negative count that passed the "more than 100000 epochs" check. Computed in double and capped. */
+static void epoch_counts_do_not_overflow(void)
+{
+    fit_phase big = { 1e-2, 16, 1, 20, 0 }, inf = { 1e-2, 1000, 1000, 20, 0 }, flat = { 1e-2, 1000, 1000, 1, 0 };
+    CHECK(schedule_epochs(&big) == SCHEDULE_MAX_EPOCHS);
+    CHECK(schedule_epochs(&inf) == SCHEDULE_MAX_EPOCHS);   /* 20^1000 is infinite in a double */
+    CHECK(schedule_epochs(&flat) == 1000000);
+    CHECK(schedule_sum_geom(1, 20, 10) == 538947368421L);    /* (20^10 - 1) / 19, exact */
+    CHECK(schedule_sum_geom(1, 20, 11) == SCHEDULE_MAX_EPOCHS);
+}
+
 static void constant_without_cycle_len(void)
 {
     fit_phase p = { 0.1, 2, 0, 1, 0 };
@@ -165,6 +177,7 @@ static void validation_is_weighted(void)
 int main(void)
 {
     TEST_RUN(epoch_counts);
+    TEST_RUN(epoch_counts_do_not_overflow);
     TEST_RUN(constant_without_cycle_len);
     TEST_RUN(cos_anneal_worked_values);
     TEST_RUN(matches_fastai_transliteration);
