@@ -12,7 +12,7 @@
 # `make -j2 fuzz` runs two harnesses at a time. FUZZ_ARGS adds libFuzzer options.
 
 FUZZ_CC      ?= clang
-FUZZ_DIR     ?= build/fuzz
+FUZZ_DIR     ?= $(BUILD)/fuzz
 FUZZ_SECONDS ?= 20
 FUZZ_ARGS    ?=
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer

@@ -7,6 +7,6 @@ BENCH_MEM_BATCHES ?= 4
 
 .PHONY: bench bench-memory
 bench:: bench-memory
-bench-memory: build/tests/tools/peak_rss $(addprefix build/bin/,fetch sort stats lrfind train evaluate report)
+bench-memory: $(BUILD)/tests/tools/peak_rss $(addprefix $(BUILD)/bin/,fetch sort stats lrfind train evaluate report)
 	@URL='$(FETCH_URL)' ARCHS='$(ARCHS)' THREADS=$(THREADS) BENCH_MEM_BATCHES=$(BENCH_MEM_BATCHES) \
-	  DATA_PARAMS=$(DATA_PARAMS) tests/bench/memory_bench.sh
+	  DATA_PARAMS=$(DATA_PARAMS) BIN=$(BUILD)/bin PEAK_RSS=$(BUILD)/tests/tools/peak_rss OUT=$(BUILD)/bench/memory tests/bench/memory_bench.sh
