@@ -60,8 +60,22 @@ check_counts sweep_stages_slurm_jobs fetch=1 sort=1 stats=1 lrfind=$n train=$((n
 ls "$A"/sweeps/two/*.eval.json 2>/dev/null | wc -l | grep -qx 2 && grep -q 'id="sweep-two"' "$R/index.html" &&
   pass sweep_in_report || fail sweep_in_report "$(ls "$A"/sweeps/two)"
 
+# --- the ready batch script: the same sweep grown by one point, inside one allocation ------------
+printf '{"model": "simplenet", "params": "simplenet", "grid": {"phases.0.lr": [0.01, 0.05, 0.1]}}\n' > "$S/two.json"
+if out=$(sbatch --wait --parsable --nodes=1 --ntasks-per-node=2 --cpus-per-task=1 --time=10 --output="$TMP/sbatch.out" \
+           --export=ALL,SWEEP=two,PROFILE=quick,MAKE_ARGS="ART=$A REP=$R SWEEP_DIR=$S CIFAR_URL=file://$MINI" \
+           scripts/slurm/sweep.sbatch 2>&1) &&
+   [ -s "$A/sweeps/two/phases.0.lr-0.1.eval.json" ]; then pass sbatch_script_runs_sweep
+else fail sbatch_script_runs_sweep "$out: $(tail -n 5 "$TMP/sbatch.out" 2>/dev/null)"; fi
+wait_records $((3 + 3 * n + 7))
+grep -q "Name=cifar-sweep JobState=COMPLETED .* ExitCode=0:0" "$LOG" && pass sbatch_job_completed ||
+  fail sbatch_job_completed "$(grep 'Name=cifar-sweep' "$LOG" | cut -c1-160)"
+
 # --- scancel a training step mid-run: the target fails and leaves nothing ---------------------
 printf '{"model": "resnet2", "params": "resnet2", "grid": {"phases.0.n_cycle": [200]}}\n' > "$S/long.json"
+# Everything else is up to date, so the one training job that runs is the point's.
+p=$("${MK[@]}" -n sweep SWEEP=long 2>&1 | grep -oE '^build/bin/(fetch|sort|stats|lrfind|train|evaluate)' | sort | uniq -c | xargs)
+[ "$p" = "1 build/bin/evaluate 1 build/bin/train" ] || fail scancel_plan "the long sweep plans more than its point: $p"
 "${MK[@]}" sweep SWEEP=long LAUNCH=srun >"$TMP/long.log" 2>&1 &
 make_pid=$!
 job=""
@@ -83,7 +97,7 @@ else
   elif ! grep -q "\*\*\* \[.*$P.ckpt\] Error" "$TMP/long.log"; then fail scancel_fails_target "no failed ckpt target in: $(tail -n 4 "$TMP/long.log")"
   elif [ -n "$left" ]; then fail scancel_fails_target "artifacts left: $left"
   else pass scancel_fails_target; fi
-  wait_records $((3 + 3 * n + 4 + 2 + 1 + 1))
+  wait_records $((3 + 3 * n + 9))
   grep -q "JobId=$job .* Name=train JobState=CANCELLED" "$LOG" && pass slurm_records_cancel ||
     fail slurm_records_cancel "$(grep "JobId=$job " "$LOG" | cut -c1-160)"
   [ -s "$D/$P.params.json" ] && pass cancelled_point_keeps_its_params || fail cancelled_point_keeps_its_params "no $D/$P.params.json"
