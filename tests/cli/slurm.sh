@@ -5,7 +5,9 @@
 # ART/REP folders. `make report LAUNCH=srun` and a two-point sweep run every stage through srun;
 # Slurm's own job completion log must record each stage under its name with exit code 0. Then a
 # training step is cancelled (scancel) mid-run: Make must fail that target and leave no artifact
-# of it. The cluster is stopped at the end. When the daemons cannot start this FAILS with their
+# of it; scripts/slurm/sweep.sbatch runs a sweep inside one allocation, and on USR1 (the signal
+# before its time limit) fails the running point's target and requeues itself. The cluster is
+# stopped at the end. When the daemons cannot start this FAILS with their
 # logs (never skips): CI runs it as root, like this machine.
 source "$(dirname "$0")/../lib.sh"
 cd "$ROOT"
@@ -102,5 +104,26 @@ else
     fail slurm_records_cancel "$(grep "JobId=$job " "$LOG" | cut -c1-160)"
   [ -s "$D/$P.params.json" ] && pass cancelled_point_keeps_its_params || fail cancelled_point_keeps_its_params "no $D/$P.params.json"
 fi
+# --- the batch script near its time limit: USR1 to the batch shell (what --signal=B:USR1@120
+# sends), passed on to the running training step; Make fails that target, the job is requeued ----
+if j=$(sbatch --parsable --nodes=1 --ntasks-per-node=1 --cpus-per-task=1 --time=10 --output="$TMP/requeue.out" \
+         --export=ALL,SWEEP=long,PROFILE=quick,MAKE_ARGS="ART=$A REP=$R SWEEP_DIR=$S CIFAR_URL=file://$MINI" \
+         scripts/slurm/sweep.sbatch 2>&1); then
+  for _ in $(seq 1 120); do squeue -h -s -j "$j" -o '%j' 2>/dev/null | grep -qx train && break; sleep 0.5; done
+  sleep 2
+  scancel --signal=USR1 --batch "$j"
+  state=""
+  for _ in $(seq 1 60); do
+    state=$(squeue -h -j "$j" -o %T 2>/dev/null)
+    [ "$state" = PENDING ] && break
+    sleep 0.5
+  done
+  scancel "$j"
+  P=phases.0.n_cycle-200
+  if [ "$state" != PENDING ]; then fail usr1_requeues "job $j is '$state', not requeued: $(tail -n 3 "$TMP/requeue.out")"
+  elif ! grep -q "\*\*\* \[.*$P.ckpt\] Error" "$TMP/requeue.out"; then fail usr1_requeues "no failed ckpt target: $(tail -n 3 "$TMP/requeue.out")"
+  elif ls "$A/sweeps/long/$P.ckpt" >/dev/null 2>&1; then fail usr1_requeues "checkpoint written"
+  else pass usr1_requeues; fi
+else fail usr1_requeues "sbatch: $j"; fi
 no_leftovers slurm_no_temporaries "$A"
 finish
