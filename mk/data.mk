@@ -23,16 +23,16 @@ $(ART)/fetch.url:
 	@printf '%s\n' '$(FETCH_URL)' > $@.tmp && mv $@.tmp $@
 
 $(ART)/cifar.tgz: $(DATA_PARAMS) $(ART)/fetch.url $(BUILD)/bin/fetch
-	$(BUILD)/bin/fetch --params $(DATA_PARAMS) $(if $(CIFAR_URL),--url '$(CIFAR_URL)') --out $@
+	$(call launch,FETCH,fetch)$(BUILD)/bin/fetch --params $(DATA_PARAMS) $(if $(CIFAR_URL),--url '$(CIFAR_URL)') --out $@
 
 # One run of sort writes both tensor files and the class folders $(ART)/cifar10/. A pattern rule
 # with two targets is one grouped recipe (stem "data"); it is used instead of `&:` because GNU
 # Make 4.3's `make -n` does not plan the stages after an `&:` rule.
 $(ART)/%/train.safetensors $(ART)/%/test.safetensors: $(ART)/cifar.tgz $(BUILD)/bin/sort
-	$(BUILD)/bin/sort --archive $(ART)/cifar.tgz --out $(ART)
+	$(call launch,SORT,sort)$(BUILD)/bin/sort --archive $(ART)/cifar.tgz --out $(ART)
 
 $(ART)/stats.json: $(ART)/data/train.safetensors $(BUILD)/bin/stats
-	$(BUILD)/bin/stats --data $(ART)/data/train.safetensors --out $@
+	$(call launch,STATS,stats)$(BUILD)/bin/stats --data $(ART)/data/train.safetensors --out $@
 
 .PHONY: fetch sort stats
 fetch: $(ART)/cifar.tgz

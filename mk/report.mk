@@ -13,7 +13,7 @@ EVALS       := $(ARCHS:%=$(ART)/%.eval.json)
 # One run writes both files (a pattern rule with two targets is one grouped recipe).
 $(ART)/%.eval.json $(ART)/%.probs.safetensors: $(ART)/%.ckpt models/%.json $(EVAL_PARAMS) \
 		$(ART)/stats.json $(ART)/data/test.safetensors $(BUILD)/bin/evaluate
-	$(BUILD)/bin/evaluate --model models/$*.json --ckpt $(ART)/$*.ckpt --params $(EVAL_PARAMS) \
+	$(call launch,EVALUATE,evaluate)$(BUILD)/bin/evaluate --model models/$*.json --ckpt $(ART)/$*.ckpt --params $(EVAL_PARAMS) \
 	  --data $(ART)/data --stats $(ART)/stats.json --threads $(THREADS) \
 	  --eval $(ART)/$*.eval.json --probs $(ART)/$*.probs.safetensors
 
@@ -22,10 +22,10 @@ REPORT_IN := $(ARCHS:%=models/%.json) $(ART)/stats.json $(ART)/data/train.safete
                $(ART)/$(a).metrics.json $(ART)/$(a).eval.json)
 
 $(REP)/index.html: $(REPORT_IN) $(BUILD)/bin/report
-	$(BUILD)/bin/report --art $(ART) --out $(REP) --models models $(ARCHS)
+	$(call launch,REPORT,report)$(BUILD)/bin/report --art $(ART) --out $(REP) --models models $(ARCHS)
 
 .PHONY: report report-now evaluations
 report: $(REP)/index.html
 evaluations: $(EVALS)
 report-now: $(BUILD)/bin/report
-	$(BUILD)/bin/report --art $(ART) --out $(REP) --models models $(ARCHS)
+	$(call launch,REPORT,report)$(BUILD)/bin/report --art $(ART) --out $(REP) --models models $(ARCHS)

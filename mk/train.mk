@@ -15,11 +15,11 @@ lrfinds: $(ARCHS:%=$(ART)/%.lrfind.json)
 # A pattern rule with several targets is one recipe making all three (grouped).
 $(ART)/%.ckpt $(ART)/%.metrics.json $(ART)/%.summary.json: models/%.json $(PARAMS)/%.json \
 		$(ART)/stats.json $(TRAIN_DATA) $(BUILD)/bin/train
-	$(BUILD)/bin/train --model models/$*.json --params $(PARAMS)/$*.json $(TRAIN_ARGS) \
+	$(call launch,TRAIN,train)$(BUILD)/bin/train --model models/$*.json --params $(PARAMS)/$*.json $(TRAIN_ARGS) \
 	  --ckpt $(ART)/$*.ckpt --metrics $(ART)/$*.metrics.json --summary $(ART)/$*.summary.json
 
 $(ART)/%.lrfind.json: models/%.json $(PARAMS)/%.json $(ART)/stats.json $(TRAIN_DATA) $(BUILD)/bin/lrfind
-	$(BUILD)/bin/lrfind --model models/$*.json --params $(PARAMS)/$*.json $(TRAIN_ARGS) --out $@
+	$(call launch,LRFIND,lrfind)$(BUILD)/bin/lrfind --model models/$*.json --params $(PARAMS)/$*.json $(TRAIN_ARGS) --out $@
 
 # Training throughput (images/s over the whole loop, data loader included) per architecture on
 # the CPU, from BENCH_BATCHES batches of 256 of the real training set, and resnet2's full-data

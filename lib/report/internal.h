@@ -62,11 +62,31 @@ typedef struct report_data {
     long train_count[REPORT_MAX_CLASSES], test_count[REPORT_MAX_CLASSES];
 } report_data;
 
+/* One point of a sweep and its results (sweep_inputs.c). */
+typedef struct report_sweep_point {
+    char *name;
+    char **values;          /* per sweep key: the override as JSON text, NULL when not overridden */
+    int has_eval, has_metrics;
+    double accuracy, tta_accuracy, log_loss, tta_log_loss, train_seconds;
+} report_sweep_point;
+
+/* $(ART)/sweeps/<name>/plan.json; points sorted by result (TTA accuracy, best first; then
+ * lower TTA log loss), points without an evaluation after them in plan order. */
+typedef struct report_sweep {
+    char *name, *file, *description, *model, *params;
+    int n_keys;
+    char **keys;
+    int n_points;
+    report_sweep_point *points;
+} report_sweep;
+
 typedef struct report_page {
     const report_opts *opts;
     report_data data;
     int n_archs;
     report_arch *archs;
+    int n_sweeps;
+    report_sweep *sweeps;       /* every sweep found under <art>/sweeps/, by name */
     const char *charts_dir;     /* temporary charts folder while building (borrowed) */
 } report_page;
 
@@ -94,5 +114,22 @@ const char *report_arch_colour(int index);
 
 /* report_html.c: the page. */
 int report_html_write(const report_page *r, const char *path);
+void report_html_escape(FILE *f, const char *s);
+
+/* Helpers of plots.c for other chart writers: the common preamble of one PNG, its title, a
+ * gnuplot string literal. */
+void report_plot_frame(FILE *g, int w, int h, const char *png);
+void report_plot_set_title(FILE *g, const char *text);
+void report_plot_quote(FILE *g, const char *s);
+
+/* sweep_inputs.c, sweep_plots.c, sweep_html.c: the sweep section (nothing when no sweep ran). */
+int report_sweeps_load(report_page *r);
+void report_sweeps_free(report_page *r);
+int report_sweeps_plot_data(const report_page *r, const char *dir);
+void report_sweeps_plot_script(FILE *g, const report_page *r);
+/* Whether key k of the sweep has its chart (some evaluated point overrides it). */
+int report_sweep_has_chart(const report_sweep *s, int k);
+void report_sweeps_nav(FILE *f, const report_page *r);
+void report_sweeps_html(FILE *f, const report_page *r);
 
 #endif

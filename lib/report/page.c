@@ -21,6 +21,7 @@ int report_build(const report_opts *o)
     if (report_data_load(&r.data, o->art_dir) != C_OK) goto done;
     for (int i = 0; i < o->n_archs; i++)
         if (report_arch_load(&r.archs[i], o->art_dir, o->archs[i], i) != C_OK) goto done;
+    if (report_sweeps_load(&r) != C_OK) goto done;
 
     char charts[4096], index[4096];
     snprintf(charts, sizeof charts, "%s/charts", o->out_dir);
@@ -37,6 +38,7 @@ int report_build(const report_opts *o)
 done:
     for (int i = 0; i < o->n_archs; i++) report_arch_free(&r.archs[i]);
     free(r.archs);
+    report_sweeps_free(&r);
     report_data_free(&r.data);
     return rc;
 }

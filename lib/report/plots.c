@@ -421,11 +421,16 @@ static void compare_script(FILE *g, const report_page *r)
     fputc('\n', g);
 }
 
+void report_plot_frame(FILE *g, int w, int h, const char *png) { common(g, w, h, png); }
+void report_plot_set_title(FILE *g, const char *text) { title(g, "%s", text); }
+void report_plot_quote(FILE *g, const char *s) { gstr(g, s); }
+
 int report_plots_write(const report_page *r, const char *dir)
 {
     for (int i = 0; i < r->n_archs; i++)
         if (write_arch_data(r, &r->archs[i], dir) != C_OK) return C_ERR;
     if (report_any_trained(r) && write_compare_data(r, dir) != C_OK) return C_ERR;
+    if (report_sweeps_plot_data(r, dir) != C_OK) return C_ERR;
 
     char path[4096];
     snprintf(path, sizeof path, "%s/charts.gp", dir);
@@ -434,6 +439,7 @@ int report_plots_write(const report_page *r, const char *dir)
     fputs("# Draws every chart of the report from the .dat files beside it: gnuplot charts.gp\n", af.fp);
     for (int i = 0; i < r->n_archs; i++) arch_script(af.fp, r, &r->archs[i]);
     compare_script(af.fp, r);
+    report_sweeps_plot_script(af.fp, r);
     fputs("\nset output\n", af.fp);
     return atomic_commit(&af);
 }
