@@ -59,8 +59,12 @@ void ingest_set_free(ingest_set *s);
 int ingest_read(ingest_set *s, const char *archive_path);
 int ingest_resolve(ingest_set *s);
 int ingest_decode(ingest_set *s);
-/* out_dir receives cifar10/ (swapped in whole) and data/{train,test}.safetensors. */
+/* out_dir receives cifar10/ and data/{train,test}.safetensors, committed together (journal
+ * <out_dir>/sort.commit, core/atomic.h): all three are the new ones or all the old ones. */
 int ingest_write(const ingest_set *s, const char *out_dir);
+/* Before anything else: waits for a concurrent sort into out_dir (lock <out_dir>/sort.lock,
+ * held until exit), then finishes a commit a killed run had begun. */
+int ingest_lock(const char *out_dir);
 
 /* Name rules, exposed for tests. Strips a leading "./", then classifies:
  * SORT_NAME_LABELS, SORT_NAME_IMAGE (*split, *index and class span set), SORT_NAME_LAYOUT_DIR

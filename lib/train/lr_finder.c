@@ -8,6 +8,7 @@
 #include "data/augment.h"
 #include "core/errors.h"
 #include "core/progress.h"
+#include "core/signals.h"
 #include "train/loss_ema.h"
 #include "train/schedule.h"
 
@@ -69,6 +70,7 @@ int lr_finder_run(net *n, const train_params *p, loader *trn, int show_progress,
             progress_set_field(&bar, "loss=%.4f", smooth);
             progress_update(&bar, t + 1);
         }
+        if ((r->interrupted = signals_stop_requested())) break;
     }
     if (show_progress) progress_finish(&bar);
     if (rc != C_OK) return C_ERR;

@@ -16,6 +16,7 @@ typedef struct lr_finder_result {
     int stopped_early;
     long n;                /* recorded iterations */
     double *lr, *loss;     /* [n] (owned) */
+    int interrupted;       /* the stop signal (core/signals.h) that ended the sweep early, or 0 */
 } lr_finder_result;
 
 /* LR_Finder.on_batch_end: best starts at 1e9. */
@@ -28,7 +29,9 @@ void lr_finder_rule_init(lr_finder_rule *r);
  * this batch is not recorded), else updates best (only when t > 10) and returns 0 (record it). */
 int lr_finder_rule_step(lr_finder_rule *r, long t, double smoothed);
 
-/* show_progress: 1 for a progress bar / lines on stderr. */
+/* show_progress: 1 for a progress bar / lines on stderr. A stop signal (signals_graceful) ends
+ * the sweep after the current iteration with r->interrupted set (the curve is then incomplete:
+ * the stage writes nothing). */
 int lr_finder_run(net *n, const train_params *p, loader *trn, int show_progress, lr_finder_result *r);
 void lr_finder_result_free(lr_finder_result *r);
 cJSON *lr_finder_json(const lr_finder_result *r, const train_params *p, const char *arch);
