@@ -24,8 +24,8 @@ int main(int argc, char **argv)
     }
     if (!archive || !out || argc != 5) err_die(NULL, "usage: sort --archive FILE --out DIR");
 
-    /* one sort into a folder at a time; a commit a killed run began is finished first */
-    CHECK_OK(ingest_lock(out));
+    /* a commit a killed run began is finished first (one sort into a folder writes at a time) */
+    CHECK_OK(ingest_recover(out));
     ingest_set s;
     ingest_set_init(&s);
     s.show_progress = isatty(STDERR_FILENO);

@@ -47,8 +47,8 @@ int main(int argc, char **argv)
     if (train_setup_args(&s, argc, argv, outs, 3) != C_OK) return 1;
     s.need_test = 1;
     signals_graceful();
-    char *state_path = train_state_path(s.out[0], ".state"), *lock_path = train_state_path(s.out[0], ".lock"),
-         *journal = train_state_path(s.out[0], ".commit");
+    char *state_path = train_state_path(s.out[0], ".ckpt", ".state"),
+         *lock_path = train_state_path(s.out[0], ".ckpt", ".lock"), *journal = train_state_path(s.out[0], ".ckpt", ".commit");
     /* Under the lock: finish a commit a killed run began, then drop what killed runs left. */
     if (atomic_lock(lock_path) < 0 || atomic_recover(journal) != C_OK) return 1;
     for (int k = 0; k < 3; k++) atomic_clean_stale(s.out[k]);

@@ -169,11 +169,14 @@ static int write_tensors(const ingest_set *s, const ingest_split *sp, const char
     return rc;
 }
 
+static int lock_and_recover(const char *out_dir);
+
 int ingest_write(const ingest_set *s, const char *out_dir)
 {
     char tree[PATH_MAX];
     if (snprintf(tree, sizeof tree, "%s/cifar10", out_dir) >= (int)sizeof tree)
         return err_msg(out_dir, "path too long");
+    if (lock_and_recover(out_dir) != C_OK) return C_ERR;
     const char *tmp;
     if (atomic_dir_open(tree, &tmp) != C_OK) return C_ERR;
 
@@ -203,11 +206,21 @@ int ingest_write(const ingest_set *s, const char *out_dir)
     return rc;
 }
 
-int ingest_lock(const char *out_dir)
+/* Takes the lock once per process (kept until exit) and rolls a journal forward. */
+static int lock_and_recover(const char *out_dir)
 {
+    static int locked;
     char lock[PATH_MAX], journal[PATH_MAX];
     snprintf(lock, sizeof lock, "%s/sort.lock", out_dir);
     snprintf(journal, sizeof journal, "%s/sort.commit", out_dir);
-    if (atomic_lock(lock) < 0) return C_ERR;   /* held until the process ends */
+    if (!locked && atomic_lock(lock) < 0) return C_ERR;
+    locked = 1;
     return atomic_recover(journal);
+}
+
+int ingest_recover(const char *out_dir)
+{
+    char journal[PATH_MAX];
+    snprintf(journal, sizeof journal, "%s/sort.commit", out_dir);
+    return access(journal, F_OK) == 0 ? lock_and_recover(out_dir) : C_OK;
 }
