@@ -11,8 +11,9 @@
  * line, then it starts over). The first SIGINT, SIGTERM or SIGUSR1 finishes the iteration, saves
  * the state and exits with status 75 (a second one ends the run at once). The three outputs are
  * committed together (journal X.commit) or not at all; then the state is removed. X.lock keeps
- * two runs for the same checkpoint apart (the second waits). Any error: exit 1, outputs untouched
- * (a NaN/inf loss is an error naming the epoch and iteration). */
+ * two runs for the same checkpoint apart (the second waits; removed at exit). Any error: exit 1,
+ * outputs untouched, the state kept for a rerun (a NaN/inf loss is an error naming the epoch and
+ * iteration, and removes the state: a resumed run would diverge again). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,7 +75,10 @@ int main(int argc, char **argv)
     if (train_state_load(state_path, &t, &id) == 1)
         fprintf(stderr, "%s: %s: resuming at epoch %ld, batch %ld of the epoch (iteration %u of the run)\n",
                 err_stage(), state_path, t.pos.epoch, t.pos.batch, (unsigned)t.pos.step);
-    if (trainer_run(&t) != C_OK) return 1;
+    if (trainer_run(&t) != C_OK) {
+        if (t.diverged) unlink(state_path);   /* resuming would only diverge again */
+        return 1;
+    }
     if (t.stopped) {
         fprintf(stderr, "%s: %s: stopped at epoch %ld, batch %ld; state saved in %s; run the same command "
                 "(or make target) again to resume\n", err_stage(), signals_name(t.stopped), t.pos.epoch, t.pos.batch,

@@ -42,8 +42,14 @@ static void test_kill_point(const char *point, const char *path)
     if (++count == atoi(colon + 1)) kill(getpid(), SIGKILL);
 }
 
+/* Lock files of this process (atomic_lock), removed when it ends: at exit, or by a signal. */
+#define MAX_LOCKS 4
+static char *locks[MAX_LOCKS];
+
 static void cleanup_pending(void)
 {
+    for (int i = 0; i < MAX_LOCKS; i++)
+        if (locks[i]) unlink(locks[i]);   /* still held: a waiter sees the name gone and retries */
     for (int i = 0; i < MAX_PENDING; i++) {
         if (!pending[i].tmp || pending[i].state == P_JOURNALED) continue;
         if (pending[i].is_dir) fs_remove_tree(pending[i].tmp);
@@ -330,20 +336,39 @@ void atomic_dir_abort(const char *path)
 int atomic_lock(const char *lock_path)
 {
     if (fs_mkdir_parents(lock_path) != C_OK) return -1;
-    int fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        err_msg(lock_path, "cannot open lock file: %s", strerror(errno));
+    int slot = -1;
+    for (int i = 0; i < MAX_LOCKS && slot < 0; i++)
+        if (!locks[i]) slot = i;
+    if (slot < 0) {
+        err_msg(lock_path, "too many locks held at once");
         return -1;
     }
-    if (flock(fd, LOCK_EX | LOCK_NB) == 0) return fd;
-    fprintf(stderr, "%s: %s: waiting for another run holding this lock\n", err_stage(), lock_path);
-    while (flock(fd, LOCK_EX) != 0)
-        if (errno != EINTR) {
-            err_msg(lock_path, "cannot lock: %s", strerror(errno));
-            close(fd);
+    install_hooks();
+    int said = 0;
+    for (;;) {
+        int fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        if (fd < 0) {
+            err_msg(lock_path, "cannot open lock file: %s", strerror(errno));
             return -1;
         }
-    return fd;
+        if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+            if (!said++) fprintf(stderr, "%s: %s: waiting for another run holding this lock\n", err_stage(), lock_path);
+            while (flock(fd, LOCK_EX) != 0)
+                if (errno != EINTR) {
+                    err_msg(lock_path, "cannot lock: %s", strerror(errno));
+                    close(fd);
+                    return -1;
+                }
+        }
+        /* The holder removes the file before it lets go: a lock on a name that is gone (or now
+         * names a newer file) is no lock; take the current one. */
+        struct stat a, b;
+        if (fstat(fd, &a) == 0 && stat(lock_path, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+            locks[slot] = xstrdup(lock_path);
+            return fd;
+        }
+        close(fd);
+    }
 }
 
 /* ---- groups ---- */

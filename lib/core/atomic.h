@@ -58,9 +58,10 @@ void atomic_group_abort(void);
 /* Rolls a journal left by a killed run forward (no journal: nothing to do). */
 int atomic_recover(const char *journal);
 
-/* Takes an exclusive lock on the file lock_path (created if needed; it stays in place), waiting
- * with one line on stderr while another process holds it. Returns the descriptor (released at
- * exit or by close), or -1 after an error line. */
+/* Takes an exclusive lock on the file lock_path (created if needed), waiting with one line on
+ * stderr while another process holds it. Held until the process ends, which removes the file
+ * (a SIGKILL leaves it behind, unlocked and harmless). Returns the descriptor, or -1 after an
+ * error line. */
 int atomic_lock(const char *lock_path);
 
 #endif

@@ -140,6 +140,7 @@ static int settle(trainer *t, pending_step *q, int *nq, loss_ema *ema, progress 
     }
     if (!isfinite(loss)) {
         if (t->progress) progress_finish(bar);
+        t->diverged = 1;
         return err_msg(NULL, "epoch %ld, iteration %ld (batch %ld of the epoch): loss is %s", s.epoch, s.it, s.index,
                        isnan(loss) ? "nan" : "infinite");
     }

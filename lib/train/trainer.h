@@ -62,6 +62,7 @@ typedef struct trainer {
     trainer_pos pos;
     int resumed;
     int stopped;             /* the signal that stopped the run after a save (0: ran to the end) */
+    int diverged;            /* trainer_run failed on a NaN or infinite loss */
 
     /* results (owned; trainer_free) */
     epoch_rec *epochs;

@@ -5,8 +5,8 @@
 # temporary written, not renamed), SIGKILL at a moment the test does not choose, SIGKILL during
 # the checkpoint write and after the commit journal is in place (the rerun finishes the commit),
 # and SIGTERM/SIGINT/SIGUSR1 (exit 75, one line saying how to resume). A state from another
-# params file or a damaged one: one line, then a fresh run. A finished run leaves no state and no
-# temporary. Two runs for one checkpoint at once: the second waits, both end with the same bytes.
+# params file or a damaged one: one line, then a fresh run. A finished run leaves no state, no
+# lock file and no temporary. Two runs for one checkpoint at once: the second waits, both end with the same bytes.
 source "$(dirname "$0")/../lib.sh"
 B=$ROOT/${BUILD:-build}/bin
 for b in sort stats train; do [ -x "$B/$b" ] || { skip resume_train "$B/$b not built"; finish; }; done
@@ -40,6 +40,7 @@ same() {
   cmp -s <(nowall "$TMP/ref/m.metrics.json") <(nowall "$d/m.metrics.json") || why="$why metrics differ;"
   [ ! -e "$d/m.state" ] || why="$why state left;"
   [ ! -e "$d/m.commit" ] || why="$why journal left;"
+  [ ! -e "$d/m.lock" ] || why="$why lock file left;"
   [ -z "$(find "$d" -name '*.tmp.*')" ] || why="$why temporaries left: $(find "$d" -name '*.tmp.*');"
   [ -z "$why" ] && pass "$1" || fail "$1" "$why $(cat "$d/err")"
 }
