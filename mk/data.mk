@@ -18,9 +18,11 @@ ifneq ($(shell cat $(ART)/fetch.url 2>/dev/null),$(FETCH_URL))
 $(ART)/fetch.url: data-url-changed
 endif
 .PHONY: data-url-changed
+# A temporary of its own per run (two makes at once in one checkout must not share one).
 $(ART)/fetch.url:
 	@mkdir -p $(@D)
-	@printf '%s\n' '$(FETCH_URL)' > $@.tmp && mv $@.tmp $@
+	@t=$$(mktemp '$@.tmp.XXXXXX') && chmod 644 "$$t" && printf '%s\n' '$(FETCH_URL)' > "$$t" && \
+	  mv -f "$$t" $@ || { rm -f "$$t"; exit 1; }
 
 $(ART)/cifar.tgz: $(DATA_PARAMS) $(ART)/fetch.url $(BUILD)/bin/fetch
 	$(call launch,FETCH,fetch)$(BUILD)/bin/fetch --params $(DATA_PARAMS) $(if $(CIFAR_URL),--url '$(CIFAR_URL)') --out $@

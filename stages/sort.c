@@ -3,7 +3,9 @@
  *   sort --archive artifacts/cifar.tgz --out artifacts
  *
  * Streams the archive (lib/sort.h), then writes artifacts/cifar10/{train,test}/<class>/<i>.png
- * and artifacts/data/{train,test}.safetensors. Any refused entry: one line, exit 1, no output. */
+ * and artifacts/data/{train,test}.safetensors, all three committed together (journal
+ * artifacts/sort.commit); a second sort into the same folder waits for the first
+ * (artifacts/sort.lock). Any refused entry: one line, exit 1, no output. */
 #include "core/errors.h"
 #include "ingest/ingest.h"
 
@@ -22,6 +24,8 @@ int main(int argc, char **argv)
     }
     if (!archive || !out || argc != 5) err_die(NULL, "usage: sort --archive FILE --out DIR");
 
+    /* a commit a killed run began is finished first (one sort into a folder writes at a time) */
+    CHECK_OK(ingest_recover(out));
     ingest_set s;
     ingest_set_init(&s);
     s.show_progress = isatty(STDERR_FILENO);

@@ -7,6 +7,15 @@
 #include <string.h>
 
 static char stage_name[64] = "cifar";
+static char *capture_buf;
+static size_t capture_cap;
+
+void err_capture(char *buf, size_t cap)
+{
+    capture_buf = cap ? buf : NULL;
+    capture_cap = cap;
+    if (capture_buf) capture_buf[0] = '\0';
+}
 
 void err_init(const char *argv0)
 {
@@ -27,6 +36,10 @@ static void vprint(const char *where, const char *kind, const char *fmt, va_list
     if (n < (int)sizeof line) vsnprintf(line + n, sizeof line - n, fmt, ap);
     for (char *p = line; *p; p++)
         if (*p == '\n') *p = ' ';
+    if (capture_buf) {
+        snprintf(capture_buf, capture_cap, "%s", line + strlen(stage_name) + 2);   /* the last line wins */
+        return;
+    }
     fprintf(stderr, "%s\n", line);
 }
 

@@ -31,6 +31,11 @@ const char *err_stage(void);
  * `return err_msg(path, "bad header");`. */
 int err_msg(const char *where, const char *fmt, ...) ERR_PRINTF(2, 3);
 
+/* While buf is set, the message of each err_msg/err_warn line (without the stage name) goes into
+ * buf[cap] instead of stderr, the last one winning: for a caller that reports a failure its own
+ * way (e.g. "cannot resume from X: <reason>; starting over"). err_capture(NULL, 0) prints again. */
+void err_capture(char *buf, size_t cap);
+
 /* Prints a warning line `stage: where: warning: message`; returns nothing. */
 void err_warn(const char *where, const char *fmt, ...) ERR_PRINTF(2, 3);
 

@@ -111,7 +111,9 @@ void loader_free(loader *l)
     l->order = NULL;
 }
 
-int loader_start(loader *l, uint32_t epoch, uint32_t pass)
+int loader_start(loader *l, uint32_t epoch, uint32_t pass) { return loader_start_at(l, epoch, pass, 0); }
+
+int loader_start_at(loader *l, uint32_t epoch, uint32_t pass, long first)
 {
     pthread_mutex_lock(&l->mu);
     l->gen++;
@@ -128,7 +130,9 @@ int loader_start(loader *l, uint32_t epoch, uint32_t pass)
     l->pass = pass;
     long nb = loader_batches(l->ds->n, l->bs);
     l->n_batches = l->limit > 0 && l->limit < nb ? l->limit : nb;
-    l->produced = l->consumed = l->released = 0;
+    if (first < 0) first = 0;
+    if (first > l->n_batches) first = l->n_batches;
+    l->produced = l->consumed = l->released = first;   /* the worker fills batch first next */
     l->holding = 0;
     /* one small upload per epoch; staged before upload returns, so order may change afterwards */
     int rc = l->be ? l->be->iface->upload(l->be->ctx, &l->d_order, l->order) : C_OK;

@@ -91,6 +91,9 @@ void loader_set_mode(loader *l, int shuffle, int augment);
  * `pass` (normally = epoch). Any batches of an unfinished epoch are dropped. C_ERR only in device
  * mode, when the epoch's order cannot be uploaded (the backend has said why). */
 int loader_start(loader *l, uint32_t epoch, uint32_t pass);
+/* The same, but the epoch's first `first` batches are skipped (not even prepared): resuming an
+ * epoch after batch first-1 gives exactly the batches an uninterrupted epoch would. */
+int loader_start_at(loader *l, uint32_t epoch, uint32_t pass, long first);
 
 /* Sets *b to the next batch of the epoch, or to NULL after the last one, and returns C_OK; C_ERR
  * (with *b NULL) when device mode cannot queue the batch. The batch stays valid until the next

@@ -61,8 +61,13 @@ int ingest_read(ingest_set *s, const char *archive_path);
 int ingest_read_memory(ingest_set *s, const char *name, const void *data, size_t len);
 int ingest_resolve(ingest_set *s);
 int ingest_decode(ingest_set *s);
-/* out_dir receives cifar10/ (swapped in whole) and data/{train,test}.safetensors. */
+/* out_dir receives cifar10/ and data/{train,test}.safetensors, committed together (journal
+ * <out_dir>/sort.commit, core/atomic.h): all three are the new ones or all the old ones. */
 int ingest_write(const ingest_set *s, const char *out_dir);
+/* ingest_write first waits for a concurrent sort into out_dir (lock <out_dir>/sort.lock, held
+ * until exit). ingest_recover (a sort's first step) finishes, under that lock, a commit a killed
+ * sort had begun; without a journal it does nothing (and creates nothing). */
+int ingest_recover(const char *out_dir);
 
 /* Name rules, exposed for tests. Strips a leading "./", then classifies:
  * SORT_NAME_LABELS, SORT_NAME_IMAGE (*split, *index and class span set), SORT_NAME_LAYOUT_DIR

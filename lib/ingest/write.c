@@ -1,8 +1,9 @@
 /* write.c: writes the class folders <out>/cifar10/{train,test}/<class>/<i>.png and the
  * packed tensors <out>/data/{train,test}.safetensors (docs/artifacts.md).
  *
- * The cifar10 tree is built in a temporary folder and swapped in whole once both tensor files
- * are written, so a failure leaves the previous tree (or none). A PNG that already is a plain
+ * The cifar10 tree is built in a temporary folder, the tensor files as temporaries, and the three
+ * are committed as one group (core/atomic.h), so a failure or a kill leaves the previous tree
+ * and tensors (or none). A PNG that already is a plain
  * 32x32 8-bit RGB image is copied byte for byte (decoding proved it valid); only converted ones
  * (gray, palette, alpha, 16-bit) are re-encoded. Files are written in parallel. */
 #include "ingest/ingest.h"
@@ -168,11 +169,14 @@ static int write_tensors(const ingest_set *s, const ingest_split *sp, const char
     return rc;
 }
 
+static int lock_and_recover(const char *out_dir);
+
 int ingest_write(const ingest_set *s, const char *out_dir)
 {
     char tree[PATH_MAX];
     if (snprintf(tree, sizeof tree, "%s/cifar10", out_dir) >= (int)sizeof tree)
         return err_msg(out_dir, "path too long");
+    if (lock_and_recover(out_dir) != C_OK) return C_ERR;
     const char *tmp;
     if (atomic_dir_open(tree, &tmp) != C_OK) return C_ERR;
 
@@ -191,8 +195,32 @@ int ingest_write(const ingest_set *s, const char *out_dir)
             fputc('\n', stderr);
         }
     }
+    char journal[PATH_MAX];
+    snprintf(journal, sizeof journal, "%s/sort.commit", out_dir);
+    if (rc == C_OK) rc = atomic_group_begin(journal);
     for (int k = 0; k < SORT_NSPLITS && rc == C_OK; k++) rc = write_tensors(s, &s->split[k], out_dir);
     if (rc == C_OK) rc = atomic_dir_commit(tree);
-    if (rc != C_OK) atomic_dir_abort(tree);
+    if (rc == C_OK) return atomic_group_commit();
+    atomic_group_abort();
+    atomic_dir_abort(tree);
     return rc;
+}
+
+/* Takes the lock once per process (kept until exit) and rolls a journal forward. */
+static int lock_and_recover(const char *out_dir)
+{
+    static int locked;
+    char lock[PATH_MAX], journal[PATH_MAX];
+    snprintf(lock, sizeof lock, "%s/sort.lock", out_dir);
+    snprintf(journal, sizeof journal, "%s/sort.commit", out_dir);
+    if (!locked && atomic_lock(lock) < 0) return C_ERR;
+    locked = 1;
+    return atomic_recover(journal);
+}
+
+int ingest_recover(const char *out_dir)
+{
+    char journal[PATH_MAX];
+    snprintf(journal, sizeof journal, "%s/sort.commit", out_dir);
+    return access(journal, F_OK) == 0 ? lock_and_recover(out_dir) : C_OK;
 }

@@ -94,6 +94,13 @@ int net_tensor_set(net *n, int i, const float *host);
 /* The gradient of trainable tensor i after net_loss_backward (zeros for statistics). */
 int net_grad_get(net *n, int i, float *host);
 
+/* Momentum buffers of trainable tensor i (a training state to resume from): net_momentum_empty
+ * says whether the next step starts them afresh (after net_reset_momentum); net_momentum_set
+ * fills one and makes the next step continue from it. */
+int net_momentum_empty(const net *n);
+int net_momentum_get(net *n, int i, float *host);
+int net_momentum_set(net *n, int i, const float *host);
+
 /* Snapshot of every tensor (parameters and statistics) inside the net, e.g. for lr_find. */
 int net_params_save(net *n);
 int net_params_restore(net *n);

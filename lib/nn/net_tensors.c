@@ -117,3 +117,22 @@ int net_params_restore(net *n)
         if (BE->copy(CTX, &n->pt[t].val, &n->pt[t].saved) != C_OK) return C_ERR;
     return C_OK;
 }
+
+/* Momentum buffers, for a training state that resumes byte for byte (train/train_state.h). */
+int net_momentum_empty(const net *n) { return n->momentum_empty; }
+
+int net_momentum_get(net *n, int i, float *host)
+{
+    if (check_index(n, i) != C_OK) return C_ERR;
+    if (!n->pt[i].trainable) return err_msg(n->model.path, "%s: has no momentum buffer", n->pt[i].name);
+    return BE->download(CTX, &n->pt[i].mom, host);
+}
+
+int net_momentum_set(net *n, int i, const float *host)
+{
+    if (check_index(n, i) != C_OK) return C_ERR;
+    if (!n->pt[i].trainable) return err_msg(n->model.path, "%s: has no momentum buffer", n->pt[i].name);
+    if (BE->upload(CTX, &n->pt[i].mom, host) != C_OK) return C_ERR;
+    n->momentum_empty = 0;   /* the next step continues these buffers */
+    return C_OK;
+}

@@ -8,6 +8,7 @@
 #include "data/augment.h"
 #include "core/errors.h"
 #include "core/progress.h"
+#include "core/signals.h"
 #include "train/loss_ema.h"
 #include "train/schedule.h"
 
@@ -22,24 +23,42 @@ int lr_finder_rule_step(lr_finder_rule *r, long t, double smoothed)
 
 int lr_finder_run(net *n, const train_params *p, loader *trn, int show_progress, lr_finder_result *r)
 {
+    return lr_finder_run_io(n, p, trn, show_progress, NULL, r);
+}
+
+int lr_finder_run_io(net *n, const train_params *p, loader *trn, int show_progress, const lr_finder_io *io,
+                     lr_finder_result *r)
+{
     memset(r, 0, sizeof *r);
-    if (net_params_save(n) != C_OK) return C_ERR;
+    if (net_params_save(n) != C_OK) return C_ERR;   /* the weights to restore: before any resume */
     net_reset_momentum(n);
     trn->limit = p->lrf_limit;   /* read by loader_start only */
     /* Its own shuffle and augmentation pass, disjoint from every training epoch. */
     if (loader_start(trn, AUGMENT_PASS_LRFIND, AUGMENT_PASS_LRFIND) != C_OK) return C_ERR;
     long nb = trn->n_batches;
     r->nb = nb;
-    r->lr = xmalloc(sizeof(double) * (size_t)nb);
-    r->loss = xmalloc(sizeof(double) * (size_t)nb);
-    loss_ema ema;
-    loss_ema_init(&ema);
+    r->lr = xmalloc(sizeof(double) * (size_t)(nb ? nb : 1));
+    r->loss = xmalloc(sizeof(double) * (size_t)(nb ? nb : 1));
+    lr_finder_pos pos = { 0 };
+    loss_ema_init(&pos.ema);
     lr_finder_rule rule;
     lr_finder_rule_init(&rule);
+    pos.best = rule.best;
+    pos.lr = r->lr;
+    pos.loss = r->loss;
+    if (io && io->resume && io->resume(io->ctx, n, &pos, nb) == 1) {
+        rule.best = pos.best;
+        r->n = pos.n;
+        if (loader_start_at(trn, AUGMENT_PASS_LRFIND, AUGMENT_PASS_LRFIND, pos.t) != C_OK) return C_ERR;
+    }
+    loss_ema ema = pos.ema;
     progress bar;
     memset(&bar, 0, sizeof bar);
-    if (show_progress) progress_init(&bar, "lr_find", nb);
-    long t = 0;
+    if (show_progress) {
+        progress_init(&bar, "lr_find", nb);
+        if (pos.t) progress_update(&bar, pos.t);
+    }
+    long t = pos.t;
     const batch *b;
     int rc;
     for (; (rc = loader_next(trn, &b)) == C_OK && b; t++) {
@@ -68,6 +87,21 @@ int lr_finder_run(net *n, const train_params *p, loader *trn, int show_progress,
         if (show_progress) {
             progress_set_field(&bar, "loss=%.4f", smooth);
             progress_update(&bar, t + 1);
+        }
+        int stop = signals_stop_requested();
+        if (io && io->save && t + 1 < nb && (stop || (io->every > 0 && (t + 1) % io->every == 0))) {
+            pos.t = t + 1;
+            pos.n = r->n;
+            pos.ema = ema;
+            pos.best = rule.best;
+            if (io->save(io->ctx, n, &pos) != C_OK) {
+                if (show_progress) progress_finish(&bar);
+                return C_ERR;
+            }
+        }
+        if (stop && t + 1 < nb) {   /* the last iteration just finishes the sweep */
+            r->interrupted = stop;
+            break;
         }
     }
     if (show_progress) progress_finish(&bar);

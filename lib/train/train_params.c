@@ -20,6 +20,7 @@ int train_params_load(const char *path, train_params *p)
         { "limit_batches", P_INT, 0, 1, 1e9, 0 },
         { "device", P_STRING, 0, 0, 0, 0 },
         { "deterministic", P_BOOL, 0, 0, 0, 0 },
+        { "state_every", P_INT, 0, 1, 1e9, 0 },
     };
     static const p_field aug[] = {
         { "pad", P_INT, 1, 0, 16, 0 },
@@ -55,6 +56,7 @@ int train_params_load(const char *path, train_params *p)
     p->batch_size = (int)params_int(root, "batch_size", 256);
     p->momentum = params_number(root, "momentum", 0.9);
     p->limit_batches = params_int(root, "limit_batches", 0);
+    p->state_every = params_int(root, "state_every", 0);
     const char *dev = params_string(root, "device", "auto");
     if (strcmp(dev, "auto") && strcmp(dev, "cpu") && strcmp(dev, "cuda")) {
         err_msg(path, "device: must be \"auto\", \"cpu\" or \"cuda\" (got \"%s\")", dev);

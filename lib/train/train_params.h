@@ -10,6 +10,8 @@
  *                                lr_find has its own, default: the whole epoch)
  *   "device": "auto"            (optional: "auto", "cpu" or "cuda"; the DEVICE variable overrides)
  *   "deterministic": false      (optional: GPU runs give byte-identical checkpoints when true)
+ *   "state_every": 50           (optional: train also saves its resumable state every this many
+ *                                iterations; default: only after each epoch)
  * }
  * One phase = one fastai fit() call. Every error names the file and the key path. */
 #ifndef TRAIN_PARAMS_H
@@ -31,6 +33,7 @@ typedef struct train_params {
     int n_phases;
     fit_phase phases[TRAIN_PARAMS_MAX_PHASES];
     long limit_batches;     /* 0 = whole epochs */
+    long state_every;       /* iterations between state saves within an epoch (0 = epoch ends only) */
     char device[8];         /* "auto" (default), "cpu" or "cuda"; env DEVICE overrides */
     int deterministic;      /* 1: deterministic cuDNN algorithms and reductions (the CPU always is) */
 } train_params;

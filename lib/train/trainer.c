@@ -1,3 +1,4 @@
+/* trainer.c: the fit() loop over the phases, with save points and stops (see trainer.h). */
 #include "train/trainer.h"
 
 #include <math.h>
@@ -6,6 +7,7 @@
 #include <time.h>
 
 #include "core/errors.h"
+#include "core/signals.h"
 #include "core/progress.h"
 #include "train/loss_ema.h"
 #include "train/schedule.h"
@@ -37,7 +39,7 @@ void trainer_free(trainer *t)
     t->it_lr = t->it_loss = NULL;
 }
 
-static void record_iteration(trainer *t, double lr, double loss)
+void trainer_record_iteration(trainer *t, double lr, double loss)
 {
     if (t->n_it == t->cap_it) {
         t->cap_it = t->cap_it ? 2 * t->cap_it : 1024;
@@ -138,11 +140,12 @@ static int settle(trainer *t, pending_step *q, int *nq, loss_ema *ema, progress 
     }
     if (!isfinite(loss)) {
         if (t->progress) progress_finish(bar);
+        t->diverged = 1;
         return err_msg(NULL, "epoch %ld, iteration %ld (batch %ld of the epoch): loss is %s", s.epoch, s.it, s.index,
                        isnan(loss) ? "nan" : "infinite");
     }
     double smooth = loss_ema_update(ema, loss);
-    record_iteration(t, s.lr, loss);
+    trainer_record_iteration(t, s.lr, loss);
     t->images += s.n;
     if (t->progress) {
         progress_set_field(bar, "loss=%.4f", smooth);
@@ -151,25 +154,64 @@ static int settle(trainer *t, pending_step *q, int *nq, loss_ema *ema, progress 
     return C_OK;
 }
 
+/* Reads every queued loss (a save point needs the records complete). */
+static int drain(trainer *t, pending_step *q, int *nq, progress *bar)
+{
+    while (*nq > 0)
+        if (settle(t, q, nq, &t->pos.ema, bar) != C_OK) return C_ERR;
+    return C_OK;
+}
+
+static int save_point(trainer *t, double run_start, double prior_seconds)
+{
+    t->train_seconds = prior_seconds + now_s() - run_start;
+    return t->save_state ? t->save_state(t, t->save_ctx) : C_OK;
+}
+
+/* The table rows of the epochs a resumed run has already done. */
+static void print_done_rows(trainer *t)
+{
+    long first = 0;
+    int ph = 0;
+    for (long i = 0; i < t->n_epochs; i++) {
+        const epoch_rec *r = &t->epochs[i];
+        while (ph < r->phase) first += schedule_epochs(&t->p->phases[ph++]);
+        double v[3] = { r->trn_loss, r->val_loss, r->accuracy };
+        trainer_print_row(t->table, r->epoch - first, v, 3);
+    }
+}
+
+void trainer_alloc_epochs(trainer *t)
+{
+    if (!t->epochs) t->epochs = xcalloc((size_t)train_params_epochs(t->p), sizeof *t->epochs);
+}
+
 int trainer_run(trainer *t)
 {
     const train_params *p = t->p;
-    double run_start = now_s();
-    long total_epochs = train_params_epochs(p);
-    t->epochs = xcalloc((size_t)total_epochs, sizeof *t->epochs);
-    uint32_t step = 0;
-    long epoch = 0;
-    if (t->table) trainer_print_header(t->table);
-    for (int ph = 0; ph < p->n_phases; ph++) {
+    double run_start = now_s(), prior_seconds = t->resumed ? t->train_seconds : 0;
+    trainer_alloc_epochs(t);
+    trainer_pos *pos = &t->pos;
+    if (!t->resumed) memset(pos, 0, sizeof *pos);
+    t->stopped = 0;
+    if (t->table) {
+        trainer_print_header(t->table);
+        print_done_rows(t);
+    }
+    long first_of_phase = 0;     /* run epoch where phase ph begins */
+    for (int ph = 0; ph < p->n_phases; first_of_phase += schedule_epochs(&p->phases[ph]), ph++) {
         const fit_phase *f = &p->phases[ph];
         long n_ep = schedule_epochs(f);
-        loss_ema ema;
-        loss_ema_init(&ema);
-        net_reset_momentum(t->net);      /* a new optim.SGD per fit() call */
-        long it = 0;                     /* t of the phase */
-        for (long e = 0; e < n_ep; e++, epoch++) {
+        if (pos->epoch >= first_of_phase + n_ep) continue;   /* done before a resume */
+        if (pos->epoch == first_of_phase && pos->batch == 0) {
+            loss_ema_init(&pos->ema);
+            net_reset_momentum(t->net);      /* a new optim.SGD per fit() call */
+            pos->it = 0;                     /* t of the phase */
+        }
+        for (; pos->epoch < first_of_phase + n_ep; pos->epoch++, pos->batch = 0) {
+            long epoch = pos->epoch, e = epoch - first_of_phase;
             double ep_start = now_s();
-            if (loader_start(t->trn, (uint32_t)epoch, (uint32_t)epoch) != C_OK) return C_ERR;
+            if (loader_start_at(t->trn, (uint32_t)epoch, (uint32_t)epoch, pos->batch) != C_OK) return C_ERR;
             long nb = t->trn->n_batches;
             t->batches_per_epoch = nb;
             char desc[48];
@@ -182,25 +224,41 @@ int trainer_run(trainer *t)
             int nq = 0;
             const batch *b;
             int rc;
-            for (; (rc = loader_next(t->trn, &b)) == C_OK && b; it++, step++) {
-                double lr = schedule_lr(f, nb, it);
+            while ((rc = loader_next(t->trn, &b)) == C_OK && b) {
+                double lr = schedule_lr(f, nb, pos->it);
                 /* device batches (x NULL) are in the net's input and label tensors already */
-                long tk = net_train_step(t->net, b->x, b->x ? b->y : NULL, b->n, p->seed, step, (float)lr,
+                long tk = net_train_step(t->net, b->x, b->x ? b->y : NULL, b->n, p->seed, pos->step, (float)lr,
                                          (float)p->momentum, (float)f->wd);
                 if (tk < 0) return C_ERR;
-                q[nq++] = (pending_step){ tk, it, b->index, epoch, lr, b->n };
+                q[nq++] = (pending_step){ tk, pos->it, b->index, epoch, lr, b->n };
+                pos->it++;
+                pos->step++;
+                pos->batch++;
                 /* the GPU runs this step while the host reads the loss of an earlier one */
-                if (nq > lag && settle(t, q, &nq, &ema, &bar) != C_OK) return C_ERR;
+                if (nq > lag && settle(t, q, &nq, &pos->ema, &bar) != C_OK) return C_ERR;
+                if (!t->save_state || pos->batch == nb) continue;   /* the epoch end saves anyway */
+                int stop = signals_stop_requested();
+                if (stop || (t->state_every > 0 && pos->step % t->state_every == 0)) {
+                    if (drain(t, q, &nq, &bar) != C_OK || save_point(t, run_start, prior_seconds) != C_OK) {
+                        if (t->progress) progress_finish(&bar);
+                        return C_ERR;
+                    }
+                    if (stop) {
+                        if (t->progress) progress_finish(&bar);
+                        t->loop_seconds += now_s() - ep_start;
+                        t->stopped = stop;
+                        return C_OK;
+                    }
+                }
             }
             if (rc != C_OK) return C_ERR;
-            while (nq > 0)
-                if (settle(t, q, &nq, &ema, &bar) != C_OK) return C_ERR;
+            if (drain(t, q, &nq, &bar) != C_OK) return C_ERR;
             if (t->progress) progress_finish(&bar);
             t->loop_seconds += now_s() - ep_start;
             epoch_rec *r = &t->epochs[epoch];
             r->phase = ph;
             r->epoch = epoch;
-            r->trn_loss = loss_ema_value(&ema);
+            r->trn_loss = loss_ema_value(&pos->ema);
             if (trainer_validate(t->net, t->val, &r->val_loss, &r->accuracy) != C_OK) return C_ERR;
             r->seconds = now_s() - ep_start;
             t->n_epochs = epoch + 1;
@@ -209,9 +267,22 @@ int trainer_run(trainer *t)
                 /* fastai numbers epochs from 0 within each fit() call. */
                 trainer_print_row(t->table, e, v, 3);
             }
+            if (t->save_state) {
+                pos->epoch++;        /* the state says: next epoch, batch 0 */
+                pos->batch = 0;
+                int src = save_point(t, run_start, prior_seconds);
+                pos->epoch--;
+                if (src != C_OK) return C_ERR;
+                int stop = signals_stop_requested();
+                if (stop && epoch + 1 < train_params_epochs(p)) {
+                    pos->epoch++;
+                    t->stopped = stop;
+                    return C_OK;
+                }
+            }
         }
     }
-    t->train_seconds = now_s() - run_start;
+    t->train_seconds = prior_seconds + now_s() - run_start;
     t->graph_steps = net_graph_steps(t->net);
     return C_OK;
 }

@@ -5,7 +5,15 @@
  * lr for t, then validation in eval mode over the whole test set (loss and accuracy weighted by
  * batch size). One row per epoch `epoch trn_loss val_loss accuracy` goes to `table`.
  * Randomness: epoch e of the run (counted over all phases) shuffles with (seed, RNG_SHUFFLE, e)
- * and augments with pass e; dropout uses (seed, step) with step the batch count of the run. */
+ * and augments with pass e; dropout uses (seed, step) with step the batch count of the run.
+ *
+ * Stopping and resuming: the position (trainer_pos) plus the net's tensors and momentum buffers
+ * and the records so far are the whole state of a run (train/train_state.h). At every save point
+ * (the end of each epoch, after validation, and every state_every iterations) the queued losses
+ * are read first, then save_state is called. When a stop signal has arrived
+ * (core/signals.h), the run saves at the end of the current iteration and returns C_OK with
+ * `stopped` set. A trainer whose position was filled from a state (resumed = 1) continues from
+ * there: the same batches, lrs and random draws as an uninterrupted run. */
 #ifndef TRAINER_H
 #define TRAINER_H
 
@@ -13,6 +21,7 @@
 
 #include "data/loader.h"
 #include "nn/net.h"
+#include "train/loss_ema.h"
 #include "train/train_params.h"
 
 typedef struct epoch_rec {
@@ -21,6 +30,18 @@ typedef struct epoch_rec {
     double trn_loss, val_loss, accuracy;
     double seconds;          /* wall-clock: training + validation of this epoch */
 } epoch_rec;
+
+/* Where a run stands, between two iterations. */
+typedef struct trainer_pos {
+    long epoch;              /* over the run: the epoch in progress */
+    long batch;              /* batches of that epoch done */
+    long it;                 /* t of the current phase (its batches so far) */
+    uint32_t step;           /* batches of the run so far (the dropout counter) */
+    loss_ema ema;            /* the phase's smoothed loss */
+} trainer_pos;
+
+struct trainer;
+typedef int (*trainer_save_fn)(struct trainer *t, void *ctx);
 
 typedef struct trainer {
     /* inputs (borrowed) */
@@ -32,6 +53,16 @@ typedef struct trainer {
     int loss_lag;            /* steps queued before a loss is read back (trainer_init: 1; 0 =
                                 synchronous). Every step's exact loss is still recorded, in order;
                                 only the progress bar and the NaN stop come that many steps late. */
+
+    long state_every;        /* save every this many iterations too (0: at epoch ends only) */
+    trainer_save_fn save_state;   /* NULL: no saving, no stopping on signals */
+    void *save_ctx;
+
+    /* position (set by trainer_run; filled by a state loader with resumed = 1 to continue) */
+    trainer_pos pos;
+    int resumed;
+    int stopped;             /* the signal that stopped the run after a save (0: ran to the end) */
+    int diverged;            /* trainer_run failed on a NaN or infinite loss */
 
     /* results (owned; trainer_free) */
     epoch_rec *epochs;
@@ -46,6 +77,11 @@ typedef struct trainer {
 } trainer;
 
 void trainer_init(trainer *t, net *n, const train_params *p, loader *trn, loader *val);
+/* Allocates the per-epoch records for p's epochs (trainer_run does it when the caller has not). */
+void trainer_alloc_epochs(trainer *t);
+/* Adds one iteration record (a state loader refills them with it). */
+void trainer_record_iteration(trainer *t, double lr, double loss);
+
 /* Runs every phase. A NaN or infinite batch loss stops with `epoch E, iteration T: loss is nan`
  * and C_ERR. */
 int trainer_run(trainer *t);

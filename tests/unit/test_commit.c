@@ -1,0 +1,200 @@
+/* Commit groups, journals, stale temporaries and stop signals (core/atomic.h, core/signals.h). */
+#include "core/atomic.h"
+#include "core/errors.h"
+#include "core/fs.h"
+#include "core/signals.h"
+#include "test.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static char dir[256];
+
+static int read_file(const char *path, char *buf, size_t cap)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return -1;
+    int n = (int)fread(buf, 1, cap - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return n;
+}
+
+static int is(const char *path, const char *text)
+{
+    char buf[64];
+    return read_file(path, buf, sizeof buf) >= 0 && !strcmp(buf, text);
+}
+
+static int exists(const char *path) { return access(path, F_OK) == 0; }
+
+/* Writes a and b (and folder t holding one file) as one group. */
+static int write_group(const char *root, const char *text)
+{
+    char a[400], b[400], t[400], j[400], f[500];
+    snprintf(a, sizeof a, "%s/a", root);
+    snprintf(b, sizeof b, "%s/b", root);
+    snprintf(t, sizeof t, "%s/t", root);
+    snprintf(j, sizeof j, "%s/g.commit", root);
+    const char *tmp;
+    if (atomic_dir_open(t, &tmp) != C_OK) return C_ERR;
+    snprintf(f, sizeof f, "%s/f", tmp);
+    if (atomic_write(f, text, strlen(text)) != C_OK) return C_ERR;
+    if (atomic_group_begin(j) != C_OK) return C_ERR;
+    if (atomic_write(a, text, strlen(text)) != C_OK || atomic_write(b, text, strlen(text)) != C_OK ||
+        atomic_dir_commit(t) != C_OK) {
+        atomic_group_abort();
+        return C_ERR;
+    }
+    /* nothing is visible before the group commit */
+    if (exists(a) && is(a, text)) return C_ERR;
+    return atomic_group_commit();
+}
+
+static void group_commits_together(void)
+{
+    char root[300], p[400];
+    snprintf(root, sizeof root, "%s/g1", dir);
+    CHECK(write_group(root, "old") == C_OK);
+    CHECK(write_group(root, "new") == C_OK);
+    snprintf(p, sizeof p, "%s/a", root); CHECK(is(p, "new"));
+    snprintf(p, sizeof p, "%s/b", root); CHECK(is(p, "new"));
+    snprintf(p, sizeof p, "%s/t/f", root); CHECK(is(p, "new"));
+    snprintf(p, sizeof p, "%s/g.commit", root); CHECK(!exists(p));
+}
+
+static void killed_after_journal_rolls_forward(void)
+{
+    char root[300], p[400], j[400];
+    snprintf(root, sizeof root, "%s/g2", dir);
+    CHECK(write_group(root, "old") == C_OK);
+    pid_t pid = fork();
+    if (pid == 0) {
+        setenv("CIFAR_TEST_KILL", "journal:g.commit:1", 1);
+        write_group(root, "new");
+        _exit(0);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+    snprintf(j, sizeof j, "%s/g.commit", root);
+    CHECK(exists(j));
+    snprintf(p, sizeof p, "%s/a", root); CHECK(is(p, "old"));   /* not one rename done yet */
+    snprintf(p, sizeof p, "%s/t/f", root); CHECK(is(p, "old"));
+    fclose(stderr);   /* keep the "finished the commit" line out of the test log */
+    stderr = fopen("/dev/null", "w");
+    CHECK(atomic_recover(j) == C_OK);
+    snprintf(p, sizeof p, "%s/a", root); CHECK(is(p, "new"));
+    snprintf(p, sizeof p, "%s/b", root); CHECK(is(p, "new"));
+    snprintf(p, sizeof p, "%s/t/f", root); CHECK(is(p, "new"));
+    CHECK(!exists(j));
+    CHECK(atomic_recover(j) == C_OK);   /* no journal: nothing to do */
+}
+
+static void killed_before_journal_keeps_old(void)
+{
+    char root[300], p[400];
+    snprintf(root, sizeof root, "%s/g3", dir);
+    CHECK(write_group(root, "old") == C_OK);
+    pid_t pid = fork();
+    if (pid == 0) {
+        setenv("CIFAR_TEST_KILL", "rename:/b:1", 1);   /* the second member's temporary */
+        write_group(root, "new");
+        _exit(0);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+    snprintf(p, sizeof p, "%s/a", root); CHECK(is(p, "old"));
+    snprintf(p, sizeof p, "%s/b", root); CHECK(is(p, "old"));
+    snprintf(p, sizeof p, "%s/g.commit", root); CHECK(!exists(p));
+    /* the next group removes what the killed one left */
+    CHECK(write_group(root, "new") == C_OK);
+    snprintf(p, sizeof p, "%s/b", root); CHECK(is(p, "new"));
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "test -z \"$(ls -d %s/*.tmp.* 2>/dev/null)\"", root);
+    CHECK(system(cmd) == 0);
+}
+
+static void stale_temporaries_but_not_held_ones(void)
+{
+    char root[300], p[400], stale[400], held[400], other[400], odd[400], sdir[400];
+    snprintf(root, sizeof root, "%s/s", dir);
+    CHECK(fs_mkdir_p(root) == C_OK);
+    snprintf(p, sizeof p, "%s/x.ckpt", root);
+    snprintf(stale, sizeof stale, "%s/x.ckpt.tmp.AbCdEf", root);
+    snprintf(held, sizeof held, "%s/x.ckpt.tmp.HeLd01", root);
+    snprintf(other, sizeof other, "%s/y.ckpt.tmp.AbCdEf", root);
+    snprintf(odd, sizeof odd, "%s/x.ckpt.tmp.longer_name", root);
+    snprintf(sdir, sizeof sdir, "%s/x.ckpt.tmp.DiR001", root);
+    const char *files[] = { stale, held, other, odd };
+    for (int i = 0; i < 4; i++) CHECK(atomic_write(files[i], "t", 1) == C_OK);
+    CHECK(fs_mkdir_p(sdir) == C_OK);
+    int pipefd[2];
+    CHECK(pipe(pipefd) == 0);
+    pid_t pid = fork();
+    if (pid == 0) {   /* a living writer: holds the lock */
+        int fd = open(held, O_RDONLY);
+        flock(fd, LOCK_EX);
+        if (write(pipefd[1], "x", 1) != 1) _exit(1);
+        pause();
+        _exit(0);
+    }
+    char c;
+    CHECK(read(pipefd[0], &c, 1) == 1);
+    atomic_clean_stale(p);
+    CHECK(!exists(stale) && !exists(sdir));
+    CHECK(exists(held) && exists(other) && exists(odd));
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    atomic_clean_stale(p);   /* its writer is gone now */
+    CHECK(!exists(held));
+    close(pipefd[0]);
+    close(pipefd[1]);
+}
+
+/* In a child: the first SIGTERM sets the flag, the second ends the process (temporary removed);
+ * a signal ignored before start stays ignored. */
+static void stop_signals(void)
+{
+    char path[320], sub[300];
+    snprintf(sub, sizeof sub, "%s/sig", dir);
+    snprintf(path, sizeof path, "%s/out", sub);
+    pid_t pid = fork();
+    if (pid == 0) {
+        signal(SIGUSR1, SIG_IGN);
+        signals_graceful();
+        atomic_file af;
+        if (atomic_open(&af, path) != C_OK) _exit(3);
+        raise(SIGUSR1);                                   /* ignored */
+        if (signals_stop_requested()) _exit(4);
+        raise(SIGTERM);
+        if (signals_stop_requested() != SIGTERM) _exit(5);
+        raise(SIGINT);                                    /* the second: ends at once */
+        _exit(6);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGINT);
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "test -z \"$(ls -A %s)\"", sub);
+    CHECK(system(cmd) == 0);   /* the temporary went with it */
+}
+
+int main(void)
+{
+    snprintf(dir, sizeof dir, "/tmp/test_commit.XXXXXX");
+    if (!mkdtemp(dir)) return 1;
+    err_init("test_commit");
+    TEST_RUN(group_commits_together);
+    TEST_RUN(killed_before_journal_keeps_old);
+    TEST_RUN(stale_temporaries_but_not_held_ones);
+    TEST_RUN(stop_signals);
+    TEST_RUN(killed_after_journal_rolls_forward);
+    fs_remove_tree(dir);
+    TEST_EXIT();
+}
