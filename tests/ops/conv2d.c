@@ -111,7 +111,7 @@ static void conv_run(ops_env *e, const void *param)
 #define AUTO CONV2D_ALGO_AUTO
 #define DIRECT CONV2D_ALGO_DIRECT
 /* n ic ih iw oc k s p bias relu plain_in grad algo [max_n no_dx] */
-#define CONV(name, ...) { "conv2d/" name, conv_run, &(const conv_case){ __VA_ARGS__ }, 0 }
+#define CONV(name, ...) { "conv2d/" name, conv_run, &(const conv_case){ __VA_ARGS__ } }
 static const ops_case cases[] = {
     CONV("n1 ic3 9x11 oc5 k3 s1 p1 bias plain", 1, 3, 9, 11, 5, 3, 1, 1, 1, 0, 1, 1, AUTO, 0, 0),
     CONV("n3 ic3 13x12 oc7 k5 s2 p2 bias relu plain", 3, 3, 13, 12, 7, 5, 2, 2, 1, 1, 1, 1, AUTO, 0, 0),

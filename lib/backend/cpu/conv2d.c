@@ -2,7 +2,8 @@
  *
  * A plan holds, per distinct batch size, the three training primitives (forward, backward data,
  * backward weights) made once, with memory objects whose data handles are swapped per call, so a
- * step allocates nothing. Activations stay nChw16c (the input may be plain NCHW); weights are
+ * step allocates nothing. Activations stay nChw<W>c, W the block width oneDNN chose for this CPU
+ * (cpu_backend.h; the input may be plain NCHW), so oneDNN never reorders them; weights are
  * kept by the net in PyTorch's oihw and reordered into whatever layout each primitive chose
  * (format_tag_any) — small next to the convolution itself. `algo` AUTO lets oneDNN pick Winograd
  * for 3x3 stride-1 layers where it has a kernel; a shape it cannot do falls back to direct. */
@@ -97,7 +98,7 @@ static int is_ref(const_dnnl_primitive_desc_t pd)
 }
 
 /* Builds the primitives for batch n. alt = 0: the convolution reads x in its own layout and writes
- * nChw16c directly. alt = 1 (used when oneDNN has only its slow reference kernel for that, e.g.
+ * nChw<W>c directly. alt = 1 (used when oneDNN has only its slow reference kernel for that, e.g.
  * 10 input channels blocked by 16): the convolution runs on nhwc copies, with reorders at the
  * boundaries. Returns C_OK, C_ERR, or 1 when alt = 0 would use a reference kernel. */
 static int inst_make_alt(cpu_ctx *c, conv2d_plan *P, conv_inst *I, int n, int alt)
@@ -116,11 +117,12 @@ static int inst_make_alt(cpu_ctx *c, conv2d_plan *P, conv_inst *I, int n, int al
     dnnl_post_ops_t po = NULL;
     dnnl_primitive_desc_t fpd = NULL, dpd = NULL, wpd = NULL;
     int rc = C_ERR;
-    dnnl_format_tag_t xtag = d->src_layout == TL_ACT ? dnnl_nChw16c : dnnl_nchw;
+    dnnl_format_tag_t act = cpu_act_block == 8 ? dnnl_nChw8c : dnnl_nChw16c;
+    dnnl_format_tag_t xtag = d->src_layout == TL_ACT ? act : dnnl_nchw;
     DNNL_TRY(dnnl_memory_desc_init_by_tag(&x_md, 4, sd, dnnl_f32, xtag));
-    DNNL_TRY(dnnl_memory_desc_init_by_tag(&y_md, 4, dd, dnnl_f32, dnnl_nChw16c));
+    DNNL_TRY(dnnl_memory_desc_init_by_tag(&y_md, 4, dd, dnnl_f32, act));
     DNNL_TRY(dnnl_memory_desc_init_by_tag(&src_md, 4, sd, dnnl_f32, alt ? dnnl_nhwc : xtag));
-    DNNL_TRY(dnnl_memory_desc_init_by_tag(&dst_md, 4, dd, dnnl_f32, alt ? dnnl_nhwc : dnnl_nChw16c));
+    DNNL_TRY(dnnl_memory_desc_init_by_tag(&dst_md, 4, dd, dnnl_f32, alt ? dnnl_nhwc : act));
     DNNL_TRY(dnnl_memory_desc_init_by_tag(&w_any, 4, wd, dnnl_f32, dnnl_format_tag_any));
     DNNL_TRY(dnnl_memory_desc_init_by_tag(&w_plain, 4, wd, dnnl_f32, dnnl_oihw));
     DNNL_TRY(dnnl_memory_desc_init_by_tag(&b_md, 1, bd, dnnl_f32, dnnl_x));
@@ -223,8 +225,7 @@ conv2d_plan *cpu_conv2d_plan_make(void *ctx, const conv2d_desc *d)
     P->oh = oh;
     P->ow = ow;
     if (d->relu) {
-        size_t ocp = (size_t)(d->oc + CPU_BLK - 1) / CPU_BLK * CPU_BLK;
-        P->dmask = cpu_alloc_bytes((size_t)d->max_n * ocp * P->oh * P->ow * sizeof(float));
+        P->dmask = cpu_alloc_bytes((size_t)d->max_n * cpu_padded_channels(d->oc) * P->oh * P->ow * sizeof(float));
         if (!P->dmask) { free(P); return NULL; }
     }
     /* build the max_n instance now so errors show at load time */
@@ -290,7 +291,7 @@ int cpu_conv2d_bwd(void *ctx, conv2d_plan *P, const tensor *x, const tensor *w, 
     if (!I) return C_ERR;
     const float *g = dy->data;
     if (P->d.relu) {
-        size_t n = (size_t)x->shape[0] * ((P->d.oc + CPU_BLK - 1) / CPU_BLK * CPU_BLK) * P->oh * P->ow;
+        size_t n = (size_t)x->shape[0] * cpu_padded_channels(P->d.oc) * P->oh * P->ow;
         cpu_mask_pos(c, y->data, dy->data, P->dmask, n);
         g = P->dmask;
     }
