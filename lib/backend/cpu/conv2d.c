@@ -3,9 +3,11 @@
  * A plan holds, per distinct batch size, the three training primitives (forward, backward data,
  * backward weights) made once, with memory objects whose data handles are swapped per call, so a
  * step allocates nothing. Activations stay nChw<W>c, W the block width oneDNN chose for this CPU
- * (cpu_backend.h; the input may be plain NCHW), so oneDNN never reorders them; weights are
- * kept by the net in PyTorch's oihw and reordered into whatever layout each primitive chose
- * (format_tag_any) — small next to the convolution itself. `algo` AUTO lets oneDNN pick Winograd
+ * (cpu_backend.h; the input may be plain NCHW), so oneDNN never reorders them. Weights: the
+ * first instance's forward primitive picks their layout (format_tag_any); the weight tensor and
+ * the weight gradient keep it between steps (weights.c), so a step reorders only what another
+ * primitive wants differently (backward data wants the blocks transposed: one weight reorder
+ * per layer and step). A non-permutation layout (Winograd's) keeps the weights in oihw. `algo` AUTO lets oneDNN pick Winograd
  * for 3x3 stride-1 layers where it has a kernel; a shape it cannot do falls back to direct. */
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +35,8 @@ typedef struct conv_inst {
 struct conv2d_plan {
     conv2d_desc d;
     int oh, ow;
+    int w_blocked;          /* weights and their gradient are kept in w_md (else plain oihw) */
+    dnnl_memory_desc_t w_md;
     float *dmask;       /* dy * (y > 0) for a fused ReLU, max_n images */
     cpu_ctx *ctx;
     plan_cache cache;   /* which of inst[] serve which batch size */
@@ -154,6 +158,11 @@ static int inst_make_alt(cpu_ctx *c, conv2d_plan *P, conv_inst *I, int n, int al
     if (!alt && (is_ref(fpd) || (dpd && is_ref(dpd)) || is_ref(wpd))) { rc = 1; goto fail; }
 
     dnnl_memory_desc_t wf_md = *dnnl_primitive_desc_query_md(fpd, dnnl_query_weights_md, 0);
+    if (!P->w_blocked && wf_md.format_kind == dnnl_blocked && n == d->max_n) {
+        P->w_blocked = 1;   /* the first instance (max_n) sets the plan's weight layout */
+        P->w_md = wf_md;
+    }
+    if (P->w_blocked) w_plain = P->w_md;  /* the layout the tensors hold */
     DNNL_TRY(mem_make(c, &I->f_src, &src_md));
     DNNL_TRY(mem_make(c, &I->f_w, &wf_md));
     DNNL_TRY(mem_make(c, &I->f_b, &b_md));
@@ -260,6 +269,8 @@ int cpu_conv2d_fwd(void *ctx, conv2d_plan *P, const tensor *x, const tensor *w, 
     cpu_ctx *c = ctx;
     conv_inst *I = plan_cache_get(&P->cache, x->shape[0]);
     if (!I) return C_ERR;
+    /* the net's weight tensor takes the plan's layout on first use (it is the net's, not const) */
+    if (P->w_blocked && cpu_weights_adopt(c, (tensor *)w, &P->w_md) != C_OK) return C_ERR;
     void *wp = w->data;
     if (I->r_wf) {
         if (reorder_run(c, I->r_wf, I->r_wf_from, w->data, I->r_wf_to, I->w_fwd)) return C_ERR;
@@ -289,6 +300,9 @@ int cpu_conv2d_bwd(void *ctx, conv2d_plan *P, const tensor *x, const tensor *w, 
     cpu_ctx *c = ctx;
     conv_inst *I = plan_cache_get(&P->cache, x->shape[0]);
     if (!I) return C_ERR;
+    if (P->w_blocked && (cpu_weights_adopt(c, dw, &P->w_md) != C_OK ||
+                         (dx && cpu_weights_adopt(c, (tensor *)w, &P->w_md) != C_OK)))
+        return C_ERR;
     const float *g = dy->data;
     if (P->d.relu) {
         size_t n = (size_t)x->shape[0] * cpu_padded_channels(P->d.oc) * P->oh * P->ow;

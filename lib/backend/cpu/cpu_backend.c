@@ -71,7 +71,7 @@ static int cpu_alloc(void *ctx, tensor *t, tensor_dtype dt, int ndim, const int 
 
 static void cpu_free_tensor(void *ctx, tensor *t)
 {
-    (void)ctx;
+    cpu_weights_forget(ctx, t);
     if (!t->view) free(t->data);
     memset(t, 0, sizeof *t);
 }
@@ -106,7 +106,7 @@ void cpu_from_blocked(const float *src, float *dst, int N, int C, int HW)
 
 static int cpu_upload(void *ctx, tensor *dst, const void *host)
 {
-    (void)ctx;
+    if (dst->layout == CPU_TL_WEIGHTS) return cpu_weights_upload(ctx, dst, host);
     if (cpu_blk(dst) > 1) cpu_to_blocked(host, dst->data, dst->shape[0], dst->shape[1], dst->shape[2] * dst->shape[3]);
     else memcpy(dst->data, host, tensor_numel(dst) * tensor_elsize(dst->dtype));
     return C_OK;
@@ -114,7 +114,7 @@ static int cpu_upload(void *ctx, tensor *dst, const void *host)
 
 static int cpu_download(void *ctx, const tensor *src, void *host)
 {
-    (void)ctx;
+    if (src->layout == CPU_TL_WEIGHTS) return cpu_weights_download(ctx, src, host);
     if (cpu_blk(src) > 1) cpu_from_blocked(src->data, host, src->shape[0], src->shape[1], src->shape[2] * src->shape[3]);
     else memcpy(host, src->data, tensor_numel(src) * tensor_elsize(src->dtype));
     return C_OK;
@@ -122,7 +122,10 @@ static int cpu_download(void *ctx, const tensor *src, void *host)
 
 static int cpu_copy(void *ctx, tensor *dst, const tensor *src)
 {
-    (void)ctx;
+    /* a copy of convolution weights takes their layout (the net's snapshots of its parameters) */
+    const dnnl_memory_desc_t *md = cpu_weights_md(ctx, src);
+    if (md && cpu_weights_adopt(ctx, dst, md) != C_OK) return C_ERR;
+    if (!md && dst->layout == CPU_TL_WEIGHTS) return cpu_weights_upload(ctx, dst, src->data);
     memcpy(dst->data, src->data, cpu_used_bytes(src));
     return C_OK;
 }
@@ -144,6 +147,7 @@ static void cpu_free(void *ctx)
     if (c->engine) dnnl_engine_destroy(c->engine);
     free(c->scratch);
     free(c->tmp);
+    free(c->wl);
     free(c);
 }
 

@@ -22,6 +22,15 @@ extern int cpu_act_block;
 /* vector kernel sets of our own ops, narrowest first */
 enum { CPU_ISA_GENERIC = 0, CPU_ISA_AVX2 = 1, CPU_ISA_AVX512 = 2 };
 
+/* backend-private layout tag (tensor.h): a convolution's weights in their primitive's blocked
+ * layout, described in the context's table (weights.c) */
+#define CPU_TL_WEIGHTS ((tensor_layout)2)
+
+typedef struct cpu_wlayout {
+    void *data;             /* the tensor's data, which identifies it */
+    dnnl_memory_desc_t md;  /* its layout */
+} cpu_wlayout;
+
 typedef struct cpu_ctx {
     dnnl_engine_t engine;
     dnnl_stream_t stream;
@@ -31,6 +40,8 @@ typedef struct cpu_ctx {
     size_t scratch_size;
     void *tmp;              /* temporaries of our own ops (per-thread partial sums) */
     size_t tmp_size;
+    cpu_wlayout *wl;        /* tensors in CPU_TL_WEIGHTS layout */
+    int n_wl, cap_wl;
 } cpu_ctx;
 
 /* Channel block of a tensor: cpu_act_block for a 4-D TL_ACT tensor, else 1. */
@@ -61,6 +72,7 @@ void cpu_from_blocked(const float *src, float *dst, int N, int C, int HW);
 /* bytes of t's current (possibly smaller than allocated) batch in its layout */
 static inline size_t cpu_used_bytes(const tensor *t)
 {
+    if (t->layout == CPU_TL_WEIGHTS) return t->bytes;
     size_t n = tensor_numel(t);
     if (cpu_blk(t) > 1) n = n / (size_t)t->shape[1] * cpu_padded_channels(t->shape[1]);
     return n * tensor_elsize(t->dtype);
@@ -72,6 +84,18 @@ static inline size_t cpu_used_bytes(const tensor *t)
 
 /* out[i] = y[i] > 0 ? g[i] : 0 (ReLU backward from its output), in parallel; out may be g */
 void cpu_mask_pos(const cpu_ctx *c, const float *y, const float *g, float *out, size_t n);
+
+/* Convolution weights in their primitive's layout (weights.c). cpu_weights_md: t's layout, NULL
+ * when plain. cpu_weights_adopt: t takes layout md (its values converted; a no-op when it has it).
+ * upload / download: plain host values in and out. forget: t is being freed. */
+const dnnl_memory_desc_t *cpu_weights_md(const cpu_ctx *c, const tensor *t);
+int cpu_weights_plain_md(const tensor *t, dnnl_memory_desc_t *md);
+int cpu_weights_reorder(cpu_ctx *c, const dnnl_memory_desc_t *from, const void *fp, const dnnl_memory_desc_t *to,
+                        void *tp);
+int cpu_weights_adopt(cpu_ctx *c, tensor *t, const dnnl_memory_desc_t *md);
+void cpu_weights_forget(cpu_ctx *c, const tensor *t);
+int cpu_weights_upload(cpu_ctx *c, tensor *t, const void *host);
+int cpu_weights_download(cpu_ctx *c, const tensor *t, void *host);
 
 /* oneDNN status check: prints `what: status` and returns C_ERR. */
 int cpu_dnnl_check(dnnl_status_t st, const char *what);

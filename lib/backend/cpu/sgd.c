@@ -41,7 +41,13 @@ CPU_AVX2 static void sgd8(float *p, const float *g, float *b, size_t lo, size_t 
 int cpu_sgd_step(void *ctx, tensor *param, const tensor *grad, tensor *buf, size_t n, float lr,
                   float momentum, float wd, int first_step)
 {
-    const cpu_ctx *c = ctx;
+    cpu_ctx *c = ctx;
+    /* convolution weights: their gradient and momentum in the same layout, padding included */
+    const dnnl_memory_desc_t *md = cpu_weights_md(c, param);
+    if (md) {
+        if (cpu_weights_adopt(c, (tensor *)grad, md) != C_OK || cpu_weights_adopt(c, buf, md) != C_OK) return C_ERR;
+        n = param->bytes / sizeof(float);
+    }
     float *p = param->data, *b = buf->data;
     const float *g = grad->data;
     if (c->isa != CPU_ISA_GENERIC) {
