@@ -5,7 +5,7 @@
  * step allocates nothing. Activations stay nChw<W>c, W the block width oneDNN chose for this CPU
  * (cpu_backend.h; the input may be plain NCHW), so oneDNN never reorders them. Weights: the
  * first instance's forward primitive picks their layout (format_tag_any); the weight tensor and
- * the weight gradient keep it between steps (weights.c), so a step reorders only what another
+ * the weight gradient keep it between steps (cpu_weights.c), so a step reorders only what another
  * primitive wants differently (backward data wants the blocks transposed: one weight reorder
  * per layer and step). A non-permutation layout (Winograd's) keeps the weights in oihw. `algo` AUTO lets oneDNN pick Winograd
  * for 3x3 stride-1 layers where it has a kernel; a shape it cannot do falls back to direct. */

@@ -23,7 +23,7 @@ extern int cpu_act_block;
 enum { CPU_ISA_GENERIC = 0, CPU_ISA_AVX2 = 1, CPU_ISA_AVX512 = 2 };
 
 /* backend-private layout tag (tensor.h): a convolution's weights in their primitive's blocked
- * layout, described in the context's table (weights.c) */
+ * layout, described in the context's table (cpu_weights.c) */
 #define CPU_TL_WEIGHTS ((tensor_layout)2)
 
 typedef struct cpu_wlayout {
@@ -85,7 +85,7 @@ static inline size_t cpu_used_bytes(const tensor *t)
 /* out[i] = y[i] > 0 ? g[i] : 0 (ReLU backward from its output), in parallel; out may be g */
 void cpu_mask_pos(const cpu_ctx *c, const float *y, const float *g, float *out, size_t n);
 
-/* Convolution weights in their primitive's layout (weights.c). cpu_weights_md: t's layout, NULL
+/* Convolution weights in their primitive's layout (cpu_weights.c). cpu_weights_md: t's layout, NULL
  * when plain. cpu_weights_adopt: t takes layout md (its values converted; a no-op when it has it).
  * upload / download: plain host values in and out. forget: t is being freed. */
 const dnnl_memory_desc_t *cpu_weights_md(const cpu_ctx *c, const tensor *t);

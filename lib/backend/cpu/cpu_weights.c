@@ -1,5 +1,6 @@
-/* weights.c: convolution weights (with their gradients and momentum buffers) kept between steps
- * in the blocked layout their forward primitive chose, so a training step does not convert them.
+/* cpu_weights.c: convolution weights (with their gradients and momentum buffers) kept between
+ * steps in the blocked layout their forward primitive chose, so a training step does not convert
+ * them.
  *
  * A plan makes its weight tensor, and the gradient it writes, adopt that layout on first use
  * (cpu_weights_adopt); the SGD step makes the momentum buffer follow. Such a tensor has the
