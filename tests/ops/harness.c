@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include "backend/cpu/cpu_backend.h"
 #include "backend/select.h"
 #include "core/errors.h"
 #ifdef HAVE_CUDA
@@ -331,7 +332,15 @@ int ops_run_all(const ops_suite *const *suites, int n_suites)
         backend cpu = { 0 };
         setenv("CPU_MAX_ISA", cpu_paths[p], 1);
         if (backend_cpu_init(&cpu, 0) != C_OK) { failed++; break; }
-        printf("  CPU path %s\n", cpu_paths[p]);
+        printf("  CPU path %s, activations nChw%dc\n", cpu_paths[p], cpu_act_block);
+        if (p == p0) {
+            /* oneDNN's choice: 8-lane blocks when capped to AVX2, 16 on an AVX-512 CPU left alone */
+            const char *cap = getenv("ONEDNN_MAX_CPU_ISA");
+            int want = cap && !strcasecmp(cap, "AVX2") ? 8 : !cap && __builtin_cpu_supports("avx512f") ? 16 : 0;
+            if (want && cpu_act_block != want)
+                printf("FAIL: ops/activation block width: nChw%dc, want nChw%dc\n", cpu_act_block, want), failed++;
+            else printf("PASS: ops/activation block width nChw%dc\n", cpu_act_block);
+        }
         for (int k = 0; k < n_cases; k++) {
             const ops_case *c = cases[k];
             ops_env ce, again;
