@@ -6,11 +6,16 @@
  * backward; no SGD), and beside it the same model's convolutions alone (forward, backward data,
  * backward weights through the same oneDNN plans, nothing else) with algorithm auto and direct,
  * timed in the same run. FLOPs count convolutions and linear layers, 2 per multiply-add, and a
- * training step as 3x the forward. ratio = step GFLOP/s / convs-alone (auto) GFLOP/s. */
+ * training step as 3x the forward. ratio = step GFLOP/s / convs-alone (auto) GFLOP/s.
+ * pref img/s: the ceiling, the same convolutions straight on oneDNN with every tensor of every
+ * primitive in the layout that primitive prefers (format_tag_any: nChw16c on AVX-512, nChw8c on
+ * AVX2) and no reorder at all, algorithm auto; ratio pref = step img/s / pref img/s. */
 #include <glob.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <oneapi/dnnl/dnnl.h>
+#include "backend/cpu/cpu_backend.h"
 #include "core/errors.h"
 #include "nn/net.h"
 #include "core/rng.h"
@@ -101,6 +106,121 @@ static double convs_alone(backend *be, const model_desc *m, int batch, int algo,
     return el / steps;
 }
 
+/* ---- the ceiling: oneDNN alone in its preferred layouts ---- */
+
+typedef struct pref_conv {
+    dnnl_primitive_t prim[3];                /* forward, backward weights, backward data (or NULL) */
+    dnnl_exec_arg_t args[3][4];
+    int nargs[3];
+} pref_conv;
+
+#define DN(call) do { if ((call) != dnnl_success) err_die(m->path, "oneDNN: %s failed", #call); } while (0)
+
+static dnnl_memory_t pref_mem(dnnl_engine_t eng, const_dnnl_primitive_desc_t pd, dnnl_query_t q, int index)
+{
+    dnnl_memory_t mem;
+    const dnnl_memory_desc_t *md = dnnl_primitive_desc_query_md(pd, q, index);
+    if (dnnl_memory_create(&mem, md, eng, DNNL_MEMORY_ALLOCATE) != dnnl_success) err_die(NULL, "oneDNN: memory");
+    void *h;
+    dnnl_memory_get_data_handle(mem, &h);
+    memset(h, 0, dnnl_memory_desc_get_size(md));
+    return mem;
+}
+
+/* A conv primitive of kind k (0 fwd, 1 bwd weights, 2 bwd data) on `any` layouts, auto then direct. */
+static dnnl_primitive_desc_t pref_pd(const model_desc *m, dnnl_engine_t eng, int k, const dnnl_memory_desc_t *s,
+                                     const dnnl_memory_desc_t *w, const dnnl_memory_desc_t *b,
+                                     const dnnl_memory_desc_t *d, dnnl_dims_t st, dnnl_dims_t pl, dnnl_dims_t pr,
+                                     const_dnnl_primitive_desc_t hint)
+{
+    dnnl_alg_kind_t algs[2] = { dnnl_convolution_auto, dnnl_convolution_direct };
+    for (int a = 0; a < 2; a++) {
+        dnnl_convolution_desc_t cd;
+        if (k == 0) DN(dnnl_convolution_forward_desc_init(&cd, dnnl_forward_training, algs[a], s, w, b, d, st, pl, pr));
+        if (k == 1) DN(dnnl_convolution_backward_weights_desc_init(&cd, algs[a], s, w, b, d, st, pl, pr));
+        if (k == 2) DN(dnnl_convolution_backward_data_desc_init(&cd, algs[a], s, w, d, st, pl, pr));
+        dnnl_primitive_desc_t pd;
+        if (dnnl_primitive_desc_create(&pd, &cd, NULL, eng, hint) == dnnl_success) return pd;
+    }
+    err_die(m->path, "oneDNN: no convolution primitive for the ceiling");
+    return NULL;
+}
+
+/* Seconds per step of the model's convolutions alone in oneDNN's preferred layouts. */
+static double convs_preferred(const model_desc *m, int batch, double seconds)
+{
+    dnnl_engine_t eng;
+    dnnl_stream_t str;
+    DN(dnnl_engine_create(&eng, dnnl_cpu, 0));
+    DN(dnnl_stream_create(&str, eng, dnnl_stream_default_flags));
+    pref_conv pc[64];
+    dnnl_memory_t mems[64 * 12];
+    int nc = 0, nm = 0, first = 1;
+    for (int i = 0; i < m->n_layers && nc < 64; i++) {
+        const model_layer *L = &m->layers[i];
+        int is_conv;
+        layer_flops(L, &is_conv);
+        if (!is_conv) continue;
+        pref_conv *c = &pc[nc++];
+        memset(c, 0, sizeof *c);
+        int bn = L->type == ML_BNLAYER || L->type == ML_RESNETLAYER, bias = L->bias && !bn;
+        dnnl_dims_t sd = { batch, L->in, L->in_shape[1], L->in_shape[2] }, wd = { L->out, L->in, L->kernel, L->kernel },
+                    bd = { L->out }, dd = { batch, L->out, L->out_shape[1], L->out_shape[2] };
+        dnnl_dims_t st = { L->stride, L->stride }, pl = { L->padding, L->padding },
+                    pr = { (L->out_shape[1] - 1) * L->stride + L->kernel - L->in_shape[1] - L->padding,
+                           (L->out_shape[2] - 1) * L->stride + L->kernel - L->in_shape[2] - L->padding };
+        dnnl_memory_desc_t s, w, b, d;
+        DN(dnnl_memory_desc_init_by_tag(&s, 4, sd, dnnl_f32, dnnl_format_tag_any));
+        DN(dnnl_memory_desc_init_by_tag(&w, 4, wd, dnnl_f32, dnnl_format_tag_any));
+        DN(dnnl_memory_desc_init_by_tag(&b, 1, bd, dnnl_f32, dnnl_x));
+        DN(dnnl_memory_desc_init_by_tag(&d, 4, dd, dnnl_f32, dnnl_format_tag_any));
+        dnnl_primitive_desc_t f = pref_pd(m, eng, 0, &s, &w, bias ? &b : NULL, &d, st, pl, pr, NULL);
+        dnnl_primitive_desc_t pds[3] = { f, pref_pd(m, eng, 1, &s, &w, bias ? &b : NULL, &d, st, pl, pr, f),
+                                         first ? NULL : pref_pd(m, eng, 2, &s, &w, NULL, &d, st, pl, pr, f) };
+        /* each primitive its own tensors, in the layouts it chose */
+        static const dnnl_query_t q[3][4] = {
+            { dnnl_query_src_md, dnnl_query_weights_md, dnnl_query_dst_md, dnnl_query_weights_md },
+            { dnnl_query_src_md, dnnl_query_diff_dst_md, dnnl_query_diff_weights_md, dnnl_query_diff_weights_md },
+            { dnnl_query_diff_dst_md, dnnl_query_weights_md, dnnl_query_diff_src_md, 0 } };
+        static const int argk[3][4] = { { DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST, DNNL_ARG_BIAS },
+                                        { DNNL_ARG_SRC, DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_WEIGHTS, DNNL_ARG_DIFF_BIAS },
+                                        { DNNL_ARG_DIFF_DST, DNNL_ARG_WEIGHTS, DNNL_ARG_DIFF_SRC, 0 } };
+        for (int k = 0; k < 3; k++) {
+            if (!pds[k]) continue;
+            int na = k < 2 && bias ? 4 : 3;
+            for (int a = 0; a < na; a++) {
+                mems[nm] = pref_mem(eng, pds[k], q[k][a], a == 3);   /* the bias is weights #1 */
+                c->args[k][a] = (dnnl_exec_arg_t){ argk[k][a], mems[nm++] };
+            }
+            c->nargs[k] = na;
+            DN(dnnl_primitive_create(&c->prim[k], pds[k]));
+            dnnl_primitive_desc_destroy(pds[k]);
+        }
+        first = 0;
+    }
+    double t0 = 0, el = 0;
+    int steps = 0;
+    for (int it = -1; ; it++) {
+        if (it == 0) t0 = now();
+        for (int k = 0; k < nc; k++)
+            for (int j = 0; j < 3; j++)
+                if (pc[k].prim[j]) DN(dnnl_primitive_execute(pc[k].prim[j], str, pc[k].nargs[j], pc[k].args[j]));
+        DN(dnnl_stream_wait(str));
+        if (it >= 0) {
+            steps++;
+            el = now() - t0;
+            if (el >= seconds && steps >= 2) break;
+        }
+    }
+    for (int k = 0; k < nc; k++)
+        for (int j = 0; j < 3; j++)
+            if (pc[k].prim[j]) dnnl_primitive_destroy(pc[k].prim[j]);
+    for (int i = 0; i < nm; i++) dnnl_memory_destroy(mems[i]);
+    dnnl_stream_destroy(str);
+    dnnl_engine_destroy(eng);
+    return el / steps;
+}
+
 static double whole_step(backend *be, const char *path, int batch, double seconds)
 {
     net *n;
@@ -159,9 +279,10 @@ int main(int argc, char **argv)
     if (!na) err_die("models", "no model files (*.json) and no arch named");
     backend be;
     if (backend_cpu_init(&be, 0)) err_exit();
-    printf("CPU backend (oneDNN), batch %d, training step = forward + loss + backward (no SGD)\n", batch);
-    printf("%-11s %9s %9s %9s | %9s %9s %9s | %6s\n", "arch", "img/s", "ms/step", "GFLOP/s",
-           "conv GF/s", "direct", "conv img/s", "ratio");
+    printf("CPU backend (oneDNN), batch %d, training step = forward + loss + backward (no SGD), activations nChw%dc\n",
+           batch, cpu_act_block);
+    printf("%-11s %9s %9s %9s | %9s %9s %9s | %6s | %10s %6s\n", "arch", "img/s", "ms/step", "GFLOP/s",
+           "conv GF/s", "direct", "conv img/s", "ratio", "pref img/s", "ratio");
     for (int a = 0; a < na; a++) {
         char path[256];
         snprintf(path, sizeof path, "models/%s.json", archs[a]);
@@ -180,9 +301,11 @@ int main(int argc, char **argv)
         if (step_only) cflops = 0;
         double tc = cflops > 0 ? convs_alone(&be, &m, batch, CONV2D_ALGO_AUTO, seconds) : 0;
         double td = cflops > 0 ? convs_alone(&be, &m, batch, CONV2D_ALGO_DIRECT, seconds) : 0;
+        double tp = cflops > 0 ? convs_preferred(&m, batch, seconds) : 0;
         double g = flops / ts * 1e-9, gc = tc > 0 ? cflops / tc * 1e-9 : 0, gd = td > 0 ? cflops / td * 1e-9 : 0;
-        printf("%-11s %9.0f %9.1f %9.1f | %9.1f %9.1f %9.0f | %5.0f%%\n", archs[a], batch / ts, ts * 1e3, g, gc, gd,
-               tc > 0 ? batch / tc : 0, gc > 0 ? 100 * g / gc : 0);
+        printf("%-11s %9.0f %9.1f %9.1f | %9.1f %9.1f %9.0f | %5.0f%% | %10.0f %5.0f%%\n", archs[a], batch / ts, ts * 1e3,
+               g, gc, gd, tc > 0 ? batch / tc : 0, gc > 0 ? 100 * g / gc : 0, tp > 0 ? batch / tp : 0,
+               tp > 0 ? 100 * tp / ts : 0);
         fflush(stdout);
         model_free(&m);
     }

@@ -19,7 +19,7 @@ done
 
 # the other way round: each file of the op folders belongs to an op or is a named shared file
 shared="lib/backend/cpu/cpu_backend.c lib/backend/cpu/cpu_backend.h lib/backend/cuda/cuda_backend.cu
-lib/backend/cuda/cuda_backend.h tests/ops/harness.c tests/ops/harness.h tests/ops/reference.h
+lib/backend/cpu/cpu_weights.c lib/backend/cuda/cuda_backend.h tests/ops/harness.c tests/ops/harness.h tests/ops/reference.h
 tests/ops/test_backend_ops.c"
 stray=""
 for f in $(git ls-files lib/backend/cpu lib/backend/cuda tests/ops); do

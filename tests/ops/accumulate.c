@@ -16,7 +16,7 @@ static void acc_run(ops_env *e, const void *param)
     ops_expect(e, "dst", d, sum, 1e-6, 0);
 }
 
-#define ACC(name, ...) { "accumulate/" name, acc_run, &(const acc_case){ __VA_ARGS__ }, 0 }
+#define ACC(name, ...) { "accumulate/" name, acc_run, &(const acc_case){ __VA_ARGS__ } }
 static const ops_case cases[] = {
     ACC("n9 c21 5x5 blocked", 9, 21, 5, 5, TL_ACT),
     ACC("n2 c7 3x3 plain", 2, 7, 3, 3, TL_PLAIN),

@@ -89,7 +89,7 @@ static void aug_run(ops_env *e, const void *param)
     ops_expect_values(e, "labels", glab, (size_t)c->batch, rlab, 0, 0);
 }
 
-#define AUG(name, ...) { "augment_batch/" name, aug_run, &(const aug_case){ __VA_ARGS__ }, 0 }
+#define AUG(name, ...) { "augment_batch/" name, aug_run, &(const aug_case){ __VA_ARGS__ } }
 static const ops_case cases[] = {
     /* images h w batch first train pad flip seed pass */
     AUG("train pad4 flip 32x32, a batch from the middle of the order", 40, 32, 32, 24, 7, 1, 4, 1, 77, 3),

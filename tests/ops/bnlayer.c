@@ -158,8 +158,8 @@ static void bn_run(ops_env *e, const void *param)
     ops_expect(e, "means after eval", mu, rmu, 0, 0);
 }
 
-#define CONVBN(name, ...) { "bnlayer/" name, convbn_run, &(const convbn_case){ __VA_ARGS__ }, 1 }
-#define BN(name, ...) { "bnlayer/" name, bn_run, &(const bn_case){ __VA_ARGS__ }, 1 }
+#define CONVBN(name, ...) { "bnlayer/" name, convbn_run, &(const convbn_case){ __VA_ARGS__ } }
+#define BN(name, ...) { "bnlayer/" name, bn_run, &(const bn_case){ __VA_ARGS__ } }
 static const ops_case cases[] = {
     /* n ic oc h k s resnet layout */
     CONVBN("after conv n3 ic3 oc16 9x9 k7 s1 plain (resnet2's conv1, smaller)", 3, 3, 16, 9, 7, 1, 0, TL_PLAIN),

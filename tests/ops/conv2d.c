@@ -5,10 +5,12 @@
  * Tolerances: forward 1e-4 against the reference (float accumulation, Winograd); gradients 2e-3
  * against finite differences; CUDA against the CPU 1e-4 (cuDNN algorithms round differently;
  * TF32 off). */
+#include <string.h>
 #include "ops/harness.h"
 #include "ops/reference.h"
 
 #include "ops/conv2d.h"
+#include "ops/sgd.h"
 
 void ref_conv(const double *x, int N, int ic, int ih, int iw, const double *w, const double *b,
               int oc, int k, int s, int p, double *y)
@@ -65,6 +67,30 @@ static double conv_f(void *vp)
     return ops_dot(C->y, C->r, ny);
 }
 
+/* The weights after a training pass (the CPU keeps them in its primitive's blocked layout): they
+ * read back as the values uploaded, bit for bit; a copy reads the same; the SGD step on them, their
+ * gradient and a momentum buffer gives per element what ops/sgd.h gives on plain values. */
+static void weights_round_trip(ops_env *e, tensor *w, tensor *dw, const int *ws, const double *w0,
+                               size_t nw)
+{
+    const backend_iface *B = ops_iface(e);
+    float *want = ops_alloc(e, nw * sizeof *want);
+    for (size_t i = 0; i < nw; i++) want[i] = (float)w0[i];
+    float *got = ops_get(e, w);
+    OPS_CHECK(e, !memcmp(got, want, nw * sizeof *got));
+    tensor *cp = ops_tensor(e, 4, ws, TL_PLAIN, NULL);
+    OPS_CHECK(e, B->copy(ops_ctx(e), cp, w) == C_OK);
+    OPS_CHECK(e, !memcmp(ops_get(e, cp), want, nw * sizeof *got));
+    float *g = ops_get(e, dw), *m = ops_alloc(e, nw * sizeof *m);
+    for (size_t i = 0; i < nw; i++) m[i] = (float)(i % 7) * 0.125f - 0.375f;
+    tensor *mom = ops_tensor(e, 4, ws, TL_PLAIN, NULL);
+    OPS_CHECK(e, B->upload(ops_ctx(e), mom, m) == C_OK);
+    OPS_CHECK(e, B->sgd_step(ops_ctx(e), w, dw, mom, nw, 0.05f, 0.9f, 1e-3f, 0) == C_OK);
+    for (size_t i = 0; i < nw; i++) sgd_update(&want[i], g[i], &m[i], 0.05f, 0.9f, 1e-3f, 0);
+    OPS_CHECK(e, !memcmp(ops_get(e, w), want, nw * sizeof *got));
+    OPS_CHECK(e, !memcmp(ops_get(e, mom), m, nw * sizeof *got));
+}
+
 static void conv_run(ops_env *e, const void *param)
 {
     const conv_case *cc = param;
@@ -104,6 +130,7 @@ static void conv_run(ops_env *e, const void *param)
                                         GRAD_TOL, GPU_TOL);
         ops_expect_grad(e, "dw", dw, C.w, nw, conv_f, &C, 24, GRAD_TOL, GPU_TOL);
         if (cc->bias) ops_expect_grad(e, "db", db, C.b, (size_t)cc->oc, conv_f, &C, 24, GRAD_TOL, GPU_TOL);
+        weights_round_trip(e, w, dw, ws, C.w, nw);
     }
     B->conv2d_plan_free(ops_ctx(e), P);
 }
@@ -111,7 +138,7 @@ static void conv_run(ops_env *e, const void *param)
 #define AUTO CONV2D_ALGO_AUTO
 #define DIRECT CONV2D_ALGO_DIRECT
 /* n ic ih iw oc k s p bias relu plain_in grad algo [max_n no_dx] */
-#define CONV(name, ...) { "conv2d/" name, conv_run, &(const conv_case){ __VA_ARGS__ }, 0 }
+#define CONV(name, ...) { "conv2d/" name, conv_run, &(const conv_case){ __VA_ARGS__ } }
 static const ops_case cases[] = {
     CONV("n1 ic3 9x11 oc5 k3 s1 p1 bias plain", 1, 3, 9, 11, 5, 3, 1, 1, 1, 0, 1, 1, AUTO, 0, 0),
     CONV("n3 ic3 13x12 oc7 k5 s2 p2 bias relu plain", 3, 3, 13, 12, 7, 5, 2, 2, 1, 1, 1, 1, AUTO, 0, 0),

@@ -51,7 +51,7 @@ static void drop_run(ops_env *e, const void *param)
     ops_expect(e, "y (eval: identity)", y, D.x, 1e-7, 0);
 }
 
-#define DROP(name, ...) { "dropout/" name, drop_run, &(const drop_case){ __VA_ARGS__ }, 0 }
+#define DROP(name, ...) { "dropout/" name, drop_run, &(const drop_case){ __VA_ARGS__ } }
 static const ops_case cases[] = {
     DROP("7x33 p0.2", 7, 33, 0.2f, 77, 5, 3, 5, 3),
     DROP("9x37 p0.3 backward of another step", 9, 37, 0.3f, 99, 17, 5, 18, 2),

@@ -19,7 +19,7 @@ static void flat_run(ops_env *e, const void *param)
     ops_expect(e, "dx", dx, xd, 1e-7, 0);
 }
 
-#define FLAT(name, ...) { "flatten/" name, flat_run, &(const flat_case){ __VA_ARGS__ }, 0 }
+#define FLAT(name, ...) { "flatten/" name, flat_run, &(const flat_case){ __VA_ARGS__ } }
 static const ops_case cases[] = {
     FLAT("n2 c19 3x2 blocked", 2, 19, 3, 2, TL_ACT),
     FLAT("n9 c21 5x5 blocked", 9, 21, 5, 5, TL_ACT),

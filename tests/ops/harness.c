@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include "backend/cpu/cpu_backend.h"
 #include "backend/select.h"
 #include "core/errors.h"
 #ifdef HAVE_CUDA
@@ -259,11 +261,53 @@ static void compare(ops_env *g, const ops_env *c)
     }
 }
 
+/* 1 when two runs' records hold the same outputs bit for bit; else *err is the largest error of
+ * a's values against b's (outputs of different sizes: infinite). */
+static int records_same(const ops_env *a, const ops_env *b, double *err)
+{
+    *err = a->n_recs == b->n_recs ? 0 : INFINITY;
+    int same = a->n_recs == b->n_recs;
+    for (int i = 0; i < a->n_recs && i < b->n_recs; i++) {
+        const ops_record *x = &a->recs[i], *y = &b->recs[i];
+        if (x->n != y->n) { same = 0; *err = INFINITY; continue; }
+        if (!memcmp(x->v, y->v, x->n * sizeof(float))) continue;
+        same = 0;
+        double *ref = xmalloc(y->n * sizeof *ref + 8);
+        for (size_t k = 0; k < y->n; k++) ref[k] = y->v[k];
+        double e = ops_error(x->v, ref, x->n);
+        free(ref);
+        if (!(e <= *err)) *err = e;
+    }
+    return same;
+}
+
+/* The CPU kernel paths (CPU_MAX_ISA values), widest first. */
+static const char *const cpu_paths[] = { "avx512", "avx2", "generic" };
+enum { N_PATHS = 3 };
+
+/* First path this machine runs under the caller's CPU_MAX_ISA (-1: a value the backend refuses). */
+static int first_path(void)
+{
+    int p = __builtin_cpu_supports("avx512f") ? 0 : __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? 1 : 2;
+    const char *cap = getenv("CPU_MAX_ISA");
+    if (cap && *cap) {
+        int k = 0;
+        while (k < N_PATHS && strcasecmp(cap, cpu_paths[k])) k++;
+        if (k == N_PATHS) return -1;
+        if (k > p) p = k;
+    }
+    return p;
+}
+
 int ops_run_all(const ops_suite *const *suites, int n_suites)
 {
-    int failed = 0;
-    backend cpu = { 0 }, gpu = { 0 };
-    if (backend_cpu_init(&cpu, 0) != C_OK) return 1;
+    int failed = 0, n_cases = 0;
+    for (int s = 0; s < n_suites; s++) n_cases += suites[s]->n;
+    const ops_case **cases = xmalloc((size_t)n_cases * sizeof *cases);
+    for (int s = 0, k = 0; s < n_suites; s++)
+        for (int j = 0; j < suites[s]->n; j++) cases[k++] = &suites[s]->cases[j];
+    ops_env *widest = xcalloc((size_t)n_cases, sizeof *widest);   /* records of the first path */
+    backend gpu = { 0 };
     const char *no_gpu = "no CUDA device visible";
 #ifdef HAVE_CUDA
     if (backend_cuda_available()) {
@@ -276,46 +320,71 @@ int ops_run_all(const ops_suite *const *suites, int n_suites)
 #else
     no_gpu = "built without CUDA (nvcc not found)";
 #endif
+    const char *outer = getenv("CPU_MAX_ISA");
+    char *keep = outer ? xstrdup(outer) : NULL;
+    int p0 = first_path();
+    if (p0 < 0) {
+        printf("FAIL: ops: CPU_MAX_ISA=%s is not avx512, avx2 or generic\n", outer);
+        return 1;
+    }
     char name[256];
-    for (int s = 0; s < n_suites; s++)
-        for (int k = 0; k < suites[s]->n; k++) {
-            const ops_case *c = &suites[s]->cases[k];
-            ops_env ce, ge;
-            printf("  %s (cpu)\n", c->name);
-            env_run(&ce, &cpu, c, c->name, 1, 0);
-            report(&ce);
-            failed += ce.failed;
-            snprintf(name, sizeof name, "%s on cuda", c->name);
-            if (no_gpu) printf("SKIP: %s: %s\n", name, no_gpu);
-            else {
-                printf("  %s\n", name);
-                env_run(&ge, &gpu, c, name, 0, 1);
-                compare(&ge, &ce);
-                report(&ge);
-                failed += ge.failed;
-                env_free_records(&ge);
-            }
-            env_free_records(&ce);
+    for (int p = p0; p < N_PATHS; p++) {
+        backend cpu = { 0 };
+        setenv("CPU_MAX_ISA", cpu_paths[p], 1);
+        if (backend_cpu_init(&cpu, 0) != C_OK) { failed++; break; }
+        printf("  CPU path %s, activations nChw%dc\n", cpu_paths[p], cpu_act_block);
+        if (p == p0) {
+            /* oneDNN's choice: 8-lane blocks when capped to AVX2, 16 on an AVX-512 CPU left alone */
+            const char *cap = getenv("ONEDNN_MAX_CPU_ISA");
+            int want = cap && !strcasecmp(cap, "AVX2") ? 8 : !cap && __builtin_cpu_supports("avx512f") ? 16 : 0;
+            if (want && cpu_act_block != want)
+                printf("FAIL: ops/activation block width: nChw%dc, want nChw%dc\n", cpu_act_block, want), failed++;
+            else printf("PASS: ops/activation block width nChw%dc\n", cpu_act_block);
         }
-    /* the generic loops that CPUs without AVX-512 run */
-    backend_free(&cpu);
-    setenv("CPU_NO_AVX512", "1", 1);
-    int rc = backend_cpu_init(&cpu, 0);
-    unsetenv("CPU_NO_AVX512");
-    if (rc != C_OK) return failed + 1;
-    for (int s = 0; s < n_suites; s++)
-        for (int k = 0; k < suites[s]->n; k++) {
-            const ops_case *c = &suites[s]->cases[k];
-            if (!c->generic) continue;
-            ops_env ce;
-            snprintf(name, sizeof name, "%s generic", c->name);
+        for (int k = 0; k < n_cases; k++) {
+            const ops_case *c = cases[k];
+            ops_env ce, again;
+            snprintf(name, sizeof name, "%s (cpu %s)", c->name, cpu_paths[p]);
             printf("  %s\n", name);
             env_run(&ce, &cpu, c, name, 1, 0);
+            env_run(&again, &cpu, c, name, 0, 0);
+            double err;
+            if (again.failed) ce.failed = 1;   /* its FAIL line is printed */
+            else if (!records_same(&again, &ce, &err)) fail(&ce, "a second run differs (error %.3g): not deterministic", err);
+            env_free_records(&again);
+            if (p > p0) {
+                int same = records_same(&ce, &widest[k], &err);
+                if (same) printf("    against %-32s bit-identical\n", cpu_paths[p0]);
+                else printf("    against %-32s error %.3g\n", cpu_paths[p0], err);
+                /* the AVX2 kernels repeat the AVX-512 ones lane by lane */
+                if (!same && p0 == 0 && p == 1) fail(&ce, "the avx2 path differs from avx512 (error %.3g)", err);
+            }
             report(&ce);
             failed += ce.failed;
-            env_free_records(&ce);
+            if (p == p0) widest[k] = ce;
+            else env_free_records(&ce);
         }
-    backend_free(&cpu);
+        backend_free(&cpu);
+    }
+    if (keep) setenv("CPU_MAX_ISA", keep, 1);
+    else unsetenv("CPU_MAX_ISA");
+    free(keep);
+    for (int k = 0; k < n_cases; k++) {
+        snprintf(name, sizeof name, "%s on cuda", cases[k]->name);
+        if (no_gpu) printf("SKIP: %s: %s\n", name, no_gpu);
+        else {
+            ops_env ge;
+            printf("  %s\n", name);
+            env_run(&ge, &gpu, cases[k], name, 0, 1);
+            compare(&ge, &widest[k]);
+            report(&ge);
+            failed += ge.failed;
+            env_free_records(&ge);
+        }
+        env_free_records(&widest[k]);
+    }
     if (!no_gpu) backend_free(&gpu);
+    free(widest);
+    free(cases);
     return failed;
 }

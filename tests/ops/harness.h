@@ -4,13 +4,21 @@
  * cases. A case runs the op through a backend_iface and hands each output to ops_expect (forward
  * values against the reference) or ops_expect_grad (an analytic gradient against central finite
  * differences of the reference in double). test_backend_ops runs every case:
- *   1. on the CPU backend against the reference, with the tolerance `tol` each check states;
- *   2. on the CPU backend's generic loops (CPU_NO_AVX512) for the cases marked `generic`;
+ *   1. on the CPU backend, once per kernel path this machine runs (CPU_MAX_ISA avx512, avx2,
+ *      generic, widest first; an outer CPU_MAX_ISA caps the list), each against the reference
+ *      with the tolerance `tol` each check states; each path runs every case twice and its two
+ *      runs must agree bit for bit (each path is deterministic);
+ *   2. each narrower path's outputs against the widest path's: the AVX2 kernels do per lane the
+ *      AVX-512 kernels' operations, so those two must agree bit for bit (a FAIL otherwise); the
+ *      generic loops sum BnLayer statistics in double throughout, so they differ from the vector
+ *      paths by rounding: the line `against <path>` prints the measured error (within `tol`, as
+ *      the reference check of step 1 already holds);
  *   3. when a CUDA device is visible, on the CUDA backend from the same inputs, each output held
- *      to the CPU's with the tolerance `gpu_tol` each check states; otherwise one
+ *      to the widest CPU path's with the tolerance `gpu_tol` each check states; otherwise one
  *      `SKIP: <case> on cuda: no CUDA device visible` line per case.
- * One error measure throughout: max|a - b| / max(max|b|, OPS_ERR_FLOOR), b the reference (or the
- * CPU's values), NaN counting as infinite. */
+ * The activation block width is oneDNN's choice for the process (8 under ONEDNN_MAX_CPU_ISA=AVX2,
+ * 16 on AVX-512), the same for every path. One error measure throughout: max|a - b| /
+ * max(max|b|, OPS_ERR_FLOOR), b the reference (or the CPU's values), NaN counting as infinite. */
 #ifndef OPS_HARNESS_H
 #define OPS_HARNESS_H
 
@@ -28,7 +36,6 @@ typedef struct ops_case {
     const char *name;                          /* "<op>/<what>" */
     void (*run)(ops_env *e, const void *param);
     const void *param;
-    int generic;                               /* 1: also on the CPU's generic (non-AVX-512) loops */
 } ops_case;
 
 typedef struct ops_suite {

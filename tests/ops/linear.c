@@ -55,7 +55,7 @@ static void lin_run(ops_env *e, const void *param)
     ops_expect_grad(e, "dw (no dx)", dw, L.w, nw, lin_f, &L, 20, 2e-3, 1e-5);
 }
 
-#define LIN(name, ...) { "linear/" name, lin_run, &(const lin_case){ __VA_ARGS__ }, 0 }
+#define LIN(name, ...) { "linear/" name, lin_run, &(const lin_case){ __VA_ARGS__ } }
 static const ops_case cases[] = {
     LIN("n1 in7 out3 bias", 1, 7, 3, 1, 0, -1, 1),
     LIN("n5 in33 out10 bias", 5, 33, 10, 1, 0, -1, 1),

@@ -60,7 +60,7 @@ static void ls_run(ops_env *e, const void *param)
     ops_expect_grad(e, "dx", dx, L.x, nk, ls_f, &L, 50, 2e-3, 1e-6);
 }
 
-#define LS(name, ...) { "logsoftmax/" name, ls_run, &(const ls_case){ __VA_ARGS__ }, 0 }
+#define LS(name, ...) { "logsoftmax/" name, ls_run, &(const ls_case){ __VA_ARGS__ } }
 static const ops_case cases[] = {
     LS("n5 k10", 5, 10),
     LS("n9 k10", 9, 10),

@@ -39,7 +39,7 @@ static void sgd_run(ops_env *e, const void *param)
     ops_expect(e, "momentum after a momentum step", tb, buf, 1e-6, 1e-6);
 }
 
-#define SGD(name, ...) { "sgd/" name, sgd_run, &(const sgd_case){ __VA_ARGS__ }, 0 }
+#define SGD(name, ...) { "sgd/" name, sgd_run, &(const sgd_case){ __VA_ARGS__ } }
 static const ops_case cases[] = {
     SGD("n5 lr0.1 momentum0.9 wd0.01", 5, 0.1f, 0.9f, 0.01f),
     SGD("n1000 lr0.1 momentum0.9 wd5e-4", 1000, 0.1f, 0.9f, 5e-4f),

@@ -4,12 +4,16 @@
  * two (gradient sums, then the input gradient).
  *
  * Speed: the work is split in chunks of one image and one channel block (HW positions x B
- * lanes), shared statically between the threads. A 16-lane block is one AVX-512 register, so
- * with AVX-512 each chunk runs a branch-free vector kernel (the build has no -march, hence the
- * per-function target and a run-time check); other CPUs and plain layouts use the generic loops.
- * Sums: SUB positions in float, then in double; each chunk writes its own partial sums (no
- * shared accumulators) and they are added in image order, so results do not depend on the
- * number of threads. */
+ * lanes), shared statically between the threads. Each chunk runs a branch-free vector kernel:
+ * AVX-512 for 16-lane blocks (one register per position), AVX2 + FMA for 8- or 16-lane blocks
+ * (8 lanes at a time); the build has no -march, hence the per-function target and the run-time
+ * choice (cpu_isa_for); plain layouts and CPU_MAX_ISA=generic use the generic loops.
+ * Sums: in the vector kernels SUB positions in float, then in double; the generic loops sum in
+ * double throughout. The AVX2 kernels do per lane exactly the operations of the AVX-512 ones
+ * (same order, same fused multiply-adds), so the two give the same bits; the generic loops
+ * differ from them by rounding (within the op tests' tolerances). Each chunk writes its own
+ * partial sums (no shared accumulators) and they are added in image order, so results do not
+ * depend on the number of threads. */
 #include <immintrin.h>
 #include <math.h>
 #include <string.h>
@@ -155,6 +159,103 @@ AVX512 static void gpass16(const float *c, const float *g, float *dc, int HW, co
     }
 }
 
+/* ---- AVX2 + FMA chunk kernels (B = 8 or 16: lanes j..j+7 at stride B, per lane the operations
+ * of the AVX-512 kernels above) ---- */
+
+/* d0 += low 4 lanes of f, d1 += high 4 lanes, in double */
+CPU_AVX2 static inline void acc_pd8(__m256d *d0, __m256d *d1, __m256 f)
+{
+    *d0 = _mm256_add_pd(*d0, _mm256_cvtps_pd(_mm256_castps256_ps128(f)));
+    *d1 = _mm256_add_pd(*d1, _mm256_cvtps_pd(_mm256_extractf128_ps(f, 1)));
+}
+
+CPU_AVX2 static void stats8(const float *p, int HW, int B, double *o)
+{
+    __m256 z = _mm256_setzero_ps();
+    for (int j = 0; j < B; j += 8) {
+        __m256d s0 = _mm256_setzero_pd(), s1 = s0, q0 = s0, q1 = s0;
+        for (int h0 = 0; h0 < HW; h0 += SUB) {
+            int h1 = h0 + SUB < HW ? h0 + SUB : HW, hw = h0;
+            __m256 fs = z, fq = z, gs = z, gq = z;
+            for (; hw + 1 < h1; hw += 2) {
+                __m256 v = _mm256_max_ps(_mm256_loadu_ps(p + (size_t)hw * B + j), z);
+                __m256 w = _mm256_max_ps(_mm256_loadu_ps(p + (size_t)(hw + 1) * B + j), z);
+                fs = _mm256_add_ps(fs, v); fq = _mm256_fmadd_ps(v, v, fq);
+                gs = _mm256_add_ps(gs, w); gq = _mm256_fmadd_ps(w, w, gq);
+            }
+            if (hw < h1) {
+                __m256 v = _mm256_max_ps(_mm256_loadu_ps(p + (size_t)hw * B + j), z);
+                fs = _mm256_add_ps(fs, v); fq = _mm256_fmadd_ps(v, v, fq);
+            }
+            acc_pd8(&s0, &s1, _mm256_add_ps(fs, gs));
+            acc_pd8(&q0, &q1, _mm256_add_ps(fq, gq));
+        }
+        _mm256_storeu_pd(o + j, s0); _mm256_storeu_pd(o + j + 4, s1);
+        _mm256_storeu_pd(o + B + j, q0); _mm256_storeu_pd(o + B + j + 4, q1);
+    }
+}
+
+CPU_AVX2 static void norm8(const float *c, const float *skip, float *y, int HW, int B, const float *sc, const float *sh)
+{
+    __m256 z = _mm256_setzero_ps();
+    for (int j = 0; j < B; j += 8) {
+        __m256 a = _mm256_loadu_ps(sc + j), b = _mm256_loadu_ps(sh + j);
+        if (skip)
+            for (int hw = 0; hw < HW; hw++) {
+                size_t i = (size_t)hw * B + j;
+                __m256 v = _mm256_max_ps(_mm256_loadu_ps(c + i), z);
+                _mm256_storeu_ps(y + i, _mm256_add_ps(_mm256_fmadd_ps(v, a, b), _mm256_loadu_ps(skip + i)));
+            }
+        else
+            for (int hw = 0; hw < HW; hw++) {
+                size_t i = (size_t)hw * B + j;
+                _mm256_storeu_ps(y + i, _mm256_fmadd_ps(_mm256_max_ps(_mm256_loadu_ps(c + i), z), a, b));
+            }
+    }
+}
+
+CPU_AVX2 static void gsums8(const float *c, const float *g, int HW, int B, double *o)
+{
+    __m256 z = _mm256_setzero_ps();
+    for (int j = 0; j < B; j += 8) {
+        __m256d s0 = _mm256_setzero_pd(), s1 = s0, q0 = s0, q1 = s0;
+        for (int h0 = 0; h0 < HW; h0 += SUB) {
+            int h1 = h0 + SUB < HW ? h0 + SUB : HW, hw = h0;
+            __m256 fs = z, fq = z, gs = z, gq = z;
+            for (; hw + 1 < h1; hw += 2) {
+                size_t i = (size_t)hw * B + j, i2 = i + (size_t)B;
+                __m256 d = _mm256_loadu_ps(g + i), e = _mm256_loadu_ps(g + i2);
+                fs = _mm256_add_ps(fs, d); fq = _mm256_fmadd_ps(d, _mm256_max_ps(_mm256_loadu_ps(c + i), z), fq);
+                gs = _mm256_add_ps(gs, e); gq = _mm256_fmadd_ps(e, _mm256_max_ps(_mm256_loadu_ps(c + i2), z), gq);
+            }
+            if (hw < h1) {
+                size_t i = (size_t)hw * B + j;
+                __m256 d = _mm256_loadu_ps(g + i);
+                fs = _mm256_add_ps(fs, d); fq = _mm256_fmadd_ps(d, _mm256_max_ps(_mm256_loadu_ps(c + i), z), fq);
+            }
+            acc_pd8(&s0, &s1, _mm256_add_ps(fs, gs));
+            acc_pd8(&q0, &q1, _mm256_add_ps(fq, gq));
+        }
+        _mm256_storeu_pd(o + j, s0); _mm256_storeu_pd(o + j + 4, s1);
+        _mm256_storeu_pd(o + B + j, q0); _mm256_storeu_pd(o + B + j + 4, q1);
+    }
+}
+
+CPU_AVX2 static void gpass8(const float *c, const float *g, float *dc, int HW, int B, const float *ka, const float *kc,
+                            const float *k0)
+{
+    __m256 z = _mm256_setzero_ps();
+    for (int j = 0; j < B; j += 8) {
+        __m256 a = _mm256_loadu_ps(ka + j), b = _mm256_loadu_ps(kc + j), e = _mm256_loadu_ps(k0 + j);
+        for (int hw = 0; hw < HW; hw++) {
+            size_t i = (size_t)hw * B + j;
+            __m256 v = _mm256_loadu_ps(c + i);
+            __m256 r = _mm256_fmadd_ps(a, _mm256_loadu_ps(g + i), _mm256_fmadd_ps(b, v, e));
+            _mm256_storeu_ps(dc + i, _mm256_and_ps(_mm256_cmp_ps(v, z, _CMP_GT_OQ), r));
+        }
+    }
+}
+
 /* ---- drivers ---- */
 
 /* tot[ch] = sum over chunks of the first sums, tot[CP + ch] of the second, in image order */
@@ -184,7 +285,7 @@ int cpu_bnlayer_fwd(void *ctx, const tensor *c, const tensor *a, const tensor *m
 {
     cpu_ctx *cc = ctx;
     int N = c->shape[0], C = c->shape[1], HW = c->shape[2] * c->shape[3], B = cpu_blk(c), CB = (C + B - 1) / B, CP = CB * B;
-    int v16 = cc->avx512 && B == 16;
+    int isa = cpu_isa_for(cc, B);
     float *scale;
     double *part = bn_tmp(cc, N, CP, 2, &scale);
     if (!part) return C_ERR;
@@ -197,7 +298,8 @@ int cpu_bnlayer_fwd(void *ctx, const tensor *c, const tensor *a, const tensor *m
     if (training) {
         #pragma omp parallel for schedule(static)
         for (int k = 0; k < N * CB; k++) {
-            if (v16) stats16(cv + k * chunk, HW, part + (size_t)k * 2 * B);
+            if (isa == CPU_ISA_AVX512) stats16(cv + k * chunk, HW, part + (size_t)k * 2 * B);
+            else if (isa == CPU_ISA_AVX2) stats8(cv + k * chunk, HW, B, part + (size_t)k * 2 * B);
             else stats_gen(cv + k * chunk, HW, B, part + (size_t)k * 2 * B);
         }
         sums_reduce(part, tot, N, CB, B);
@@ -212,7 +314,8 @@ int cpu_bnlayer_fwd(void *ctx, const tensor *c, const tensor *a, const tensor *m
     for (int k = 0; k < N * CB; k++) {
         int cb = k % CB;
         const float *s = sk ? sk + k * chunk : NULL;
-        if (v16) norm16(cv + k * chunk, s, yv + k * chunk, HW, scale + cb * B, shift + cb * B);
+        if (isa == CPU_ISA_AVX512) norm16(cv + k * chunk, s, yv + k * chunk, HW, scale + cb * B, shift + cb * B);
+        else if (isa == CPU_ISA_AVX2) norm8(cv + k * chunk, s, yv + k * chunk, HW, B, scale + cb * B, shift + cb * B);
         else norm_gen(cv + k * chunk, s, yv + k * chunk, HW, B, scale + cb * B, shift + cb * B);
     }
     return C_OK;
@@ -223,7 +326,7 @@ int cpu_bnlayer_bwd(void *ctx, const tensor *c, const tensor *m, const tensor *m
 {
     cpu_ctx *cc = ctx;
     int N = c->shape[0], C = c->shape[1], HW = c->shape[2] * c->shape[3], B = cpu_blk(c), CB = (C + B - 1) / B, CP = CB * B;
-    int v16 = cc->avx512 && B == 16;
+    int isa = cpu_isa_for(cc, B);
     float *ka;
     double *part = bn_tmp(cc, N, CP, 3, &ka);
     if (!part) return C_ERR;
@@ -234,7 +337,8 @@ int cpu_bnlayer_bwd(void *ctx, const tensor *c, const tensor *m, const tensor *m
     size_t chunk = (size_t)HW * B;
     #pragma omp parallel for schedule(static)
     for (int k = 0; k < N * CB; k++) {
-        if (v16) gsums16(cv + k * chunk, gv + k * chunk, HW, part + (size_t)k * 2 * B);
+        if (isa == CPU_ISA_AVX512) gsums16(cv + k * chunk, gv + k * chunk, HW, part + (size_t)k * 2 * B);
+        else if (isa == CPU_ISA_AVX2) gsums8(cv + k * chunk, gv + k * chunk, HW, B, part + (size_t)k * 2 * B);
         else gsums_gen(cv + k * chunk, gv + k * chunk, HW, B, part + (size_t)k * 2 * B);
     }
     sums_reduce(part, tot, N, CB, B);
@@ -255,7 +359,8 @@ int cpu_bnlayer_bwd(void *ctx, const tensor *c, const tensor *m, const tensor *m
     #pragma omp parallel for schedule(static)
     for (int k = 0; k < N * CB; k++) {
         int cb = k % CB;
-        if (v16) gpass16(cv + k * chunk, gv + k * chunk, dcv + k * chunk, HW, ka + cb * B, kc + cb * B, k0 + cb * B);
+        if (isa == CPU_ISA_AVX512) gpass16(cv + k * chunk, gv + k * chunk, dcv + k * chunk, HW, ka + cb * B, kc + cb * B, k0 + cb * B);
+        else if (isa == CPU_ISA_AVX2) gpass8(cv + k * chunk, gv + k * chunk, dcv + k * chunk, HW, B, ka + cb * B, kc + cb * B, k0 + cb * B);
         else gpass_gen(cv + k * chunk, gv + k * chunk, dcv + k * chunk, HW, B, ka + cb * B, kc + cb * B, k0 + cb * B);
     }
     return C_OK;

@@ -2,9 +2,12 @@
  *
  * A plan holds, per distinct batch size, the three training primitives (forward, backward data,
  * backward weights) made once, with memory objects whose data handles are swapped per call, so a
- * step allocates nothing. Activations stay nChw16c (the input may be plain NCHW); weights are
- * kept by the net in PyTorch's oihw and reordered into whatever layout each primitive chose
- * (format_tag_any) — small next to the convolution itself. `algo` AUTO lets oneDNN pick Winograd
+ * step allocates nothing. Activations stay nChw<W>c, W the block width oneDNN chose for this CPU
+ * (cpu_backend.h; the input may be plain NCHW), so oneDNN never reorders them. Weights: the
+ * first instance's forward primitive picks their layout (format_tag_any); the weight tensor and
+ * the weight gradient keep it between steps (cpu_weights.c), so a step reorders only what another
+ * primitive wants differently (backward data wants the blocks transposed: one weight reorder
+ * per layer and step). A non-permutation layout (Winograd's) keeps the weights in oihw. `algo` AUTO lets oneDNN pick Winograd
  * for 3x3 stride-1 layers where it has a kernel; a shape it cannot do falls back to direct. */
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +35,8 @@ typedef struct conv_inst {
 struct conv2d_plan {
     conv2d_desc d;
     int oh, ow;
+    int w_blocked;          /* weights and their gradient are kept in w_md (else plain oihw) */
+    dnnl_memory_desc_t w_md;
     float *dmask;       /* dy * (y > 0) for a fused ReLU, max_n images */
     cpu_ctx *ctx;
     plan_cache cache;   /* which of inst[] serve which batch size */
@@ -97,7 +102,7 @@ static int is_ref(const_dnnl_primitive_desc_t pd)
 }
 
 /* Builds the primitives for batch n. alt = 0: the convolution reads x in its own layout and writes
- * nChw16c directly. alt = 1 (used when oneDNN has only its slow reference kernel for that, e.g.
+ * nChw<W>c directly. alt = 1 (used when oneDNN has only its slow reference kernel for that, e.g.
  * 10 input channels blocked by 16): the convolution runs on nhwc copies, with reorders at the
  * boundaries. Returns C_OK, C_ERR, or 1 when alt = 0 would use a reference kernel. */
 static int inst_make_alt(cpu_ctx *c, conv2d_plan *P, conv_inst *I, int n, int alt)
@@ -116,11 +121,12 @@ static int inst_make_alt(cpu_ctx *c, conv2d_plan *P, conv_inst *I, int n, int al
     dnnl_post_ops_t po = NULL;
     dnnl_primitive_desc_t fpd = NULL, dpd = NULL, wpd = NULL;
     int rc = C_ERR;
-    dnnl_format_tag_t xtag = d->src_layout == TL_ACT ? dnnl_nChw16c : dnnl_nchw;
+    dnnl_format_tag_t act = cpu_act_block == 8 ? dnnl_nChw8c : dnnl_nChw16c;
+    dnnl_format_tag_t xtag = d->src_layout == TL_ACT ? act : dnnl_nchw;
     DNNL_TRY(dnnl_memory_desc_init_by_tag(&x_md, 4, sd, dnnl_f32, xtag));
-    DNNL_TRY(dnnl_memory_desc_init_by_tag(&y_md, 4, dd, dnnl_f32, dnnl_nChw16c));
+    DNNL_TRY(dnnl_memory_desc_init_by_tag(&y_md, 4, dd, dnnl_f32, act));
     DNNL_TRY(dnnl_memory_desc_init_by_tag(&src_md, 4, sd, dnnl_f32, alt ? dnnl_nhwc : xtag));
-    DNNL_TRY(dnnl_memory_desc_init_by_tag(&dst_md, 4, dd, dnnl_f32, alt ? dnnl_nhwc : dnnl_nChw16c));
+    DNNL_TRY(dnnl_memory_desc_init_by_tag(&dst_md, 4, dd, dnnl_f32, alt ? dnnl_nhwc : act));
     DNNL_TRY(dnnl_memory_desc_init_by_tag(&w_any, 4, wd, dnnl_f32, dnnl_format_tag_any));
     DNNL_TRY(dnnl_memory_desc_init_by_tag(&w_plain, 4, wd, dnnl_f32, dnnl_oihw));
     DNNL_TRY(dnnl_memory_desc_init_by_tag(&b_md, 1, bd, dnnl_f32, dnnl_x));
@@ -152,6 +158,11 @@ static int inst_make_alt(cpu_ctx *c, conv2d_plan *P, conv_inst *I, int n, int al
     if (!alt && (is_ref(fpd) || (dpd && is_ref(dpd)) || is_ref(wpd))) { rc = 1; goto fail; }
 
     dnnl_memory_desc_t wf_md = *dnnl_primitive_desc_query_md(fpd, dnnl_query_weights_md, 0);
+    if (!P->w_blocked && wf_md.format_kind == dnnl_blocked && n == d->max_n) {
+        P->w_blocked = 1;   /* the first instance (max_n) sets the plan's weight layout */
+        P->w_md = wf_md;
+    }
+    if (P->w_blocked) w_plain = P->w_md;  /* the layout the tensors hold */
     DNNL_TRY(mem_make(c, &I->f_src, &src_md));
     DNNL_TRY(mem_make(c, &I->f_w, &wf_md));
     DNNL_TRY(mem_make(c, &I->f_b, &b_md));
@@ -223,8 +234,7 @@ conv2d_plan *cpu_conv2d_plan_make(void *ctx, const conv2d_desc *d)
     P->oh = oh;
     P->ow = ow;
     if (d->relu) {
-        size_t ocp = (size_t)(d->oc + CPU_BLK - 1) / CPU_BLK * CPU_BLK;
-        P->dmask = cpu_alloc_bytes((size_t)d->max_n * ocp * P->oh * P->ow * sizeof(float));
+        P->dmask = cpu_alloc_bytes((size_t)d->max_n * cpu_padded_channels(d->oc) * P->oh * P->ow * sizeof(float));
         if (!P->dmask) { free(P); return NULL; }
     }
     /* build the max_n instance now so errors show at load time */
@@ -259,6 +269,8 @@ int cpu_conv2d_fwd(void *ctx, conv2d_plan *P, const tensor *x, const tensor *w, 
     cpu_ctx *c = ctx;
     conv_inst *I = plan_cache_get(&P->cache, x->shape[0]);
     if (!I) return C_ERR;
+    /* the net's weight tensor takes the plan's layout on first use (it is the net's, not const) */
+    if (P->w_blocked && cpu_weights_adopt(c, (tensor *)w, &P->w_md) != C_OK) return C_ERR;
     void *wp = w->data;
     if (I->r_wf) {
         if (reorder_run(c, I->r_wf, I->r_wf_from, w->data, I->r_wf_to, I->w_fwd)) return C_ERR;
@@ -288,9 +300,12 @@ int cpu_conv2d_bwd(void *ctx, conv2d_plan *P, const tensor *x, const tensor *w, 
     cpu_ctx *c = ctx;
     conv_inst *I = plan_cache_get(&P->cache, x->shape[0]);
     if (!I) return C_ERR;
+    if (P->w_blocked && (cpu_weights_adopt(c, dw, &P->w_md) != C_OK ||
+                         (dx && cpu_weights_adopt(c, (tensor *)w, &P->w_md) != C_OK)))
+        return C_ERR;
     const float *g = dy->data;
     if (P->d.relu) {
-        size_t n = (size_t)x->shape[0] * ((P->d.oc + CPU_BLK - 1) / CPU_BLK * CPU_BLK) * P->oh * P->ow;
+        size_t n = (size_t)x->shape[0] * cpu_padded_channels(P->d.oc) * P->oh * P->ow;
         cpu_mask_pos(c, y->data, dy->data, P->dmask, n);
         g = P->dmask;
     }

@@ -4,7 +4,10 @@
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include "core/errors.h"
+
+int cpu_act_block = 16;
 
 void *cpu_alloc_bytes(size_t bytes)
 {
@@ -60,7 +63,7 @@ static int cpu_alloc(void *ctx, tensor *t, tensor_dtype dt, int ndim, const int 
     t->device = DEV_CPU;
     t->layout = ndim == 4 && dt == DT_F32 ? layout : TL_PLAIN;
     size_t n = tensor_numel(t);
-    if (cpu_blk(t) > 1) n = n / (size_t)shape[1] * (size_t)((shape[1] + CPU_BLK - 1) / CPU_BLK * CPU_BLK);
+    if (cpu_blk(t) > 1) n = n / (size_t)shape[1] * cpu_padded_channels(shape[1]);
     t->bytes = n * tensor_elsize(dt);
     t->data = cpu_alloc_bytes(t->bytes);
     return t->data ? C_OK : C_ERR;
@@ -68,42 +71,42 @@ static int cpu_alloc(void *ctx, tensor *t, tensor_dtype dt, int ndim, const int 
 
 static void cpu_free_tensor(void *ctx, tensor *t)
 {
-    (void)ctx;
+    cpu_weights_forget(ctx, t);
     if (!t->view) free(t->data);
     memset(t, 0, sizeof *t);
 }
 
-/* plain NCHW <-> nChw16c; padded lanes are written as zeros */
+/* plain NCHW <-> nChw<W>c; padded lanes are written as zeros */
 void cpu_to_blocked(const float *src, float *dst, int N, int C, int HW)
 {
-    int CB = (C + CPU_BLK - 1) / CPU_BLK;
+    int B = cpu_act_block, CB = (C + B - 1) / B;
     #pragma omp parallel for collapse(2) schedule(static)
     for (int n = 0; n < N; n++)
         for (int cb = 0; cb < CB; cb++) {
-            float *d = dst + ((size_t)n * CB + cb) * HW * CPU_BLK;
+            float *d = dst + ((size_t)n * CB + cb) * HW * B;
             for (int hw = 0; hw < HW; hw++)
-                for (int l = 0; l < CPU_BLK; l++) {
-                    int c = cb * CPU_BLK + l;
-                    d[hw * CPU_BLK + l] = c < C ? src[((size_t)n * C + c) * HW + hw] : 0.0f;
+                for (int l = 0; l < B; l++) {
+                    int c = cb * B + l;
+                    d[hw * B + l] = c < C ? src[((size_t)n * C + c) * HW + hw] : 0.0f;
                 }
         }
 }
 
 void cpu_from_blocked(const float *src, float *dst, int N, int C, int HW)
 {
-    int CB = (C + CPU_BLK - 1) / CPU_BLK;
+    int B = cpu_act_block, CB = (C + B - 1) / B;
     #pragma omp parallel for collapse(2) schedule(static)
     for (int n = 0; n < N; n++)
         for (int c = 0; c < C; c++) {
-            const float *s = src + ((size_t)n * CB + c / CPU_BLK) * HW * CPU_BLK + c % CPU_BLK;
+            const float *s = src + ((size_t)n * CB + c / B) * HW * B + c % B;
             float *d = dst + ((size_t)n * C + c) * HW;
-            for (int hw = 0; hw < HW; hw++) d[hw] = s[hw * CPU_BLK];
+            for (int hw = 0; hw < HW; hw++) d[hw] = s[hw * B];
         }
 }
 
 static int cpu_upload(void *ctx, tensor *dst, const void *host)
 {
-    (void)ctx;
+    if (dst->layout == CPU_TL_WEIGHTS) return cpu_weights_upload(ctx, dst, host);
     if (cpu_blk(dst) > 1) cpu_to_blocked(host, dst->data, dst->shape[0], dst->shape[1], dst->shape[2] * dst->shape[3]);
     else memcpy(dst->data, host, tensor_numel(dst) * tensor_elsize(dst->dtype));
     return C_OK;
@@ -111,7 +114,7 @@ static int cpu_upload(void *ctx, tensor *dst, const void *host)
 
 static int cpu_download(void *ctx, const tensor *src, void *host)
 {
-    (void)ctx;
+    if (src->layout == CPU_TL_WEIGHTS) return cpu_weights_download(ctx, src, host);
     if (cpu_blk(src) > 1) cpu_from_blocked(src->data, host, src->shape[0], src->shape[1], src->shape[2] * src->shape[3]);
     else memcpy(host, src->data, tensor_numel(src) * tensor_elsize(src->dtype));
     return C_OK;
@@ -119,7 +122,10 @@ static int cpu_download(void *ctx, const tensor *src, void *host)
 
 static int cpu_copy(void *ctx, tensor *dst, const tensor *src)
 {
-    (void)ctx;
+    /* a copy of convolution weights takes their layout (the net's snapshots of its parameters) */
+    const dnnl_memory_desc_t *md = cpu_weights_md(ctx, src);
+    if (md && cpu_weights_adopt(ctx, dst, md) != C_OK) return C_ERR;
+    if (!md && dst->layout == CPU_TL_WEIGHTS) return cpu_weights_upload(ctx, dst, src->data);
     memcpy(dst->data, src->data, cpu_used_bytes(src));
     return C_OK;
 }
@@ -141,6 +147,7 @@ static void cpu_free(void *ctx)
     if (c->engine) dnnl_engine_destroy(c->engine);
     free(c->scratch);
     free(c->tmp);
+    free(c->wl);
     free(c);
 }
 
@@ -177,15 +184,60 @@ static const backend_iface cpu_iface = {
     .sgd_step = cpu_sgd_step,
 };
 
+/* The activation block width oneDNN's convolutions choose on this CPU (format_tag_any) for a
+ * representative layer: 3x3, 64 -> 64 channels, 32x32, batch 256. Read from the chosen source
+ * layout's channel block, so it follows ONEDNN_MAX_CPU_ISA; a choice our ops cannot hold (not
+ * one block of 8 or 16 channels) keeps 16. */
+static int act_block_probe(cpu_ctx *c, int *width)
+{
+    dnnl_dims_t sd = { 256, 64, 32, 32 }, wd = { 64, 64, 3, 3 }, st = { 1, 1 }, pad = { 1, 1 };
+    dnnl_memory_desc_t src, wei, dst;
+    dnnl_convolution_desc_t cd;
+    dnnl_primitive_desc_t pd = NULL;
+    *width = 16;
+    DNNL_TRY(dnnl_memory_desc_init_by_tag(&src, 4, sd, dnnl_f32, dnnl_format_tag_any));
+    DNNL_TRY(dnnl_memory_desc_init_by_tag(&wei, 4, wd, dnnl_f32, dnnl_format_tag_any));
+    DNNL_TRY(dnnl_memory_desc_init_by_tag(&dst, 4, sd, dnnl_f32, dnnl_format_tag_any));
+    DNNL_TRY(dnnl_convolution_forward_desc_init(&cd, dnnl_forward_training, dnnl_convolution_direct, &src, &wei, NULL,
+                                                &dst, st, pad, pad));
+    DNNL_TRY(dnnl_primitive_desc_create(&pd, &cd, NULL, c->engine, NULL));
+    const dnnl_memory_desc_t *m = dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
+    const dnnl_blocking_desc_t *b = &m->format_desc.blocking;
+    if (m->format_kind == dnnl_blocked && b->inner_nblks == 1 && b->inner_idxs[0] == 1 &&
+        (b->inner_blks[0] == 8 || b->inner_blks[0] == 16))
+        *width = (int)b->inner_blks[0];
+    dnnl_primitive_desc_destroy(pd);
+    return C_OK;
+fail:
+    return C_ERR;
+}
+
+/* The widest kernel set the CPU runs, capped by CPU_MAX_ISA (avx512, avx2 or generic). */
+static int isa_choose(int *isa)
+{
+    *isa = __builtin_cpu_supports("avx512f") ? CPU_ISA_AVX512
+         : __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? CPU_ISA_AVX2 : CPU_ISA_GENERIC;
+    const char *cap = getenv("CPU_MAX_ISA");
+    if (!cap || !*cap) return C_OK;
+    int m;
+    if (!strcasecmp(cap, "avx512")) m = CPU_ISA_AVX512;
+    else if (!strcasecmp(cap, "avx2")) m = CPU_ISA_AVX2;
+    else if (!strcasecmp(cap, "generic")) m = CPU_ISA_GENERIC;
+    else return err_msg("CPU_MAX_ISA", "'%s' is not avx512, avx2 or generic", cap);
+    if (m < *isa) *isa = m;
+    return C_OK;
+}
+
 int backend_cpu_init(backend *be, int threads)
 {
     cpu_ctx *c = calloc(1, sizeof *c);
     if (!c) return err_msg("cpu", "out of memory");
     if (threads > 0) omp_set_num_threads(threads);
     c->threads = omp_get_max_threads();
-    c->avx512 = __builtin_cpu_supports("avx512f") && !getenv("CPU_NO_AVX512");
-    if (cpu_dnnl_check(dnnl_engine_create(&c->engine, dnnl_cpu, 0), "dnnl_engine_create") ||
-        cpu_dnnl_check(dnnl_stream_create(&c->stream, c->engine, dnnl_stream_default_flags), "dnnl_stream_create")) {
+    if (isa_choose(&c->isa) != C_OK ||
+        cpu_dnnl_check(dnnl_engine_create(&c->engine, dnnl_cpu, 0), "dnnl_engine_create") ||
+        cpu_dnnl_check(dnnl_stream_create(&c->stream, c->engine, dnnl_stream_default_flags), "dnnl_stream_create") ||
+        act_block_probe(c, &cpu_act_block) != C_OK) {
         cpu_free(c);
         return C_ERR;
     }

@@ -1,30 +1,63 @@
 /* cpu_backend.h: internals shared by the CPU backend's files (not for model code).
  *
- * Activations (TL_ACT, 4-D) are nChw16c: element (n,c,h,w) of a [N,C,H,W] tensor lives at
- * ((n*CB + c/16)*H*W + h*W + w)*16 + c%16 with CB = ceil(C/16); lanes past C are zero and stay
- * zero (oneDNN relies on it). Our own ops are written once for a channel block B (16 for TL_ACT,
- * 1 for plain NCHW, where the same formula gives the plain offset). */
+ * Activations (TL_ACT, 4-D) are nChw<W>c, W the block width oneDNN's convolutions prefer on this
+ * CPU (asked once, when the first context is made: 16 with AVX-512, 8 with AVX2): element
+ * (n,c,h,w) of a [N,C,H,W] tensor lives at ((n*CB + c/W)*H*W + h*W + w)*W + c%W with
+ * CB = ceil(C/W); lanes past C are zero and stay zero (oneDNN relies on it). Our own ops are
+ * written once for a channel block B (W for TL_ACT, 1 for plain NCHW, where the same formula
+ * gives the plain offset).
+ *
+ * Own kernels: AVX-512, AVX2 + FMA and plain C versions, the widest the CPU runs chosen at run
+ * time; CPU_MAX_ISA=avx512|avx2|generic caps the choice (tests run every path on one machine). */
 #ifndef CPU_BACKEND_H
 #define CPU_BACKEND_H
 
 #include <oneapi/dnnl/dnnl.h>
 #include "backend/backend.h"
 
-#define CPU_BLK 16
+/* the activation block width W (8 or 16), set by backend_cpu_init before any tensor exists;
+ * one per process, like oneDNN's own ISA choice */
+extern int cpu_act_block;
+
+/* vector kernel sets of our own ops, narrowest first */
+enum { CPU_ISA_GENERIC = 0, CPU_ISA_AVX2 = 1, CPU_ISA_AVX512 = 2 };
+
+/* backend-private layout tag (tensor.h): a convolution's weights in their primitive's blocked
+ * layout, described in the context's table (cpu_weights.c) */
+#define CPU_TL_WEIGHTS ((tensor_layout)2)
+
+typedef struct cpu_wlayout {
+    void *data;             /* the tensor's data, which identifies it */
+    dnnl_memory_desc_t md;  /* its layout */
+} cpu_wlayout;
 
 typedef struct cpu_ctx {
     dnnl_engine_t engine;
     dnnl_stream_t stream;
     int threads;
-    int avx512;             /* the CPU runs AVX-512F: our own ops use their vector kernels */
+    int isa;                /* CPU_ISA_*: the widest the CPU runs, capped by CPU_MAX_ISA */
     void *scratch;          /* oneDNN user scratchpad, shared: primitives run one at a time */
     size_t scratch_size;
     void *tmp;              /* temporaries of our own ops (per-thread partial sums) */
     size_t tmp_size;
+    cpu_wlayout *wl;        /* tensors in CPU_TL_WEIGHTS layout */
+    int n_wl, cap_wl;
 } cpu_ctx;
 
-/* Channel block of a tensor: 16 for a 4-D TL_ACT tensor, else 1. */
-static inline int cpu_blk(const tensor *t) { return t->ndim == 4 && t->layout == TL_ACT ? CPU_BLK : 1; }
+/* Channel block of a tensor: cpu_act_block for a 4-D TL_ACT tensor, else 1. */
+static inline int cpu_blk(const tensor *t) { return t->ndim == 4 && t->layout == TL_ACT ? cpu_act_block : 1; }
+/* C rounded up to whole activation blocks */
+static inline size_t cpu_padded_channels(int C) { return (size_t)(C + cpu_act_block - 1) / cpu_act_block * cpu_act_block; }
+
+/* The kernel set for data in channel blocks of B lanes (layout-free loops use c->isa): AVX-512
+ * kernels hold one 16-lane block per register, AVX2 ones 8 lanes, so B = 8 on an AVX-512 CPU
+ * (oneDNN capped to AVX2) runs the AVX2 kernels and plain tensors (B = 1) the generic loops. */
+static inline int cpu_isa_for(const cpu_ctx *c, int B)
+{
+    if (c->isa >= CPU_ISA_AVX512 && B == 16) return CPU_ISA_AVX512;
+    if (c->isa >= CPU_ISA_AVX2 && B % 8 == 0) return CPU_ISA_AVX2;
+    return CPU_ISA_GENERIC;
+}
 
 /* 64-byte aligned zeroed memory; NULL (after one err_msg line) when out of memory. */
 void *cpu_alloc_bytes(size_t bytes);
@@ -33,22 +66,36 @@ void *cpu_tmp(cpu_ctx *c, size_t bytes);
 /* ctx->scratch of at least `bytes`: C_OK or C_ERR. */
 int cpu_scratch_reserve(cpu_ctx *c, size_t bytes);
 
-/* plain NCHW <-> nChw16c conversions (padded lanes written as zeros) */
+/* plain NCHW <-> nChw<W>c conversions (padded lanes written as zeros) */
 void cpu_to_blocked(const float *src, float *dst, int N, int C, int HW);
 void cpu_from_blocked(const float *src, float *dst, int N, int C, int HW);
 /* bytes of t's current (possibly smaller than allocated) batch in its layout */
 static inline size_t cpu_used_bytes(const tensor *t)
 {
+    if (t->layout == CPU_TL_WEIGHTS) return t->bytes;
     size_t n = tensor_numel(t);
-    if (cpu_blk(t) > 1) n = n / (size_t)t->shape[1] * (size_t)((t->shape[1] + CPU_BLK - 1) / CPU_BLK * CPU_BLK);
+    if (cpu_blk(t) > 1) n = n / (size_t)t->shape[1] * cpu_padded_channels(t->shape[1]);
     return n * tensor_elsize(t->dtype);
 }
 
-/* Functions with AVX-512 vector kernels (the build has no -march: called only when ctx->avx512). */
+/* Vector kernels (the build has no -march: called only when cpu_isa_for says so). */
 #define CPU_AVX512 __attribute__((target("avx512f")))
+#define CPU_AVX2 __attribute__((target("avx2,fma")))
 
 /* out[i] = y[i] > 0 ? g[i] : 0 (ReLU backward from its output), in parallel; out may be g */
 void cpu_mask_pos(const cpu_ctx *c, const float *y, const float *g, float *out, size_t n);
+
+/* Convolution weights in their primitive's layout (cpu_weights.c). cpu_weights_md: t's layout, NULL
+ * when plain. cpu_weights_adopt: t takes layout md (its values converted; a no-op when it has it).
+ * upload / download: plain host values in and out. forget: t is being freed. */
+const dnnl_memory_desc_t *cpu_weights_md(const cpu_ctx *c, const tensor *t);
+int cpu_weights_plain_md(const tensor *t, dnnl_memory_desc_t *md);
+int cpu_weights_reorder(cpu_ctx *c, const dnnl_memory_desc_t *from, const void *fp, const dnnl_memory_desc_t *to,
+                        void *tp);
+int cpu_weights_adopt(cpu_ctx *c, tensor *t, const dnnl_memory_desc_t *md);
+void cpu_weights_forget(cpu_ctx *c, const tensor *t);
+int cpu_weights_upload(cpu_ctx *c, tensor *t, const void *host);
+int cpu_weights_download(cpu_ctx *c, const tensor *t, void *host);
 
 /* oneDNN status check: prints `what: status` and returns C_ERR. */
 int cpu_dnnl_check(dnnl_status_t st, const char *what);

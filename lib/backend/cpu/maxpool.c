@@ -1,6 +1,8 @@
-/* maxpool.c: adaptive max pool to 1x1 and its backward on plain or nChw16c tensors. The arg max
- * select does not auto-vectorise, so blocked inputs have an AVX-512 kernel used when the CPU has
- * it; the generic loop is the scan of ops/maxpool.h. */
+/* maxpool.c: adaptive max pool to 1x1 and its backward on plain or channel-blocked tensors. The
+ * arg max select does not auto-vectorise, so blocked inputs have AVX-512 (16 lanes) and AVX2
+ * (8 lanes) kernels; the generic loop is the scan of ops/maxpool.h. All three take the same
+ * element (first maximum, NaN wins), so they give the same bits. The backward is a clear and
+ * one store per (image, channel) on every path: nothing there for vectors to do. */
 #include <immintrin.h>
 #include <string.h>
 #include "backend/cpu/cpu_backend.h"
@@ -23,6 +25,24 @@ CPU_AVX512 static void maxpool16(const float *p, int HW, float *y, int32_t *idx,
     _mm512_mask_storeu_epi32(idx, m, bi);
 }
 
+/* the same for 8 lanes at stride B (one half of a 16-lane block, or an 8-lane block) */
+CPU_AVX2 static void maxpool8(const float *p, int HW, int B, float *y, int32_t *idx, int nl)
+{
+    __m256 best = _mm256_loadu_ps(p);
+    __m256i bi = _mm256_setzero_si256();
+    for (int i = 1; i < HW; i++) {
+        __m256 v = _mm256_loadu_ps(p + (size_t)i * B);
+        __m256 k = _mm256_or_ps(_mm256_cmp_ps(v, best, _CMP_GT_OQ), _mm256_cmp_ps(best, best, _CMP_UNORD_Q));
+        best = _mm256_blendv_ps(best, v, k);
+        bi = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(bi), _mm256_castsi256_ps(_mm256_set1_epi32(i)), k));
+    }
+    float yb[8];
+    int32_t ib[8];
+    _mm256_storeu_ps(yb, best);
+    _mm256_storeu_si256((__m256i *)ib, bi);
+    for (int l = 0; l < nl; l++) { y[l] = yb[l]; idx[l] = ib[l]; }
+}
+
 int cpu_maxpool_fwd(void *ctx, const tensor *x, tensor *y, tensor *idx)
 {
     const cpu_ctx *cc = ctx;
@@ -30,11 +50,17 @@ int cpu_maxpool_fwd(void *ctx, const tensor *x, tensor *y, tensor *idx)
     const float *xv = x->data;
     float *yv = y->data;
     int32_t *iv = idx->data;
-    if (cc->avx512 && B == CPU_BLK) {
+    int isa = cpu_isa_for(cc, B);
+    if (isa != CPU_ISA_GENERIC) {
         #pragma omp parallel for schedule(static)
         for (int k = 0; k < N * CB; k++) {
             int n = k / CB, cb = k % CB, c0 = cb * B, nl = C - c0 < B ? C - c0 : B;
-            maxpool16(xv + (size_t)k * HW * B, HW, yv + (size_t)n * C + c0, iv + (size_t)n * C + c0, nl);
+            const float *p = xv + (size_t)k * HW * B;
+            float *yo = yv + (size_t)n * C + c0;
+            int32_t *io = iv + (size_t)n * C + c0;
+            if (isa == CPU_ISA_AVX512) maxpool16(p, HW, yo, io, nl);
+            else
+                for (int j = 0; j < nl; j += 8) maxpool8(p + j, HW, B, yo + j, io + j, nl - j < 8 ? nl - j : 8);
         }
         return C_OK;
     }

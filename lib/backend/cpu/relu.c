@@ -1,7 +1,7 @@
-/* relu.c: ReLU forward and backward on plain or nChw16c tensors (padded lanes stay zero).
+/* relu.c: ReLU forward and backward on plain or channel-blocked tensors (padded lanes stay zero).
  * The backward's select does not auto-vectorise at -O2 and a data-dependent branch per element
- * costs ~10x a vector pass, so it has an AVX-512 kernel used when the CPU has it; conv2d.c uses
- * the same mask for its fused ReLU. */
+ * costs ~10x a vector pass, so it has AVX-512 and AVX2 kernels (the same select: every path gives
+ * the same bits); conv2d.c uses the same mask for its fused ReLU. */
 #include <immintrin.h>
 #include <omp.h>
 #include "backend/cpu/cpu_backend.h"
@@ -21,14 +21,25 @@ CPU_AVX512 static void mask_pos16(const float *y, const float *g, float *out, si
     for (; i < hi; i++) out[i] = relu_grad(y[i], g[i]);
 }
 
+CPU_AVX2 static void mask_pos8(const float *y, const float *g, float *out, size_t lo, size_t hi)
+{
+    __m256 z = _mm256_setzero_ps();
+    size_t i = lo;
+    for (; i + 8 <= hi; i += 8)
+        _mm256_storeu_ps(out + i, _mm256_and_ps(_mm256_cmp_ps(_mm256_loadu_ps(y + i), z, _CMP_GT_OQ),
+                                                _mm256_loadu_ps(g + i)));
+    for (; i < hi; i++) out[i] = relu_grad(y[i], g[i]);
+}
+
 void cpu_mask_pos(const cpu_ctx *c, const float *y, const float *g, float *out, size_t n)
 {
-    int v = c->avx512;
+    int isa = c->isa;
     #pragma omp parallel
     {
         int t = omp_get_thread_num(), nt = omp_get_num_threads();
         SPLIT(n, t, nt, lo, hi);
-        if (v) mask_pos16(y, g, out, lo, hi);
+        if (isa == CPU_ISA_AVX512) mask_pos16(y, g, out, lo, hi);
+        else if (isa == CPU_ISA_AVX2) mask_pos8(y, g, out, lo, hi);
         else for (size_t i = lo; i < hi; i++) out[i] = relu_grad(y[i], g[i]);
     }
 }
