@@ -3,7 +3,8 @@
  * The logical shape is always PyTorch's: NCHW for images, [N, F] for features, [F] or [C,1,1]
  * for parameters. Where the bytes live and in which order is the backend's business: `device`
  * says which memory `data` points into, and `layout` is a backend-private tag (the CPU backend
- * keeps activations channel-blocked, nChw16c, so oneDNN never has to convert them). Model code
+ * keeps activations channel-blocked, nChw16c or nChw8c as oneDNN prefers on the CPU, so oneDNN
+ * never has to convert them; convolution weights stay in oneDNN's blocked layout between steps). Model code
  * reads or writes the values only through backend upload/download, never through `data`. */
 #ifndef TENSOR_H
 #define TENSOR_H
@@ -16,8 +17,8 @@ typedef enum tensor_dtype { DT_F32 = 0, DT_U8 = 1, DT_I32 = 2 } tensor_dtype;
 typedef enum tensor_device { DEV_CPU = 0, DEV_CUDA = 1 } tensor_device;
 
 /* TL_PLAIN: row-major in the logical shape (what hosts and checkpoints use).
- * TL_ACT:   the backend's preferred activation layout for 4-D tensors (CPU: nChw16c, channels
- *           padded to a multiple of 16 with zeros that every op keeps zero). */
+ * TL_ACT:   the backend's preferred activation layout for 4-D tensors (CPU: nChw16c or nChw8c,
+ *           channels padded to a multiple of the block with zeros that every op keeps zero). */
 typedef enum tensor_layout { TL_PLAIN = 0, TL_ACT = 1 } tensor_layout;
 
 #define TENSOR_MAX_DIMS 4
