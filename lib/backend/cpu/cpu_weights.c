@@ -50,8 +50,11 @@ fail:
     return rc;
 }
 
-int cpu_weights_adopt(cpu_ctx *c, tensor *t, const dnnl_memory_desc_t *md)
+int cpu_weights_adopt(cpu_ctx *c, tensor *t, const dnnl_memory_desc_t *wanted)
 {
+    /* A copy: `wanted` may point into c->wl (another tensor's entry), which the table's growth
+     * below reallocates. */
+    const dnnl_memory_desc_t want = *wanted, *md = &want;
     const dnnl_memory_desc_t *cur = cpu_weights_md(c, t);
     if (cur && dnnl_memory_desc_equal(cur, md)) return C_OK;
     if (t->ndim != 4 || t->dtype != DT_F32 || t->view)
