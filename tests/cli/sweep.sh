@@ -103,5 +103,14 @@ t=$("${MK[@]}" -j2 -n sweep SWEEP=two 2>&1 | grep -o "$B"'/bin/train .*--threads
 [ "$t" = "threads $want_t" ] && pass jobs_split_threads || fail jobs_split_threads "got '$t', want threads $want_t"
 t=$("${MK[@]}" -j2 -n sweep SWEEP=two THREADS=3 2>&1 | grep -o "$B"'/bin/train .*--threads [0-9]*' | grep -o 'threads [0-9]*' | sort -u)
 [ "$t" = "threads 3" ] && pass threads_given_wins || fail threads_given_wins "got '$t'"
+# --- a per-stage launcher: LAUNCH_TRAIN prefixes training only, LAUNCH every stage -----------
+l=$("${MK[@]}" -n -W "$B/bin/train" sweep SWEEP=two LAUNCH_TRAIN='srun --gres=gpu:1' 2>&1 | grep -oE '^(SLURM_JOB_NAME=[a-z]+ srun[^/]*)?'"$B"'/bin/[a-z]+' | sort -u | tr '\n' ' ')
+case "$l" in
+  *"SLURM_JOB_NAME=train srun --gres=gpu:1 $B/bin/train"*) case "$l" in *"srun --gres=gpu:1 $B/bin/evaluate"*) fail launch_per_stage "evaluate got the train launcher: $l" ;; *) pass launch_per_stage ;; esac ;;
+  *) fail launch_per_stage "planned: $l" ;;
+esac
+l=$("${MK[@]}" -n -W "$B/bin/train" sweep SWEEP=two LAUNCH=srun 2>&1 | grep -cE '^SLURM_JOB_NAME=(train|evaluate|report) srun '"$B"'/bin/')
+l2=$("${MK[@]}" -n -W "$B/bin/train" sweep SWEEP=two LAUNCH=srun 2>&1 | grep -cE '^'"$B"'/bin/(train|evaluate|report) ')
+[ "$l" -gt 0 ] && [ "$l2" -eq 0 ] && pass launch_every_stage || fail launch_every_stage "$l launched, $l2 direct"
 no_leftovers sweep_no_temporaries "$A"
 finish
