@@ -45,7 +45,9 @@ int cpu_sgd_step(void *ctx, tensor *param, const tensor *grad, tensor *buf, size
     /* convolution weights: their gradient and momentum in the same layout, padding included */
     const dnnl_memory_desc_t *md = cpu_weights_md(c, param);
     if (md) {
-        if (cpu_weights_adopt(c, (tensor *)grad, md) != C_OK || cpu_weights_adopt(c, buf, md) != C_OK) return C_ERR;
+        /* a copy: md points into the layout table, which the first adopt may grow (realloc) */
+        const dnnl_memory_desc_t wmd = *md;
+        if (cpu_weights_adopt(c, (tensor *)grad, &wmd) != C_OK || cpu_weights_adopt(c, buf, &wmd) != C_OK) return C_ERR;
         n = param->bytes / sizeof(float);
     }
     float *p = param->data, *b = buf->data;
