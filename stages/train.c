@@ -76,7 +76,9 @@ int main(int argc, char **argv)
     t.save_state = save_state;
     t.save_ctx = &sc;
     t.state_every = s.p.state_every;
-    if (train_state_load(state_path, &t, &id) == 1)
+    int resumed = train_state_load(state_path, &t, &id);
+    if (resumed < 0) goto done;
+    if (resumed == 1)
         fprintf(stderr, "%s: %s: resuming at epoch %ld, batch %ld of the epoch (iteration %u of the run)\n",
                 err_stage(), state_path, t.pos.epoch, t.pos.batch, (unsigned)t.pos.step);
     if (trainer_run(&t) != C_OK) {

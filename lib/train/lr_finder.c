@@ -46,7 +46,9 @@ int lr_finder_run_io(net *n, const train_params *p, loader *trn, int show_progre
     pos.best = rule.best;
     pos.lr = r->lr;
     pos.loss = r->loss;
-    if (io && io->resume && io->resume(io->ctx, n, &pos, nb) == 1) {
+    int resumed = io && io->resume ? io->resume(io->ctx, n, &pos, nb) : 0;
+    if (resumed < 0) return C_ERR;
+    if (resumed == 1) {
         rule.best = pos.best;
         r->n = pos.n;
         if (loader_start_at(trn, AUGMENT_PASS_LRFIND, AUGMENT_PASS_LRFIND, pos.t) != C_OK) return C_ERR;

@@ -199,6 +199,10 @@ static int check_net(const safetensors_file *f, net *n, int *count)
     return C_OK;
 }
 
+/* A restore that failed after its checks, while setting the net: the net is half loaded, so the
+ * run must not start over from it (load_with makes it an error). */
+#define STATE_APPLY_FAILED 2
+
 /* Sets the net's tensors and momentum buffers from a checked f. */
 static int apply_net(const safetensors_file *f, net *n)
 {
@@ -240,10 +244,13 @@ static int restore(const safetensors_file *f, trainer *t, const train_identity *
     int n_net;
     if (check_net(f, n, &n_net) != C_OK) return C_ERR;
     if (n_net + 4 != f->n_tensors) return err_msg(NULL, "holds %d tensors, expected %d", f->n_tensors, n_net + 4);
-    /* Everything checked: only now change the net and the trainer. */
-    if (apply_net(f, n) != C_OK) return C_ERR;
-    trainer_alloc_epochs(t);
     const double *e = ep->data;
+    for (long k = 0; k < epoch; k++)   /* the table printed on resume indexes the phases by these */
+        if (!(e[6 * k] >= 0 && e[6 * k] < t->p->n_phases && (k == 0 || e[6 * k] >= e[6 * (k - 1)]) && e[6 * k + 1] == k))
+            return err_msg(NULL, "epoch record %ld is out of order or names no phase", k);
+    /* Everything checked: only now change the net and the trainer. */
+    if (apply_net(f, n) != C_OK) return STATE_APPLY_FAILED;
+    trainer_alloc_epochs(t);
     for (long k = 0; k < epoch; k++) {
         epoch_rec *r = &t->epochs[k];
         r->phase = (int)e[6 * k];
@@ -272,7 +279,8 @@ static int restore(const safetensors_file *f, trainer *t, const train_identity *
     return C_OK;
 }
 
-/* Reads path with every message captured; restores through fn. 1: restored; 0: not (one warning). */
+/* Reads path with every message captured; restores through fn. 1: restored; 0: not (one warning);
+ * -1: failed while setting the net (one error line). */
 static int load_with(const char *path, int (*fn)(const safetensors_file *f, void *ctx), void *ctx)
 {
     if (access(path, F_OK) != 0) return 0;
@@ -286,6 +294,7 @@ static int load_with(const char *path, int (*fn)(const safetensors_file *f, void
     }
     err_capture(NULL, 0);
     if (rc == C_OK) return 1;
+    if (rc == STATE_APPLY_FAILED) return err_msg(path, "restoring the net failed: %s", why), -1;
     /* the reader's message starts with the path; say it once */
     const char *reason = why;
     size_t pl = strlen(path);
@@ -349,7 +358,7 @@ static int restore_lrfind(const safetensors_file *f, void *ctx)
     int n_net;
     if (check_net(f, c->n, &n_net) != C_OK) return C_ERR;
     if (n_net + 3 != f->n_tensors) return err_msg(NULL, "holds %d tensors, expected %d", f->n_tensors, n_net + 3);
-    if (apply_net(f, c->n) != C_OK) return C_ERR;
+    if (apply_net(f, c->n) != C_OK) return STATE_APPLY_FAILED;
     const double *m = eb->data;
     lr_finder_pos *p = c->p;
     p->t = p->n = t;

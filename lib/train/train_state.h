@@ -31,12 +31,13 @@ char *train_state_path(const char *path, const char *ext, const char *suffix);
 int train_state_save(const char *path, trainer *t, const train_identity *id);
 
 /* 1: t and its net continue from path (t->resumed set); 0: no usable state: none, or one line
- * said why it is not resumed (unreadable, or saved for other inputs: names what differs). */
+ * said why it is not resumed (unreadable, or saved for other inputs: names what differs); -1: the
+ * checks passed but setting the net failed (one error line; the net is half loaded: stop). */
 int train_state_load(const char *path, trainer *t, const train_identity *id);
 
 /* The lr finder's sweep `<arch>.lrfind.state`: the net (`net.*`, `mom.*`), `ema_best` F64 [4]
  * (the smoothed loss: mom, avg, n; the stop rule's best), `lr` and `loss` F64 [t], metadata `t`
- * and the identity (kind "lrfind"). Load: 1 = p and the net continue from path, else 0 (as above). */
+ * and the identity (kind "lrfind"). Load: 1 = p and the net continue from path, 0 or -1 as above. */
 int lrfind_state_save(const char *path, net *n, const lr_finder_pos *p, const train_identity *id);
 int lrfind_state_load(const char *path, net *n, lr_finder_pos *p, long nb, const train_identity *id);
 
