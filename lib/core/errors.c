@@ -62,6 +62,7 @@ void err_warn(const char *where, const char *fmt, ...)
 
 void err_die(const char *where, const char *fmt, ...)
 {
+    capture_buf = NULL;   /* the process ends: its last line must reach stderr, not a capture */
     va_list ap;
     va_start(ap, fmt);
     vprint(where, NULL, fmt, ap);
