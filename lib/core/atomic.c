@@ -52,8 +52,10 @@ static void cleanup_pending(void)
         if (locks[i]) unlink(locks[i]);   /* still held: a waiter sees the name gone and retries */
     for (int i = 0; i < MAX_PENDING; i++) {
         if (!pending[i].tmp || pending[i].state == P_JOURNALED) continue;
-        if (pending[i].is_dir) fs_remove_tree(pending[i].tmp);
-        else unlink(pending[i].tmp);
+        /* A folder is not walked here (this may run in a signal handler, where opendir and malloc
+         * are unsafe): its lock dies with the process, so the next run's atomic_clean_stale
+         * removes it. */
+        if (!pending[i].is_dir) unlink(pending[i].tmp);
     }
 }
 
