@@ -46,25 +46,27 @@ static void test_kill_point(const char *point, const char *path)
 #define MAX_LOCKS 4
 static char *locks[MAX_LOCKS];
 
-static void cleanup_pending(void)
+/* walk_dirs: 0 in a signal handler, where opendir and malloc are unsafe; a temporary folder left
+ * then is removed by the next run's atomic_clean_stale (its lock died with the process). */
+static void cleanup_pending_dirs(int walk_dirs)
 {
     for (int i = 0; i < MAX_LOCKS; i++)
         if (locks[i]) unlink(locks[i]);   /* still held: a waiter sees the name gone and retries */
     for (int i = 0; i < MAX_PENDING; i++) {
         if (!pending[i].tmp || pending[i].state == P_JOURNALED) continue;
-        /* A folder is not walked here (this may run in a signal handler, where opendir and malloc
-         * are unsafe): its lock dies with the process, so the next run's atomic_clean_stale
-         * removes it. */
         if (!pending[i].is_dir) unlink(pending[i].tmp);
+        else if (walk_dirs) fs_remove_tree(pending[i].tmp);
     }
 }
+static void cleanup_at_exit(void) { cleanup_pending_dirs(1); }
+static void cleanup_in_handler(void) { cleanup_pending_dirs(0); }
 
 static void install_hooks(void)
 {
     if (hooks_installed) return;
     hooks_installed = 1;
-    atexit(cleanup_pending);
-    signals_install(cleanup_pending);
+    atexit(cleanup_at_exit);
+    signals_install(cleanup_in_handler);
 }
 
 /* Registers tmp (taking ownership) and its lock descriptor for cleanup; C_ERR when the table is
