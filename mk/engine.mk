@@ -1,15 +1,39 @@
-# Compute engine: the CPU benchmark (tests/bench/ is not a unit-test folder, so it is built here).
-# `make bench` runs it: forward+backward of every architecture at batch 256, images/s and GFLOP/s
-# beside oneDNN's convolutions alone on the same shapes in the same run.
+# Compute engine: the CPU benchmarks (tests/bench/ is not a unit-test folder, so it is built here).
+# `make bench` runs tests/bench/cpu_peer.py: per model, our training step, our whole training loop,
+# the evaluation forward, oneDNN's convolutions-alone ceiling and PyTorch on the notebook's classes,
+# in interleaved rounds, for each of BENCH_THREADS; PyTorch comes from the optional venv that
+# `make bench-deps` creates (several GB, never used by CI or the tests).
+# `make bench-engine` prints the engine's detailed table (convolutions alone, auto and direct).
 
 ENGINE_BENCH := $(BUILD)/bench/engine_bench
+BENCH_VENV   ?= .venv-bench
+BENCH_THREADS ?= 1,2$(shell n=$$(nproc); [ $$n -gt 2 ] && printf ',%s' $$n)
+BENCH_ROUNDS ?= 3
+BENCH_SECONDS ?= 2
+BENCH_LOOP_BATCHES ?= 24
+TORCH_PYTHON ?= $(if $(wildcard $(BENCH_VENV)/.complete),$(BENCH_VENV)/bin/python)
 
 $(ENGINE_BENCH): $(BUILD)/obj/tests/bench/engine_bench.o | $(LIBA)
 	$(call link_program)
 
-.PHONY: bench
-bench:: $(ENGINE_BENCH)
+.PHONY: bench bench-engine bench-deps
+bench:: $(ENGINE_BENCH) $(BUILD)/bin/train $(TRAIN_DATA) $(ART)/stats.json
+	@python3 tests/bench/cpu_peer.py --engine $(ENGINE_BENCH) --train $(BUILD)/bin/train --data $(ART)/data \
+	  --stats $(ART)/stats.json --archs "$$(echo $(ARCHS) | tr ' ' ,)" --threads $(BENCH_THREADS) \
+	  --rounds $(BENCH_ROUNDS) --seconds $(BENCH_SECONDS) --batches $(BENCH_LOOP_BATCHES) \
+	  --torch-python '$(TORCH_PYTHON)' --out $(BUILD)/bench/peer
+
+bench-engine: $(ENGINE_BENCH)
 	$(ENGINE_BENCH) --batch 256 --seconds 3 $(ARCHS)
+
+# The PyTorch peer's venv: torch from PyPI (with its CUDA wheels, several GB) and numpy; .complete
+# marks a finished install (an interrupted one is redone).
+bench-deps: $(BENCH_VENV)/.complete
+$(BENCH_VENV)/.complete:
+	rm -rf $(BENCH_VENV)
+	python3 -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install --quiet torch numpy safetensors || { rm -rf $(BENCH_VENV); exit 1; }
+	touch $@
 
 # oneDNN against im2col + OpenBLAS sgemm on resnet2's and convbnnet's convolution shapes (issue 3
 # item 3). The only program that links OpenBLAS.

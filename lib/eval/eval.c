@@ -206,7 +206,7 @@ int eval_run(const eval_opts *o)
     if (model_fit_data(o->model_path, ep.batch_size, &dsp, 1) != C_OK) goto done;
     if (backend_select(&be, NULL, o->threads) != C_OK) goto done;   /* DEVICE=cpu|cuda|auto */
     have_be = 1;
-    if (net_load(&nt, o->model_path, &be, ep.batch_size) != C_OK) goto done;
+    if (net_load_inference(&nt, o->model_path, &be, ep.batch_size) != C_OK) goto done;
     const model_desc *m = net_model(nt);
     int k = net_classes(nt);
     ckpt_meta meta;

@@ -67,6 +67,10 @@ tensor *net_grad(net *n, int i);
 
 /* An activation [max_batch, s...] (ndim per-sample dimensions) in layout lay. */
 int net_alloc_act(net *n, tensor *t, int ndim, const int *s, tensor_layout lay);
+/* The same for an activation's gradient: nothing (t stays unallocated) in an inference net. */
+int net_alloc_grad(net *n, tensor *t, int ndim, const int *s, tensor_layout lay);
+/* 1 for a net built for inference (no backward: plans are made forward-only). */
+int net_is_inference(const net *n);
 /* A view of src's data with the per-sample shape given and max_batch rows. */
 tensor net_view_of(const net *n, const tensor *src, int ndim, const int *per_sample);
 

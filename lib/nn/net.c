@@ -25,6 +25,13 @@ int net_alloc_act(net *n, tensor *t, int ndim, const int *s, tensor_layout lay)
     return BE->alloc(CTX, t, DT_F32, ndim + 1, shape, lay);
 }
 
+int net_alloc_grad(net *n, tensor *t, int ndim, const int *s, tensor_layout lay)
+{
+    return n->inference ? C_OK : net_alloc_act(n, t, ndim, s, lay);
+}
+
+int net_is_inference(const net *n) { return n->inference; }
+
 tensor net_view_of(const net *n, const tensor *src, int ndim, const int *per_sample)
 {
     tensor v = *src;
@@ -53,13 +60,14 @@ static int build_layer(net *n, int i, int *needs_dx)
     return C_OK;
 }
 
-int net_build(net **out, const model_desc *m, backend *be, int max_batch)
+static int build(net **out, const model_desc *m, backend *be, int max_batch, int inference)
 {
     *out = NULL;
     if (max_batch < 1) return err_msg(m->path, "batch size must be positive");
     net *n = xcalloc(1, sizeof *n);
     n->be = be;
     n->max_batch = max_batch;
+    n->inference = inference;
     n->model = *m;
     n->model.path = xstrdup(m->path ? m->path : "model");
     n->model.layers = xmalloc((size_t)m->n_layers * sizeof *m->layers);
@@ -92,14 +100,28 @@ int net_build(net **out, const model_desc *m, backend *be, int max_batch)
     return C_OK;
 }
 
-int net_load(net **out, const char *path, backend *be, int max_batch)
+int net_build(net **out, const model_desc *m, backend *be, int max_batch) { return build(out, m, be, max_batch, 0); }
+
+int net_build_inference(net **out, const model_desc *m, backend *be, int max_batch)
+{
+    return build(out, m, be, max_batch, 1);
+}
+
+static int load(net **out, const char *path, backend *be, int max_batch, int inference)
 {
     model_desc m;
     *out = NULL;
     if (model_load(&m, path)) return C_ERR;
-    int rc = net_build(out, &m, be, max_batch);
+    int rc = build(out, &m, be, max_batch, inference);
     model_free(&m);
     return rc;
+}
+
+int net_load(net **out, const char *path, backend *be, int max_batch) { return load(out, path, be, max_batch, 0); }
+
+int net_load_inference(net **out, const char *path, backend *be, int max_batch)
+{
+    return load(out, path, be, max_batch, 1);
 }
 
 void net_free(net *n)
@@ -137,6 +159,7 @@ void net_set_layers_batch(net *n, int batch)
 int net_forward(net *n, const float *input, int batch, int training, uint64_t seed, uint32_t step)
 {
     if (batch < 1 || batch > n->max_batch) return err_msg(n->model.path, "batch %d outside 1..%d", batch, n->max_batch);
+    if (training && n->inference) return err_msg(n->model.path, "training-mode forward on a net built for inference");
     net_set_batch(&n->input, batch);
     if (input && BE->upload(CTX, &n->input, input) != C_OK) return C_ERR;
     n->last_n = batch;
@@ -178,6 +201,7 @@ int net_loss(net *n, const uint8_t *labels, int batch, float *loss)
 
 int net_backward_from(net *n, const tensor *lab, int queue, float *loss)
 {
+    if (n->inference) return err_msg(n->model.path, "backward on a net built for inference");
     layer *last = &n->layers[n->n_layers - 1];
     if (queue ? BE->nll_loss_queue(CTX, &last->y, lab) : BE->nll_loss(CTX, &last->y, lab, loss)) return C_ERR;
     if (BE->logsoftmax_nll_bwd(CTX, &last->y, lab, &n->layers[n->n_layers - 2].dy) != C_OK) return C_ERR;
@@ -207,6 +231,7 @@ int net_loss_backward(net *n, const uint8_t *labels, int batch, float *loss)
 
 int net_sgd_step(net *n, float lr, float momentum, float wd)
 {
+    if (n->inference) return err_msg(n->model.path, "SGD step on a net built for inference");
     for (int t = 0; t < n->n_pt; t++) {
         ptensor *p = &n->pt[t];
         if (p->trainable &&

@@ -31,6 +31,11 @@ typedef struct net net;
 int net_load(net **out, const char *model_json_path, backend *be, int max_batch);
 /* The same from an already parsed model (copied). */
 int net_build(net **out, const model_desc *m, backend *be, int max_batch);
+/* A net for evaluation only (the evaluate stage, TTA, benchmarks): the same eval-mode forward, bit
+ * for bit, without gradient or momentum buffers, output gradients or backward primitives. A
+ * training-mode forward, a backward or an SGD step on it is an error. */
+int net_load_inference(net **out, const char *model_json_path, backend *be, int max_batch);
+int net_build_inference(net **out, const model_desc *m, backend *be, int max_batch);
 void net_free(net *n);
 
 const model_desc *net_model(const net *n);

@@ -27,6 +27,7 @@ struct net {
     backend *be;
     model_desc model;
     int max_batch;
+    int inference;              /* built by net_build_inference: no gradients */
     int n_layers;
     layer *layers;
     int n_pt, pt_cap;

@@ -20,7 +20,7 @@ int net_add_param(net *n, const char *owner, const char *suffix, int ndim, const
     p->init = init;
     p->bound = bound;
     if (BE->alloc(CTX, &p->val, DT_F32, ndim, shape, TL_PLAIN)) return -1;
-    if (trainable && (BE->alloc(CTX, &p->grad, DT_F32, ndim, shape, TL_PLAIN) ||
+    if (trainable && !n->inference && (BE->alloc(CTX, &p->grad, DT_F32, ndim, shape, TL_PLAIN) ||
                       BE->alloc(CTX, &p->mom, DT_F32, ndim, shape, TL_PLAIN)))
         return -1;
     return n->n_pt++;
@@ -94,7 +94,7 @@ int net_tensor_set(net *n, int i, const float *host)
 int net_grad_get(net *n, int i, float *host)
 {
     if (check_index(n, i) != C_OK) return C_ERR;
-    if (n->pt[i].trainable) return BE->download(CTX, &n->pt[i].grad, host);
+    if (n->pt[i].trainable && !n->inference) return BE->download(CTX, &n->pt[i].grad, host);
     memset(host, 0, tensor_numel(&n->pt[i].val) * sizeof(float));
     return C_OK;
 }
@@ -124,14 +124,14 @@ int net_momentum_empty(const net *n) { return n->momentum_empty; }
 int net_momentum_get(net *n, int i, float *host)
 {
     if (check_index(n, i) != C_OK) return C_ERR;
-    if (!n->pt[i].trainable) return err_msg(n->model.path, "%s: has no momentum buffer", n->pt[i].name);
+    if (!n->pt[i].trainable || n->inference) return err_msg(n->model.path, "%s: has no momentum buffer", n->pt[i].name);
     return BE->download(CTX, &n->pt[i].mom, host);
 }
 
 int net_momentum_set(net *n, int i, const float *host)
 {
     if (check_index(n, i) != C_OK) return C_ERR;
-    if (!n->pt[i].trainable) return err_msg(n->model.path, "%s: has no momentum buffer", n->pt[i].name);
+    if (!n->pt[i].trainable || n->inference) return err_msg(n->model.path, "%s: has no momentum buffer", n->pt[i].name);
     if (BE->upload(CTX, &n->pt[i].mom, host) != C_OK) return C_ERR;
     n->momentum_empty = 0;   /* the next step continues these buffers */
     return C_OK;

@@ -10,6 +10,7 @@
  *   conv2d_bwd(ctx, p, x, w, y, dy, dx, dw, db)
  *       dy: gradient w.r.t. y. dx (NULL allowed, and required when !need_dx), dw, db (NULL when
  *       !bias) are overwritten. y is read only when the plan fuses ReLU (dy masked by y > 0).
+ *       An error on a forward_only plan.
  * The per-shape machinery is built once per distinct batch size and reused (backend/plan_cache.h). */
 #ifndef OPS_CONV2D_H
 #define OPS_CONV2D_H
@@ -26,6 +27,8 @@ typedef struct conv2d_desc {
     int bias;             /* 1: add a bias [oc] */
     int relu;             /* 1: y = relu(conv(x) + b); backward masks dy by y > 0 */
     int need_dx;          /* 0: the input gradient is never asked for (first layer) */
+    int forward_only;     /* 1: only conv2d_fwd is ever called (a net built for inference): no
+                             backward machinery; the forward is the training plan's, bit for bit */
     tensor_layout src_layout; /* layout of x (TL_PLAIN for the network input) */
     int algo;             /* CONV2D_ALGO_AUTO (library chooses, Winograd where it applies) or _DIRECT */
 } conv2d_desc;

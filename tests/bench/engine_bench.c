@@ -1,7 +1,16 @@
 /* engine_bench: forward+backward throughput of every architecture on the CPU backend.
  *
- * usage: engine_bench [--batch 256] [--seconds 3] [--step-only] [arch...]   (default: every models/<arch>.json)
+ * usage: engine_bench [--batch 256] [--seconds 3] [--threads N] [--step-only | --peer] [arch...]
+ *        (default: every models/<arch>.json; --threads 0 or absent: every core)
  * --step-only skips the convolutions-alone columns (for profiling the step with perf).
+ * --peer prints machine lines for tests/bench/cpu_peer.py instead of the table, per model:
+ *   RESULT <arch> step <img/s>     the whole training step the trainer runs (net_train_step:
+ *                                  forward, loss, backward and the SGD update, momentum 0.9, the
+ *                                  weight decay of params/<arch>.json's first phase)
+ *   RESULT <arch> eval <img/s>     an evaluation forward (eval mode) on a net built for inference
+ *   RESULT <arch> ceiling <img/s>  the convolutions alone in oneDNN's preferred layouts (below)
+ * and first the kernels' ISA and activation block (RESULT isa <avx512|avx2|generic> <16|8>), last
+ * the process's thread count after the runs (RESULT threads <n>).
  * For each model: images/s and GFLOP/s of a training step (training-mode forward, loss and
  * backward; no SGD), and beside it the same model's convolutions alone (forward, backward data,
  * backward weights through the same oneDNN plans, nothing else) with algorithm auto and direct,
@@ -19,6 +28,7 @@
 #include "core/errors.h"
 #include "nn/net.h"
 #include "core/rng.h"
+#include "train/train_params.h"
 
 static double now(void)
 {
@@ -254,19 +264,107 @@ static double whole_step(backend *be, const char *path, int batch, double second
     return el / steps;
 }
 
+/* Random normalised-looking images and labels for a batch of the model's input. */
+static void bench_batch(const model_desc *m, int batch, float **in, uint8_t **lab)
+{
+    size_t nin = (size_t)batch * m->input[0] * m->input[1] * m->input[2];
+    *in = xmalloc(nin * sizeof **in);
+    *lab = xmalloc((size_t)batch);
+    rng_stream rs;
+    rng_stream_init(&rs, 5, RNG_TEST, 0);
+    for (size_t i = 0; i < nin; i++) (*in)[i] = 2 * rng_next_float(&rs) - 1;
+    for (int i = 0; i < batch; i++) (*lab)[i] = (uint8_t)rng_next_below(&rs, (uint32_t)m->classes);
+}
+
+/* The weight decay of params/<arch>.json's first phase (0 without a params file). */
+static float params_wd(const char *arch)
+{
+    char path[256];
+    snprintf(path, sizeof path, "params/%s.json", arch);
+    train_params p;
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    fclose(f);
+    if (train_params_load(path, &p)) err_exit();
+    return p.n_phases ? (float)p.phases[0].wd : 0;
+}
+
+/* Seconds per whole training step (net_train_step, SGD included) or, train = 0, per evaluation
+ * forward of a net built for inference. */
+static double timed_steps(backend *be, const char *path, int batch, double seconds, int train, float wd)
+{
+    net *n;
+    if ((train ? net_load(&n, path, be, batch) : net_load_inference(&n, path, be, batch)) || net_init_params(n, 1))
+        err_exit();
+    float *in;
+    uint8_t *lab;
+    bench_batch(net_model(n), batch, &in, &lab);
+    double t0 = 0, el = 0;
+    int steps = 0;
+    for (int it = -1; ; it++) {
+        if (it == 0) t0 = now();
+        if (train) {
+            float l;
+            long ticket = net_train_step(n, in, lab, batch, 1, (uint32_t)it + 1, 0.01f, 0.9f, wd);
+            if (ticket < 0 || net_loss_result(n, ticket, &l)) err_exit();
+            if (!(l == l)) err_die(path, "loss is NaN");
+        } else if (net_forward(n, in, batch, 0, 0, 0)) {
+            err_exit();
+        }
+        if (it >= 0) {
+            steps++;
+            el = now() - t0;
+            if (el >= seconds && steps >= 2) break;
+        }
+    }
+    free(in);
+    free(lab);
+    net_free(n);
+    return el / steps;
+}
+
+/* The process's threads now (/proc/self/task entries). */
+static int thread_count(void)
+{
+    glob_t g = { 0 };
+    int n = glob("/proc/self/task/*", GLOB_NOSORT, NULL, &g) == 0 ? (int)g.gl_pathc : -1;
+    globfree(&g);
+    return n;
+}
+
+static void peer_lines(backend *be, const char *arch, const char *path, int batch, double seconds)
+{
+    model_desc m;
+    if (model_load(&m, path)) err_exit();
+    double ts = timed_steps(be, path, batch, seconds, 1, params_wd(arch));
+    double te = timed_steps(be, path, batch, seconds, 0, 0);
+    int has_conv = 0;
+    for (int i = 0; i < m.n_layers; i++) {
+        int c;
+        layer_flops(&m.layers[i], &c);
+        has_conv |= c;
+    }
+    printf("RESULT %s step %.1f\nRESULT %s eval %.1f\n", arch, batch / ts, arch, batch / te);
+    if (has_conv) printf("RESULT %s ceiling %.1f\n", arch, batch / convs_preferred(&m, batch, seconds));
+    fflush(stdout);
+    model_free(&m);
+}
+
 int main(int argc, char **argv)
 {
     err_init(argv[0]);
-    int batch = 256, step_only = 0;
+    int batch = 256, step_only = 0, peer = 0, threads = 0;
     double seconds = 3;
     const char *archs[64];
     int na = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--batch") && i + 1 < argc) batch = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--seconds") && i + 1 < argc) seconds = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--step-only")) step_only = 1;
+        else if (!strcmp(argv[i], "--peer")) peer = 1;
         else if (argv[i][0] != '-' && na < 64) archs[na++] = argv[i];
-        else err_die(NULL, "usage: engine_bench [--batch N] [--seconds S] [--step-only] [arch...]");
+        else err_die(NULL, "usage: engine_bench [--batch N] [--seconds S] [--threads N] [--step-only | --peer] [arch...]");
     }
     if (batch < 1) err_die(NULL, "--batch must be positive");
     glob_t models = { 0 };   /* default: every model file, models/<arch>.json */
@@ -278,7 +376,20 @@ int main(int argc, char **argv)
         }
     if (!na) err_die("models", "no model files (*.json) and no arch named");
     backend be;
-    if (backend_cpu_init(&be, 0)) err_exit();
+    if (backend_cpu_init(&be, threads)) err_exit();
+    if (peer) {
+        static const char *const isa_names[] = { "generic", "avx2", "avx512" };
+        printf("RESULT isa %s %d\n", isa_names[((cpu_ctx *)be.ctx)->isa], cpu_act_block);
+        for (int a = 0; a < na; a++) {
+            char path[256];
+            snprintf(path, sizeof path, "models/%s.json", archs[a]);
+            peer_lines(&be, archs[a], path, batch, seconds);
+        }
+        printf("RESULT threads %d\n", thread_count());
+        backend_free(&be);
+        globfree(&models);
+        return 0;
+    }
     printf("CPU backend (oneDNN), batch %d, training step = forward + loss + backward (no SGD), activations nChw%dc\n",
            batch, cpu_act_block);
     printf("%-11s %9s %9s %9s | %9s %9s %9s | %6s | %10s %6s\n", "arch", "img/s", "ms/step", "GFLOP/s",

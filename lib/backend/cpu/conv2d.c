@@ -7,7 +7,8 @@
  * first instance's forward primitive picks their layout (format_tag_any); the weight tensor and
  * the weight gradient keep it between steps (cpu_weights.c), so a step reorders only what another
  * primitive wants differently (backward data wants the blocks transposed: one weight reorder
- * per layer and step). A non-permutation layout (Winograd's) keeps the weights in oihw. `algo` AUTO lets oneDNN pick Winograd
+ * per layer and step). A forward-only plan (inference) makes the same choices and keeps only the
+ * forward primitive. A non-permutation layout (Winograd's) keeps the weights in oihw. `algo` AUTO lets oneDNN pick Winograd
  * for 3x3 stride-1 layers where it has a kernel; a shape it cannot do falls back to direct. */
 #include <stdlib.h>
 #include <string.h>
@@ -156,6 +157,11 @@ static int inst_make_alt(cpu_ctx *c, conv2d_plan *P, conv_inst *I, int n, int al
     }
     if (!fpd || (d->need_dx && !dpd) || !wpd) goto fail;
     if (!alt && (is_ref(fpd) || (dpd && is_ref(dpd)) || is_ref(wpd))) { rc = 1; goto fail; }
+    if (d->forward_only) {  /* the backward descriptors above only made the same choices as training */
+        dnnl_primitive_desc_destroy(wpd);
+        if (dpd) dnnl_primitive_desc_destroy(dpd);
+        wpd = dpd = NULL;
+    }
 
     dnnl_memory_desc_t wf_md = *dnnl_primitive_desc_query_md(fpd, dnnl_query_weights_md, 0);
     if (!P->w_blocked && wf_md.format_kind == dnnl_blocked && n == d->max_n) {
@@ -175,22 +181,23 @@ static int inst_make_alt(cpu_ctx *c, conv2d_plan *P, conv_inst *I, int n, int al
         DNNL_TRY(mem_make(c, &I->d_dsrc, &src_md));
         if (reorder_make(c, &w_plain, &wd_md, &I->r_wd, &I->r_wd_from, &I->r_wd_to, &I->w_bwd, 1)) goto fail;
     }
-    dnnl_memory_desc_t dw_md = *dnnl_primitive_desc_query_md(wpd, dnnl_query_diff_weights_md, 0);
-    DNNL_TRY(mem_make(c, &I->w_src, &src_md));
-    DNNL_TRY(mem_make(c, &I->w_ddst, &dst_md));
-    DNNL_TRY(mem_make(c, &I->w_dw, &dw_md));
-    DNNL_TRY(mem_make(c, &I->w_db, &b_md));
-    if (reorder_make(c, &dw_md, &w_plain, &I->r_dw, &I->r_dw_from, &I->r_dw_to, &I->dw_int, 0)) goto fail;
+    if (wpd) {
+        dnnl_memory_desc_t dw_md = *dnnl_primitive_desc_query_md(wpd, dnnl_query_diff_weights_md, 0);
+        DNNL_TRY(mem_make(c, &I->w_src, &src_md));
+        DNNL_TRY(mem_make(c, &I->w_ddst, &dst_md));
+        DNNL_TRY(mem_make(c, &I->w_dw, &dw_md));
+        DNNL_TRY(mem_make(c, &I->w_db, &b_md));
+        if (reorder_make(c, &dw_md, &w_plain, &I->r_dw, &I->r_dw_from, &I->r_dw_to, &I->dw_int, 0)) goto fail;
+    }
     if (alt) {  /* activation reorders between our layouts and nhwc */
         if (reorder_make(c, &x_md, &src_md, &I->r_x, &I->r_x_from, &I->r_x_to, &I->xs, 1) ||
             reorder_make(c, &dst_md, &y_md, &I->r_y, &I->r_y_from, &I->r_y_to, &I->ys, 0) ||
-            reorder_make(c, &y_md, &dst_md, &I->r_g, &I->r_g_from, &I->r_g_to, &I->gs, 1) ||
+            (wpd && reorder_make(c, &y_md, &dst_md, &I->r_g, &I->r_g_from, &I->r_g_to, &I->gs, 1)) ||
             (dpd && reorder_make(c, &src_md, &x_md, &I->r_dx, &I->r_dx_from, &I->r_dx_to, &I->dxs, 0)))
             goto fail;
     }
     if (dpd) { if (prim_make(c, dpd, &I->bwdd, &I->d_scr)) { dpd = NULL; goto fail; } dpd = NULL; }
-    if (prim_make(c, wpd, &I->bwdw, &I->w_scr)) { wpd = NULL; goto fail; }
-    wpd = NULL;
+    if (wpd) { if (prim_make(c, wpd, &I->bwdw, &I->w_scr)) { wpd = NULL; goto fail; } wpd = NULL; }
     if (prim_make(c, fpd, &I->fwd, &I->f_scr)) { fpd = NULL; goto fail; }
     fpd = NULL;
     rc = C_OK;
@@ -298,6 +305,7 @@ int cpu_conv2d_bwd(void *ctx, conv2d_plan *P, const tensor *x, const tensor *w, 
                  const tensor *dy, tensor *dx, tensor *dw, tensor *db)
 {
     cpu_ctx *c = ctx;
+    if (P->d.forward_only) return err_msg("conv2d", "backward asked of a forward-only plan");
     conv_inst *I = plan_cache_get(&P->cache, x->shape[0]);
     if (!I) return C_ERR;
     if (P->w_blocked && (cpu_weights_adopt(c, dw, &P->w_md) != C_OK ||

@@ -88,6 +88,7 @@ static int algo_choose(cuda_ctx *c, const conv2d_plan *P, conv_inst *I)
         DNN_RET(c, cudnnFindConvolutionForwardAlgorithm(c->dnn, I->xd, P->wd, I->cf, I->yd, CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &got, pf));
     PICK(c, pf, got, k);
     if (k >= 0) { a->fwd = pf[k].algo; a->fwd_math = math_use(c, pf[k].mathType); }
+    if (P->d.forward_only) return C_OK;   /* inference: no backward algorithms */
 
     if (P->d.need_dx) {
         cudnnConvolutionBwdDataAlgoPerf_t pd[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
@@ -156,7 +157,7 @@ static int inst_make(cuda_ctx *c, conv2d_plan *P, conv_inst *I, int n)
         goto fail;
     }
     {
-        int key[10] = { n, d->ic, d->ih, d->iw, d->oc, d->kh, d->kw, d->stride, d->pad, d->need_dx };
+        int key[10] = { n, d->ic, d->ih, d->iw, d->oc, d->kh, d->kw, d->stride, d->pad, d->need_dx | d->forward_only << 1 };
         const cuda_algo *hit = algo_cached(c, key);
         if (hit) I->a = *hit;
         else {
@@ -170,10 +171,11 @@ static int inst_make(cuda_ctx *c, conv2d_plan *P, conv_inst *I, int n)
         cudnn_check(c, cudnnSetConvolutionMathType(I->cw, I->a.bwdf_math), "cudnnSetConvolutionMathType", __FILE__, __LINE__) ||
         cudnn_check(c, cudnnGetConvolutionForwardWorkspaceSize(c->dnn, I->xd, P->wd, I->cf, I->yd, I->a.fwd, &I->ws_f),
                     "cudnnGetConvolutionForwardWorkspaceSize", __FILE__, __LINE__) ||
-        cudnn_check(c, cudnnGetConvolutionBackwardFilterWorkspaceSize(c->dnn, I->xd, I->yd, I->cw, P->wd, I->a.bwdf, &I->ws_w),
-                    "cudnnGetConvolutionBackwardFilterWorkspaceSize", __FILE__, __LINE__))
+        (!d->forward_only &&
+         cudnn_check(c, cudnnGetConvolutionBackwardFilterWorkspaceSize(c->dnn, I->xd, I->yd, I->cw, P->wd, I->a.bwdf, &I->ws_w),
+                     "cudnnGetConvolutionBackwardFilterWorkspaceSize", __FILE__, __LINE__)))
         goto fail;
-    if (d->need_dx &&
+    if (d->need_dx && !d->forward_only &&
         cudnn_check(c, cudnnGetConvolutionBackwardDataWorkspaceSize(c->dnn, P->wd, I->yd, I->cd, I->xd, I->a.bwdd, &I->ws_d),
                     "cudnnGetConvolutionBackwardDataWorkspaceSize", __FILE__, __LINE__))
         goto fail;
@@ -287,6 +289,7 @@ int cuda_conv2d_bwd(void *ctx, conv2d_plan *P, const tensor *x, const tensor *w,
                   const tensor *dy, tensor *dx, tensor *dw, tensor *db)
 {
     cuda_ctx *c = (cuda_ctx *)ctx;
+    if (P->d.forward_only) return err_msg("conv2d", "backward asked of a forward-only plan");
     conv_inst *I = (conv_inst *)plan_cache_get(&P->cache, x->shape[0]);
     if (!I) return C_ERR;
     const float one = 1.0f, zero = 0.0f;

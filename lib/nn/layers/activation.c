@@ -11,7 +11,7 @@ static int act_build(net *n, layer *L, const tensor *x, const tensor *dx_in)
         return C_OK;
     }
     if (net_alloc_act(n, &L->y, ml->out_ndim, ml->out_shape, x->layout) ||
-        net_alloc_act(n, &L->dy, ml->out_ndim, ml->out_shape, x->layout))
+        net_alloc_grad(n, &L->dy, ml->out_ndim, ml->out_shape, x->layout))
         return C_ERR;
     return C_OK;
 }

@@ -25,8 +25,8 @@ static int bn_build(net *n, layer *L, const tensor *x, const tensor *dx_in)
     (void)dx_in;
     const int *os = L->ml->out_shape;
     if (layer_conv_plan(n, L, x, 0, 0) != C_OK) return C_ERR;
-    if (net_alloc_act(n, &L->c, 3, os, TL_ACT) || net_alloc_act(n, &L->dc, 3, os, TL_ACT)) return C_ERR;
-    if (net_alloc_act(n, &L->y, 3, os, TL_ACT) || net_alloc_act(n, &L->dy, 3, os, TL_ACT)) return C_ERR;
+    if (net_alloc_act(n, &L->c, 3, os, TL_ACT) || net_alloc_grad(n, &L->dc, 3, os, TL_ACT)) return C_ERR;
+    if (net_alloc_act(n, &L->y, 3, os, TL_ACT) || net_alloc_grad(n, &L->dy, 3, os, TL_ACT)) return C_ERR;
     return C_OK;
 }
 

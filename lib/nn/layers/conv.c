@@ -9,7 +9,7 @@ int layer_conv_plan(net *n, layer *L, const tensor *x, int bias, int relu)
     const model_layer *ml = L->ml;
     conv2d_desc d = { .max_n = net_max_batch(n), .ic = ml->in, .ih = ml->in_shape[1], .iw = ml->in_shape[2],
                       .oc = ml->out, .kh = ml->kernel, .kw = ml->kernel, .stride = ml->stride, .pad = ml->padding,
-                      .bias = bias, .relu = relu, .need_dx = L->needs_dx, .src_layout = x->layout,
+                      .bias = bias, .relu = relu, .need_dx = L->needs_dx, .forward_only = net_is_inference(n), .src_layout = x->layout,
                       .algo = CONV2D_ALGO_AUTO };
     if (!(L->plan = be->iface->conv2d_plan_make(be->ctx, &d)))
         return err_msg(net_model(n)->path, "%s: cannot set up its convolution", ml->name);
@@ -39,7 +39,7 @@ static int conv_build(net *n, layer *L, const tensor *x, const tensor *dx_in)
     L->fused_relu = ml->type == ML_CONVLAYER ||
                     (L->index + 1 < m->n_layers && m->layers[L->index + 1].type == ML_RELU);
     if (layer_conv_plan(n, L, x, ml->bias, L->fused_relu) != C_OK) return C_ERR;
-    if (net_alloc_act(n, &L->y, 3, ml->out_shape, TL_ACT) || net_alloc_act(n, &L->dy, 3, ml->out_shape, TL_ACT))
+    if (net_alloc_act(n, &L->y, 3, ml->out_shape, TL_ACT) || net_alloc_grad(n, &L->dy, 3, ml->out_shape, TL_ACT))
         return C_ERR;
     return C_OK;
 }

@@ -6,7 +6,7 @@ static int out_build(net *n, layer *L, const tensor *x, const tensor *dx_in)
 {
     (void)x; (void)dx_in;
     const int *os = L->ml->out_shape;
-    return net_alloc_act(n, &L->y, 1, os, TL_PLAIN) || net_alloc_act(n, &L->dy, 1, os, TL_PLAIN) ? C_ERR : C_OK;
+    return net_alloc_act(n, &L->y, 1, os, TL_PLAIN) || net_alloc_grad(n, &L->dy, 1, os, TL_PLAIN) ? C_ERR : C_OK;
 }
 
 static int out_forward(net *n, layer *L, const tensor *x, int training)

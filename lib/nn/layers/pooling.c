@@ -7,7 +7,7 @@ static int pool_build(net *n, layer *L, const tensor *x, const tensor *dx_in)
     const model_layer *ml = L->ml;
     const backend *be = net_backend(n);
     int is[2] = { net_max_batch(n), ml->in_shape[0] };
-    if (net_alloc_act(n, &L->y, 3, ml->out_shape, TL_PLAIN) || net_alloc_act(n, &L->dy, 3, ml->out_shape, TL_PLAIN) ||
+    if (net_alloc_act(n, &L->y, 3, ml->out_shape, TL_PLAIN) || net_alloc_grad(n, &L->dy, 3, ml->out_shape, TL_PLAIN) ||
         be->iface->alloc(be->ctx, &L->idx, DT_I32, 2, is, TL_PLAIN))
         return C_ERR;
     return C_OK;

@@ -8,10 +8,10 @@ static int reshape_build(net *n, layer *L, const tensor *x, const tensor *dx_in)
         L->alias = 1;
         L->y = net_view_of(n, x, 1, os);
         if (dx_in) L->dy = net_view_of(n, dx_in, 1, os);
-        else if (net_alloc_act(n, &L->dy, 1, os, TL_PLAIN)) return C_ERR;
+        else if (net_alloc_grad(n, &L->dy, 1, os, TL_PLAIN)) return C_ERR;
         return C_OK;
     }
-    return net_alloc_act(n, &L->y, 1, os, TL_PLAIN) || net_alloc_act(n, &L->dy, 1, os, TL_PLAIN) ? C_ERR : C_OK;
+    return net_alloc_act(n, &L->y, 1, os, TL_PLAIN) || net_alloc_grad(n, &L->dy, 1, os, TL_PLAIN) ? C_ERR : C_OK;
 }
 
 static int reshape_forward(net *n, layer *L, const tensor *x, int training)
