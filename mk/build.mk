@@ -10,7 +10,7 @@ CC      ?= cc
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -Wall -Wextra -fopenmp -D_GNU_SOURCE -Ilib
 DEPFLAGS = -MMD -MP
-LDLIBS  += -larchive -lpng -lcjson -lcurl -lcrypto -ldnnl -lmvec -lm
+LDLIBS  += -larchive -lpng -lcjson -lcurl -lcrypto -ldnnl -llapacke -lmvec -lm
 LDFLAGS += -fopenmp
 
 # SAN=1: AddressSanitizer (with LeakSanitizer) and UndefinedBehaviorSanitizer, float-to-int

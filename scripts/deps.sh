@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(build-essential pkg-config libarchive-dev libpng-dev libcjson-dev libcurl4-openssl-dev libssl-dev
-          libdnnl-dev libopenblas-dev gnuplot-nox python3 python3-venv clang libclang-rt-14-dev
+          libdnnl-dev libopenblas-dev liblapacke-dev gnuplot-nox python3 python3-venv clang libclang-rt-14-dev
           slurmctld slurmd slurm-client munge ${DEPS_EXTRA:-})
 python_packages=(numpy safetensors)
 

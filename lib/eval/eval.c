@@ -12,6 +12,7 @@
 #include "data/norm_stats.h"
 #include "core/errors.h"
 #include "eval/metrics.h"
+#include "eval/tta.h"
 #include "nn/net.h"
 #include "core/json.h"
 #include "core/params.h"
@@ -23,15 +24,26 @@
 int eval_params_load(const char *path, eval_params *p)
 {
     static const p_field fields[] = {
-        { "n_aug", P_INT, 1, 0, 64, 0 },
+        { "n_aug", P_INT, 0, 0, 64, 0 },          /* required with "tta": "fastai", refused otherwise */
         { "batch_size", P_INT, 1, 1, 4096, 0 },
         { "seed", P_INT, 1, 0, 9007199254740992.0, 0 },
+        { "tta", P_STRING, 0, 1, 0, 0 },
     };
     json_doc d;
     if (json_load(&d, path) != C_OK) return C_ERR;
-    int rc = params_check(path, "", d.root, fields, 3);
+    int rc = params_check(path, "", d.root, fields, 4);
     if (rc == C_OK) {
-        p->n_aug = (int)params_int(d.root, "n_aug", 4);
+        const char *tta = params_string(d.root, "tta", "fastai");
+        const int has_n_aug = cJSON_GetObjectItemCaseSensitive(d.root, "n_aug") != NULL;
+        p->tta = !strcmp(tta, "flip_translate") ? EVAL_TTA_FLIP_TRANSLATE : EVAL_TTA_FASTAI;
+        if (strcmp(tta, "fastai") && strcmp(tta, "flip_translate"))
+            rc = err_msg(path, "tta: must be \"fastai\" or \"flip_translate\" (got \"%s\")", tta);
+        else if (p->tta == EVAL_TTA_FASTAI && !has_n_aug)
+            rc = err_msg(path, "n_aug: missing required key (needed unless \"tta\" is \"flip_translate\")");
+        else if (p->tta == EVAL_TTA_FLIP_TRANSLATE && has_n_aug)
+            rc = err_msg(path, "n_aug: not used with \"tta\": \"flip_translate\" (its six views are fixed); remove it");
+        /* flip_translate: the 5 views beside the clean one, as eval.json's n_aug counts them */
+        p->n_aug = p->tta == EVAL_TTA_FASTAI ? (int)params_int(d.root, "n_aug", 4) : TTA_N_VIEWS - 1;
         p->batch_size = (int)params_int(d.root, "batch_size", 256);
         p->seed = (unsigned long long)params_number(d.root, "seed", 0);
     }
@@ -80,9 +92,10 @@ static int check_logp(const float *logp, long start, int n, int k, const char *c
                    (double)logp[(size_t)start * k + bad], start + bad / k, bad % k, desc);
 }
 
-/* One pass over the test set into logp [n, k]: pass < 0 is the clean pass, otherwise the
- * training transform with the draws of TTA pass `pass`. */
-static int run_pass(net *nt, const dataset *ds, const norm_stats *ns, const eval_params *ep, int pass,
+/* One pass over the test set into logp [n, k]: view >= 0 is that fixed view (eval/tta.h);
+ * otherwise pass < 0 is the clean pass, pass >= 0 the training transform with the draws of TTA
+ * pass `pass`. */
+static int run_pass(net *nt, const dataset *ds, const norm_stats *ns, const eval_params *ep, int pass, int view,
                     float *x, float *logp, int k, const char *ckpt, const char *desc)
 {
     const int h = ds->h, w = ds->w, bs = ep->batch_size;
@@ -96,7 +109,8 @@ static int run_pass(net *nt, const dataset *ds, const norm_stats *ns, const eval
         #pragma omp parallel for schedule(static)
         for (int i = 0; i < n; i++) {
             const uint8_t *src = dataset_image(ds, start + i);
-            if (pass < 0) augment_normalise(src, h, w, ns, x + (size_t)i * img);
+            if (view >= 0) tta_view_image(src, h, w, ns, view, x + (size_t)i * img);
+            else if (pass < 0) augment_normalise(src, h, w, ns, x + (size_t)i * img);
             else augment_image(src, h, w, ns, &cfg, AUGMENT_PASS_TTA + (uint32_t)pass, (uint32_t)(start + i),
                                x + (size_t)i * img);
         }
@@ -131,6 +145,33 @@ static int run_pass_device(net *nt, loader *dl, int pass, float *logp, int k, co
     return rc;
 }
 
+/* airbench's TTA level 2 (eval/tta.h): the clean pass is view TTA_IDENTITY (clean gets its
+ * probabilities), then the five other views; tta gets the softmax of the weighted mean
+ * log-probability. Always on the host path (the views are built here, each batch uploaded). */
+static int flip_translate(net *nt, const dataset *ds, const norm_stats *ns, const eval_params *ep, float *x,
+                          float *logp, float *clean, float *tta, int k, const char *ckpt, const char *arch)
+{
+    static const char *names[TTA_N_VIEWS] = { "clean", "mirror", "crop (0,0)", "crop (0,0) mirror", "crop (2,2)",
+                                              "crop (2,2) mirror" };
+    if (ds->h < 2 || ds->w < 2) return err_msg(ckpt, "tta flip_translate needs images of at least 2x2 pixels");
+    const size_t count = (size_t)ds->n * k;
+    double *sum = xcalloc(count ? count : 1, sizeof *sum);
+    int rc = C_OK;
+    for (int v = 0; v < TTA_N_VIEWS && rc == C_OK; v++) {
+        char desc[128];
+        snprintf(desc, sizeof desc, "%.60s TTA view %d/%d (%s)", arch, v + 1, TTA_N_VIEWS, names[v]);
+        /* the identity view is the clean pass itself: the same code, the same bytes */
+        rc = run_pass(nt, ds, ns, ep, -1, v == TTA_IDENTITY ? -1 : v, x, logp, k, ckpt, desc);
+        if (rc != C_OK) break;
+        tta_add_weighted(sum, logp, tta_view_weight(v), count);
+        if (v == TTA_IDENTITY)
+            for (size_t i = 0; i < count; i++) clean[i] = (float)exp((double)logp[i]);
+    }
+    if (rc == C_OK) tta_softmax_rows(sum, (size_t)ds->n, k, tta);
+    free(sum);
+    return rc;
+}
+
 static cJSON *num_array(const double *v, int n)
 {
     cJSON *a = cJSON_CreateArray();
@@ -148,6 +189,7 @@ static cJSON *eval_json(const char *arch, const eval_params *ep, const dataset *
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "arch", arch);
     cJSON_AddNumberToObject(o, "n_aug", ep->n_aug);
+    if (ep->tta == EVAL_TTA_FLIP_TRANSLATE) cJSON_AddStringToObject(o, "tta", "flip_translate");
     cJSON_AddNumberToObject(o, "count", (double)n);
     cJSON_AddNumberToObject(o, "accuracy", metrics_accuracy(clean, ds->labels, n, k));
     cJSON_AddNumberToObject(o, "log_loss", metrics_log_loss(clean, ds->labels, n, k));
@@ -231,25 +273,29 @@ int eval_run(const eval_opts *o)
     clean = xmalloc(sizeof *clean * count);
     tta = xmalloc(sizeof *tta * count);
     metrics_tta_init(&acc, count);
-    if (be.iface->augment_batch) {
-        /* on the GPU: the test set is uploaded once and every pass runs there */
-        augment_cfg cfg = { .pad = ds.h / 8, .flip = 1, .seed = ep.seed };
-        if (loader_init(&dl, &ds, &ns, ep.batch_size, 0, &cfg, ep.seed, 0) != C_OK) goto done;
-        have_dl = 1;
-        if (loader_attach_device(&dl, &be, net_input(nt), net_labels(nt)) != C_OK) goto done;
+    if (ep.tta == EVAL_TTA_FLIP_TRANSLATE) {
+        if (flip_translate(nt, &ds, &ns, &ep, x, logp, clean, tta, k, o->ckpt_path, m->arch) != C_OK) goto done;
+    } else {
+        if (be.iface->augment_batch) {
+            /* on the GPU: the test set is uploaded once and every pass runs there */
+            augment_cfg cfg = { .pad = ds.h / 8, .flip = 1, .seed = ep.seed };
+            if (loader_init(&dl, &ds, &ns, ep.batch_size, 0, &cfg, ep.seed, 0) != C_OK) goto done;
+            have_dl = 1;
+            if (loader_attach_device(&dl, &be, net_input(nt), net_labels(nt)) != C_OK) goto done;
+        }
+        for (int p = -1; p < ep.n_aug; p++) {
+            char desc[128];
+            if (p < 0) snprintf(desc, sizeof desc, "%.60s clean pass", m->arch);
+            else snprintf(desc, sizeof desc, "%.60s TTA pass %d/%d", m->arch, p + 1, ep.n_aug);
+            if ((have_dl ? run_pass_device(nt, &dl, p, logp, k, o->ckpt_path, desc)
+                         : run_pass(nt, &ds, &ns, &ep, p, -1, x, logp, k, o->ckpt_path, desc)) != C_OK)
+                goto done;
+            metrics_tta_add_logp(&acc, logp);
+            if (p < 0)
+                for (size_t i = 0; i < count; i++) clean[i] = (float)exp((double)logp[i]);   /* as metrics_tta */
+        }
+        metrics_tta_mean(&acc, tta);
     }
-    for (int p = -1; p < ep.n_aug; p++) {
-        char desc[128];
-        if (p < 0) snprintf(desc, sizeof desc, "%.60s clean pass", m->arch);
-        else snprintf(desc, sizeof desc, "%.60s TTA pass %d/%d", m->arch, p + 1, ep.n_aug);
-        if ((have_dl ? run_pass_device(nt, &dl, p, logp, k, o->ckpt_path, desc)
-                     : run_pass(nt, &ds, &ns, &ep, p, x, logp, k, o->ckpt_path, desc)) != C_OK)
-            goto done;
-        metrics_tta_add_logp(&acc, logp);
-        if (p < 0)
-            for (size_t i = 0; i < count; i++) clean[i] = (float)exp((double)logp[i]);   /* as metrics_tta */
-    }
-    metrics_tta_mean(&acc, tta);
 
     /* probs first, then the JSON: both are written atomically and make treats them as one group. */
     safetensors_writer sw;
@@ -264,6 +310,7 @@ int eval_run(const eval_opts *o)
     safetensors_writer_meta(&sw, "n_aug", nbuf);
     snprintf(nbuf, sizeof nbuf, "%llu", ep.seed);
     safetensors_writer_meta(&sw, "seed", nbuf);
+    if (ep.tta == EVAL_TTA_FLIP_TRANSLATE) safetensors_writer_meta(&sw, "tta", "flip_translate");
     int wrc = safetensors_writer_save(&sw, o->probs_out);
     safetensors_writer_free(&sw);
     if (wrc != C_OK) goto done;
@@ -271,9 +318,10 @@ int eval_run(const eval_opts *o)
     cJSON *j = eval_json(m->arch, &ep, &ds, k, clean, tta);
     wrc = json_write_atomic(o->eval_out, j);
     if (wrc == C_OK)
-        fprintf(stderr, "%s: accuracy %.4f, log loss %.4f; TTA (1 + %d passes) accuracy %.4f, log loss %.4f\n",
+        fprintf(stderr, "%s: accuracy %.4f, log loss %.4f; TTA (%s%d %s) accuracy %.4f, log loss %.4f\n",
                 m->arch, cJSON_GetObjectItem(j, "accuracy")->valuedouble, cJSON_GetObjectItem(j, "log_loss")->valuedouble,
-                ep.n_aug, cJSON_GetObjectItem(j, "tta_accuracy")->valuedouble,
+                ep.tta == EVAL_TTA_FASTAI ? "1 + " : "flip_translate, ", ep.tta == EVAL_TTA_FASTAI ? ep.n_aug : TTA_N_VIEWS,
+                ep.tta == EVAL_TTA_FASTAI ? "passes" : "views", cJSON_GetObjectItem(j, "tta_accuracy")->valuedouble,
                 cJSON_GetObjectItem(j, "tta_log_loss")->valuedouble);
     cJSON_Delete(j);
     rc = wrc;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The evaluate stage on a briefly trained convnet (mini archive): eval.json has every field of
 # docs/artifacts.md with consistent values (confusion sums to the image count, its diagonal gives
-# the TTA accuracy); with n_aug 0 TTA equals the plain pass; two runs give identical bytes;
+# the TTA accuracy); with n_aug 0 TTA equals the plain pass; two runs give identical bytes, and so
+# does naming the default "tta": "fastai";
 # probs.safetensors holds the averaged probabilities (rows sum to 1, argmax = TTA accuracy, when
 # the Python venv is there); bad params, a missing or mismatched checkpoint each give one error
 # line naming the culprit and leave nothing behind.
@@ -47,6 +48,12 @@ awk -v t="$total" -v d="$trace" -v c="$count" -v a="$tta" 'BEGIN { exit !(t == c
 evaluate "$TMP/eval.json" "$TMP/b" 2>/dev/null && cmp -s "$TMP/a.eval.json" "$TMP/b.eval.json" &&
   cmp -s "$TMP/a.probs.safetensors" "$TMP/b.probs.safetensors" && pass evaluate_deterministic ||
   fail evaluate_deterministic "two runs differ"
+
+# "tta": "fastai" is the default: naming it changes no byte (flip_translate: tests/cli/eval_tta_views.sh)
+echo '{"n_aug": 4, "batch_size": 256, "seed": 0, "tta": "fastai"}' > "$TMP/eval_fastai.json"
+evaluate "$TMP/eval_fastai.json" "$TMP/f" 2>/dev/null && cmp -s "$TMP/a.eval.json" "$TMP/f.eval.json" &&
+  cmp -s "$TMP/a.probs.safetensors" "$TMP/f.probs.safetensors" && pass tta_fastai_is_default ||
+  fail tta_fastai_is_default "\"tta\": \"fastai\" changed the outputs"
 
 echo '{"n_aug": 0, "batch_size": 100, "seed": 0}' > "$TMP/eval0.json"
 evaluate "$TMP/eval0.json" "$TMP/z" 2>/dev/null &&
