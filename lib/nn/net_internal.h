@@ -11,6 +11,8 @@ typedef struct ptensor {
     char name[96];
     int ndim, shape[4];
     int trainable;
+    int group;          /* NET_GROUP_* (net.h) */
+    int frozen;         /* trainable but skipped by the SGD step (net_tensor_set_frozen) */
     int init;           /* NET_INIT_* */
     float bound;        /* NET_INIT_UNIFORM: U(-bound, bound) */
     tensor val, grad, mom, saved;
@@ -48,6 +50,9 @@ struct net {
     int graphs_off;             /* NET_GRAPH=0, or a capture failed */
     long graph_steps;
 };
+
+/* 1 when the SGD step updates tensor p: trainable and not frozen (what net_sgd_step tests). */
+static inline int net_pt_stepped(const ptensor *p) { return p->trainable && !p->frozen; }
 
 #define BE (n->be->iface)
 #define CTX (n->be->ctx)
