@@ -661,6 +661,25 @@ static void groups_and_frozen_tensors(void)
     CHECK(net_grad_get(n, wb, g) == C_OK);
     CHECK(max_abs(g, 24) > 0);
     CHECK(net_tensor_set_frozen(n, wb, 0) == C_OK && !net_tensor_frozen(n, wb));
+    /* the SGD step leaves what is not trainable alone (weight decay included) and moves the rest */
+    int nt = net_n_tensors(n);
+    float **before = xcalloc((size_t)nt, sizeof *before);
+    for (int t = 0; t < nt; t++) {
+        before[t] = xmalloc(net_tensor_numel(n, t) * sizeof(float));
+        CHECK(net_tensor_get(n, t, before[t]) == C_OK);
+    }
+    CHECK(net_sgd_step(n, 0.1f, 0.9f, 0.01f) == C_OK);
+    for (int t = 0; t < nt; t++) {
+        size_t k = net_tensor_numel(n, t);
+        float *after = xmalloc(k * sizeof *after);
+        int tr;
+        net_tensor_info(n, t, NULL, NULL, NULL, &tr);
+        CHECK(net_tensor_get(n, t, after) == C_OK);
+        CHECK(!memcmp(before[t], after, k * sizeof(float)) == !tr);
+        free(after);
+        free(before[t]);
+    }
+    free(before);
     free(in);
     net_free(n);
 }
