@@ -2,11 +2,11 @@
 #include "nn/model.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "core/errors.h"
 #include "core/json.h"
-#include <math.h>
 #include "ops/conv2d.h"
 #include "ops/maxpool.h"
 
