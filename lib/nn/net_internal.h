@@ -51,7 +51,9 @@ struct net {
     long graph_steps;
 };
 
-/* 1 when the SGD step updates tensor p: trainable and not frozen (what net_sgd_step tests). */
+/* 1 when the SGD step updates tensor p: trainable and not frozen (net_tensor_set_frozen). The
+ * condition net_sgd_step's loop is to test (issue 14: that function is helper TRAIN's; until the
+ * branches merge it tests p->trainable, so a frozen tensor is still stepped here). */
 static inline int net_pt_stepped(const ptensor *p) { return p->trainable && !p->frozen; }
 
 #define BE (n->be->iface)
