@@ -24,14 +24,17 @@
 #include "core/errors.h"
 #include "ops/accumulate.h"
 #include "ops/augment_batch.h"
+#include "ops/batchnorm.h"
 #include "ops/bnlayer.h"
 #include "ops/conv2d.h"
 #include "ops/dropout.h"
 #include "ops/flatten.h"
+#include "ops/gelu.h"
 #include "ops/linear.h"
 #include "ops/logsoftmax.h"
 #include "ops/maxpool.h"
 #include "ops/relu.h"
+#include "ops/scale.h"
 #include "ops/sgd.h"
 
 typedef struct backend_iface {
@@ -67,6 +70,15 @@ typedef struct backend_iface {
     /* ops/maxpool.h */
     int (*maxpool_fwd)(void *ctx, const tensor *x, tensor *y, tensor *idx);
     int (*maxpool_bwd)(void *ctx, const tensor *idx, const tensor *dy, tensor *dx);
+    int (*maxpool2d_fwd)(void *ctx, const tensor *x, tensor *y, int k);
+    int (*maxpool2d_bwd)(void *ctx, const tensor *x, const tensor *dy, tensor *dx, int k);
+
+    /* ops/gelu.h */
+    int (*gelu_fwd)(void *ctx, const tensor *x, tensor *y);
+    int (*gelu_bwd)(void *ctx, const tensor *x, const tensor *dy, tensor *dx);
+
+    /* ops/scale.h */
+    int (*scale)(void *ctx, const tensor *x, tensor *y, float s);
 
     /* ops/flatten.h */
     int (*flatten_fwd)(void *ctx, const tensor *x, tensor *y);
@@ -83,6 +95,13 @@ typedef struct backend_iface {
                    tensor *stds, const tensor *skip, tensor *y, int training);
     int (*bnlayer_bwd)(void *ctx, const tensor *c, const tensor *m, const tensor *means, const tensor *stds,
                    const tensor *dy, tensor *dc, tensor *da, tensor *dm);
+
+    /* ops/batchnorm.h */
+    int (*batchnorm_fwd)(void *ctx, const tensor *x, const tensor *weight, const tensor *bias, tensor *running_mean,
+                         tensor *running_var, tensor *save_mean, tensor *save_invstd, tensor *y, int training,
+                         float momentum, float eps);
+    int (*batchnorm_bwd)(void *ctx, const tensor *x, const tensor *weight, const tensor *save_mean,
+                         const tensor *save_invstd, const tensor *dy, tensor *dx, tensor *dweight, tensor *dbias);
 
     /* ops/logsoftmax.h */
     int (*logsoftmax_fwd)(void *ctx, const tensor *x, tensor *y);

@@ -31,6 +31,9 @@ typedef struct layer {
     tensor c, dc;               /* BnLayer: conv output and its gradient */
     tensor y, dy;               /* output and its gradient (views when alias) */
     tensor idx;                 /* max pool arg max */
+    tensor save_mean, save_invstd;  /* BatchNorm2d: the last training forward's batch statistics */
+    tensor dw_frozen;           /* a conv whose weight is not trainable: its gradient, computed
+                                   by the backward (with the bias's) and dropped */
 } layer;
 
 typedef struct layer_kind {
@@ -53,15 +56,21 @@ const layer_kind *layer_kind_of(ml_type t);
 
 /* ---- what the kinds use from the net (nn/net.c, nn/net_tensors.c, nn/net_profile.c) ---- */
 
-enum { NET_INIT_UNIFORM, NET_INIT_ZEROS, NET_INIT_ONES };
-/* The most state-dict tensors one layer may declare (BnLayer: a, m, conv.weight, means, stds). */
+/* NET_INIT_DIRAC: NET_INIT_UNIFORM, then torch.nn.init.dirac_ on the first min(out, in) filters
+ * of a [out, in, kh, kw] weight. */
+enum { NET_INIT_UNIFORM, NET_INIT_ZEROS, NET_INIT_ONES, NET_INIT_DIRAC };
+/* The most state-dict tensors one layer may declare (BnLayer: a, m, conv.weight, means, stds;
+ * BatchNorm2d: weight, bias, running_mean, running_var). */
 enum { NET_MAX_LAYER_TENSORS = 5 };
 
 /* Adds the state-dict tensor `<owner>.<suffix>` (with gradient and momentum when trainable);
  * init NET_INIT_*, bound: U(-bound, bound) for NET_INIT_UNIFORM. Its index, or -1. */
 int net_add_param(net *n, const char *owner, const char *suffix, int ndim, const int *shape, int trainable,
                   int init, float bound);
-/* Value and gradient of parameter tensor i; NULL for i < 0 (no such parameter). */
+/* Puts tensor i in an optimiser group (NET_GROUP_*, net.h); tensors start in NET_GROUP_DEFAULT. */
+void net_param_set_group(net *n, int i, int group);
+/* Value and gradient of parameter tensor i; NULL for i < 0 (no such parameter), and the gradient
+ * NULL for a tensor that is not trainable. */
 tensor *net_param(net *n, int i);
 tensor *net_grad(net *n, int i);
 

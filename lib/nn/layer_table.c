@@ -3,7 +3,7 @@
 
 extern const layer_kind layer_kind_linear, layer_kind_conv2d, layer_kind_convlayer, layer_kind_bnlayer,
     layer_kind_resnetlayer, layer_kind_maxpool, layer_kind_flatten, layer_kind_dropout, layer_kind_relu,
-    layer_kind_logsoftmax;
+    layer_kind_logsoftmax, layer_kind_gelu, layer_kind_batchnorm2d, layer_kind_maxpool2d, layer_kind_mul;
 
 static const layer_kind *const kinds[ML_N_TYPES] = {
     [ML_LINEAR] = &layer_kind_linear,
@@ -16,6 +16,10 @@ static const layer_kind *const kinds[ML_N_TYPES] = {
     [ML_DROPOUT] = &layer_kind_dropout,
     [ML_RELU] = &layer_kind_relu,
     [ML_LOGSOFTMAX] = &layer_kind_logsoftmax,
+    [ML_GELU] = &layer_kind_gelu,
+    [ML_BATCHNORM2D] = &layer_kind_batchnorm2d,
+    [ML_MAXPOOL2D] = &layer_kind_maxpool2d,
+    [ML_MUL] = &layer_kind_mul,
 };
 
 const layer_kind *layer_kind_of(ml_type t)

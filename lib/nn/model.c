@@ -2,17 +2,20 @@
 #include "nn/model.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "core/errors.h"
 #include "core/json.h"
 #include "ops/conv2d.h"
+#include "ops/maxpool.h"
 
 static const struct { const char *name; ml_type type; } ml_types[] = {
     { "Linear", ML_LINEAR }, { "Conv2d", ML_CONV2D }, { "ConvLayer", ML_CONVLAYER },
     { "BnLayer", ML_BNLAYER }, { "ResnetLayer", ML_RESNETLAYER },
     { "AdaptiveMaxPool2d", ML_MAXPOOL }, { "Flatten", ML_FLATTEN }, { "Dropout", ML_DROPOUT },
-    { "ReLU", ML_RELU }, { "LogSoftmax", ML_LOGSOFTMAX },
+    { "ReLU", ML_RELU }, { "LogSoftmax", ML_LOGSOFTMAX }, { "GELU", ML_GELU }, { "BatchNorm2d", ML_BATCHNORM2D },
+    { "MaxPool2d", ML_MAXPOOL2D }, { "Mul", ML_MUL },
 };
 #define N_TYPES ((int)(sizeof ml_types / sizeof ml_types[0]))
 
@@ -28,10 +31,13 @@ static const char *allowed_keys(ml_type t)
 {
     switch (t) {
     case ML_LINEAR: return " in out bias ";
-    case ML_CONV2D: return " in out kernel stride padding bias ";
+    case ML_CONV2D: return " in out kernel stride padding bias init ";
     case ML_CONVLAYER: case ML_BNLAYER: case ML_RESNETLAYER: return " in out kernel stride padding bias ";
     case ML_MAXPOOL: return " output_size ";
     case ML_DROPOUT: return " p ";
+    case ML_BATCHNORM2D: return " features eps momentum ";
+    case ML_MAXPOOL2D: return " kernel ";
+    case ML_MUL: return " scale ";
     default: return " ";
     }
 }
@@ -90,6 +96,35 @@ static int get_bool(const char *where, const char *lab, const cJSON *o, const ch
     return C_OK;
 }
 
+/* A finite number key in [lo, hi] (lo excluded when lo_open): required unless has_dflt. */
+static int get_num(const char *where, const char *lab, const cJSON *o, const char *key, int has_dflt, double dflt,
+                   double lo, int lo_open, double hi, double *out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!v) {
+        if (!has_dflt) return err_msg(where, "%s: missing key \"%s\"", lab, key);
+        *out = dflt;
+        return C_OK;
+    }
+    double d = cJSON_IsNumber(v) ? v->valuedouble : NAN;
+    if (!(d >= lo && d <= hi) || (lo_open && d == lo))
+        return err_msg(where, "%s: \"%s\" must be a number in %s%g, %g]", lab, key, lo_open ? "(" : "[", lo, hi);
+    *out = d;
+    return C_OK;
+}
+
+/* Conv2d "init": "default", "dirac" or "whiten". */
+static int get_init(const char *where, const char *lab, const cJSON *o, ml_init *out)
+{
+    static const char *const names[] = { "default", "dirac", "whiten" };
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "init");
+    *out = ML_INIT_DEFAULT;
+    if (!v) return C_OK;
+    for (int i = 0; i < 3 && cJSON_IsString(v); i++)
+        if (!strcmp(v->valuestring, names[i])) { *out = (ml_init)i; return C_OK; }
+    return err_msg(where, "%s: \"init\" must be \"default\", \"dirac\" or \"whiten\"", lab);
+}
+
 static int shape_str(char *buf, size_t n, int ndim, const int *s)
 {
     return ndim == 3 ? snprintf(buf, n, "[%d,%d,%d]", s[0], s[1], s[2]) : snprintf(buf, n, "[%d]", s[0]);
@@ -110,12 +145,14 @@ static int parse_layer(const char *where, int i, const cJSON *o, model_layer *L,
     memset(L, 0, sizeof *L);
     L->type = ml_types[k].type;
     const cJSON *nm = cJSON_GetObjectItemCaseSensitive(o, "name");
-    int module = L->type != ML_RELU && L->type != ML_FLATTEN && L->type != ML_LOGSOFTMAX;
+    /* modules with tensors need their PyTorch path; parameter-free ones may have one */
+    int module = L->type != ML_RELU && L->type != ML_FLATTEN && L->type != ML_LOGSOFTMAX && L->type != ML_MAXPOOL &&
+                 L->type != ML_GELU && L->type != ML_MAXPOOL2D && L->type != ML_MUL;
     if (nm) {
         if (!cJSON_IsString(nm) || !nm->valuestring[0] || strlen(nm->valuestring) >= sizeof L->name - 16)
             return err_msg(where, "%s: \"name\" must be a non-empty string shorter than %zu", lab, sizeof L->name - 16);
         strcpy(L->name, nm->valuestring);
-    } else if (module && L->type != ML_MAXPOOL) {
+    } else if (module) {
         return err_msg(where, "%s: missing key \"name\" (the PyTorch module path)", lab);
     }
     const char *allowed = allowed_keys(L->type);
@@ -146,7 +183,8 @@ static int parse_layer(const char *where, int i, const cJSON *o, model_layer *L,
             get_int(where, lab, o, "kernel", conv ? -1 : 3, 1, 64, &L->kernel) ||
             get_int(where, lab, o, "stride", conv ? 1 : resl ? 1 : 2, 1, 64, &L->stride) ||
             get_int(where, lab, o, "padding", conv ? 0 : 1, 0, 64, &L->padding) ||
-            get_bool(where, lab, o, "bias", L->type == ML_CONV2D || L->type == ML_CONVLAYER, &L->bias))
+            get_bool(where, lab, o, "bias", L->type == ML_CONV2D || L->type == ML_CONVLAYER, &L->bias) ||
+            (conv && get_init(where, lab, o, &L->init)))
             return C_ERR;
         if (*ndim != 3) return err_msg(where, "%s: %s needs [C,H,W] input, got %s", lab, ty->valuestring, sh);
         if (cur[0] != L->in) return err_msg(where, "%s: in = %d but the previous output has %d channels", lab, L->in, cur[0]);
@@ -182,7 +220,29 @@ static int parse_layer(const char *where, int i, const cJSON *o, model_layer *L,
         if (*ndim != 1) return err_msg(where, "%s: Dropout is supported on flat input only, got %s", lab, sh);
         break;
     }
-    case ML_RELU:
+    case ML_RELU: case ML_GELU:
+        break;
+    case ML_BATCHNORM2D:
+        if (get_int(where, lab, o, "features", -1, 1, 1 << 16, &L->in) ||
+            get_num(where, lab, o, "eps", 1, 1e-12, 0, 1, 1, &L->eps) ||
+            get_num(where, lab, o, "momentum", 1, 0.4, 0, 0, 1, &L->momentum))
+            return C_ERR;
+        if (*ndim != 3) return err_msg(where, "%s: BatchNorm2d needs [C,H,W] input, got %s", lab, sh);
+        if (cur[0] != L->in)
+            return err_msg(where, "%s: features = %d but the previous output has %d channels", lab, L->in, cur[0]);
+        L->out = L->in;
+        break;
+    case ML_MAXPOOL2D:
+        if (get_int(where, lab, o, "kernel", -1, 1, 64, &L->kernel)) return C_ERR;
+        if (*ndim != 3) return err_msg(where, "%s: MaxPool2d needs [C,H,W] input, got %s", lab, sh);
+        L->stride = L->kernel;
+        if (maxpool2d_out_size(cur[1], L->kernel) < 1 || maxpool2d_out_size(cur[2], L->kernel) < 1)
+            return err_msg(where, "%s: kernel %d does not fit input %s", lab, L->kernel, sh);
+        cur[1] = maxpool2d_out_size(cur[1], L->kernel);
+        cur[2] = maxpool2d_out_size(cur[2], L->kernel);
+        break;
+    case ML_MUL:
+        if (get_num(where, lab, o, "scale", 0, 0, -1e30, 0, 1e30, &L->scale)) return C_ERR;
         break;
     case ML_LOGSOFTMAX:
         if (*ndim != 1) return err_msg(where, "%s: LogSoftmax needs flat input, got %s", lab, sh);
@@ -310,6 +370,7 @@ static long layer_params(const model_layer *L)
         return (long)L->out * L->in * L->kernel * L->kernel + (L->bias ? L->out : 0);
     case ML_BNLAYER: case ML_RESNETLAYER:
         return (long)L->out * L->in * L->kernel * L->kernel + 2L * L->out;
+    case ML_BATCHNORM2D: return 2L * L->out;   /* weight (frozen) and bias */
     default: return 0;
     }
 }

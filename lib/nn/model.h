@@ -9,11 +9,29 @@
  * `<name>.weight`, `<name>.bias`, and for BnLayer/ResnetLayer `<name>.a`, `<name>.m`,
  * `<name>.conv.weight`); entries without one are functional steps (F.relu, view, log_softmax).
  * Types:
- *   Linear {in, out, bias}            Conv2d {in, out, kernel, stride, padding, bias}
+ *   Linear {in, out, bias=true}
+ *   Conv2d {in, out, kernel, stride=1, padding=0, bias=true, init="default"}: init "default" is
+ *       PyTorch's U(+-1/sqrt(fan_in)) for weight and bias; "dirac" draws the same, then
+ *       torch.nn.init.dirac_ on the first min(in, out) filters (w[o][o][k/2][k/2] = 1, the rest
+ *       of those filters 0); "whiten" (airbench's first layer): the weight is not trainable
+ *       (kept in the state dict, never updated, no gradient or momentum buffer; net_init_params
+ *       leaves it 0 for the whitening code to fill) and the bias starts at 0 (airbench's Conv
+ *       zeroes its bias) and trains
  *   ConvLayer {in, out, kernel=3, stride=2, padding=1, bias=true}: conv + ReLU
  *   BnLayer {in, out, kernel=3, stride=2, padding=1}: conv (no bias) + ReLU + batch stats norm
  *   ResnetLayer {in, out (= in), kernel=3, stride=1, padding=1}: x + BnLayer(x)
- *   AdaptiveMaxPool2d {output_size: 1}   Dropout {p}   ReLU   Flatten   LogSoftmax (last)
+ *   BatchNorm2d {features (= input channels), eps=1e-12, momentum=0.4}: PyTorch's
+ *       nn.BatchNorm2d (momentum in PyTorch's sense: running = (1 - m) running + m batch);
+ *       state dict `<name>.weight` (not trainable, 1: airbench freezes it), `<name>.bias`
+ *       (trainable, 0, optimiser group NET_GROUP_NORM_BIAS), `<name>.running_mean` (0) and
+ *       `<name>.running_var` (1), loadable into nn.BatchNorm2d (its int64 num_batches_tracked
+ *       is left out: load with strict=False, or add it)
+ *   MaxPool2d {kernel}: stride = kernel, no padding, floor mode (31 -> 15 for kernel 2)
+ *   AdaptiveMaxPool2d {output_size: 1}   Dropout {p}   ReLU   GELU (exact erf form)
+ *   Mul {scale}: y = scale * x   Flatten   LogSoftmax (last)
+ * BatchNorm2d needs a name; GELU, MaxPool2d and Mul, like ReLU, may have one (they own no
+ * tensors). Parameter counts (model_param_count, the summary) are PyTorch's parameters(),
+ * frozen ones included: weights, biases, BnLayer a and m, BatchNorm2d weight and bias.
  * The loader computes every shape and refuses channel mismatches, naming file and layer. */
 #ifndef MODEL_H
 #define MODEL_H
@@ -23,16 +41,23 @@
 
 typedef enum ml_type {
     ML_LINEAR, ML_CONV2D, ML_CONVLAYER, ML_BNLAYER, ML_RESNETLAYER,
-    ML_MAXPOOL, ML_FLATTEN, ML_DROPOUT, ML_RELU, ML_LOGSOFTMAX
+    ML_MAXPOOL, ML_FLATTEN, ML_DROPOUT, ML_RELU, ML_LOGSOFTMAX,
+    ML_GELU, ML_BATCHNORM2D, ML_MAXPOOL2D, ML_MUL
 } ml_type;
-enum { ML_N_TYPES = ML_LOGSOFTMAX + 1 };   /* the last type + 1 */
+enum { ML_N_TYPES = ML_MUL + 1 };   /* the last type + 1 */
+
+/* Conv2d "init" */
+typedef enum ml_init { ML_INIT_DEFAULT, ML_INIT_DIRAC, ML_INIT_WHITEN } ml_init;
 
 typedef struct model_layer {
     ml_type type;
     char name[64];            /* PyTorch module path; "" for functional steps */
     int in, out;              /* channels (conv) or features (linear) */
-    int kernel, stride, padding, bias;
+    int kernel, stride, padding, bias;   /* kernel: also MaxPool2d's (its stride) */
+    ml_init init;             /* Conv2d */
     float p;                  /* Dropout probability */
+    double eps, momentum;     /* BatchNorm2d */
+    double scale;             /* Mul */
     int in_ndim, out_ndim;    /* per-sample shapes: [C,H,W] (3) or [F] (1) */
     int in_shape[3], out_shape[3];
 } model_layer;
@@ -54,7 +79,8 @@ void model_free(model_desc *m);
 
 const char *model_type_name(ml_type t);
 
-/* Parameter tensors (not counting BnLayer statistics) of the whole model. */
+/* Parameters of the whole model as PyTorch counts them (frozen ones included; the BnLayer and
+ * BatchNorm2d statistics are buffers, not counted). */
 long model_param_count(const model_desc *m);
 
 /* learner.summary()-style rows: each module after its children (a BnLayer lists its

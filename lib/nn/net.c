@@ -132,7 +132,7 @@ void net_free(net *n)
     for (int i = 0; i < n->n_layers; i++) {
         layer *L = &n->layers[i];
         if (L->plan) BE->conv2d_plan_free(CTX, L->plan);
-        tensor *ts[] = { &L->c, &L->dc, &L->y, &L->dy, &L->idx };
+        tensor *ts[] = { &L->c, &L->dc, &L->y, &L->dy, &L->idx, &L->save_mean, &L->save_invstd, &L->dw_frozen };
         for (size_t k = 0; k < sizeof ts / sizeof ts[0]; k++) if (ts[k]->data) BE->free_tensor(CTX, ts[k]);
     }
     for (int t = 0; t < n->n_pt; t++) {

@@ -14,7 +14,8 @@
  * Tensors for checkpoints are numbered 0..net_n_tensors()-1 in forward order; each has its
  * PyTorch state_dict name and shape: parameters (`layers.0.conv.weight`, `out.bias`, `conv1.a`,
  * `conv1.m`) and, not trainable, the BnLayer statistics `<name>.means` / `<name>.stds` [C,1,1]
- * of the last training-mode forward (initially 0 and 1). */
+ * of the last training-mode forward (initially 0 and 1), and the BatchNorm2d running statistics
+ * `<name>.running_mean` / `<name>.running_var` [C], updated by every training-mode forward. */
 #ifndef NET_H
 #define NET_H
 
@@ -43,7 +44,9 @@ int net_max_batch(const net *n);
 int net_classes(const net *n);
 
 /* PyTorch default init: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for every conv/linear weight and bias
- * (fan_in = in*kh*kw), BnLayer a = 0, m = 1, statistics mean 0 / std 1. Draws element j of
+ * (fan_in = in*kh*kw), BnLayer a = 0, m = 1, statistics mean 0 / std 1; BatchNorm2d weight 1,
+ * bias 0, running mean 0, running var 1; a Conv2d "dirac" weight gets dirac_ over the draw; a
+ * "whiten" conv's weight and bias stay 0 (model.h). Draws element j of
  * parameter tensor t from rng_block(seed, RNG_INIT, t, j / 4) word j % 4, so the values do not
  * depend on threads or on the backend. */
 int net_init_params(net *n, uint64_t seed);
@@ -89,13 +92,27 @@ int net_sgd_step(net *n, float lr, float momentum, float wd);
 /* Empties the momentum buffers: the next step starts them from the gradient (new optimizer). */
 void net_reset_momentum(net *n);
 
-/* Checkpoint access. info: name (owned by the net), ndim and shape; trainable = 0 for statistics. */
+/* Checkpoint access. info: name (owned by the net), ndim and shape; trainable = 0 for statistics
+ * and for frozen parameters (a BatchNorm2d weight, a whitening conv's weight: they have no
+ * gradient or momentum buffer). */
 int net_n_tensors(const net *n);
 int net_tensor_info(const net *n, int i, const char **name, int *ndim, int shape[4], int *trainable);
 int net_tensor_find(const net *n, const char *name);          /* index or -1 */
 size_t net_tensor_numel(const net *n, int i);
 int net_tensor_get(net *n, int i, float *host);
 int net_tensor_set(net *n, int i, const float *host);
+/* Optimiser groups: BatchNorm2d biases (airbench trains them with the learning rate x64) and
+ * every other tensor. */
+enum { NET_GROUP_DEFAULT = 0, NET_GROUP_NORM_BIAS = 1 };
+/* The group of tensor i (NET_GROUP_DEFAULT for statistics too; C_ERR for a bad index). */
+int net_tensor_group(const net *n, int i);
+/* Freezes (1) or unfreezes (0) trainable tensor i: the SGD step skips a frozen tensor (its
+ * gradient may still be computed; its momentum buffer is kept). C_ERR for a bad index or a
+ * tensor that is not trainable. */
+int net_tensor_set_frozen(net *n, int i, int frozen);
+/* 1 when trainable tensor i is frozen, else 0 (also for tensors that are not trainable). */
+int net_tensor_frozen(const net *n, int i);
+
 /* The gradient of trainable tensor i after net_loss_backward (zeros for statistics). */
 int net_grad_get(net *n, int i, float *host);
 

@@ -11,6 +11,8 @@ typedef struct ptensor {
     char name[96];
     int ndim, shape[4];
     int trainable;
+    int group;          /* NET_GROUP_* (net.h) */
+    int frozen;         /* trainable but skipped by the SGD step (net_tensor_set_frozen) */
     int init;           /* NET_INIT_* */
     float bound;        /* NET_INIT_UNIFORM: U(-bound, bound) */
     tensor val, grad, mom, saved;
@@ -49,6 +51,11 @@ struct net {
     int graphs_off;             /* NET_GRAPH=0, or a capture failed */
     long graph_steps;
 };
+
+/* 1 when the SGD step updates tensor p: trainable and not frozen (net_tensor_set_frozen). The
+ * condition net_sgd_step's loop is to test (issue 14: that function is helper TRAIN's; until the
+ * branches merge it tests p->trainable, so a frozen tensor is still stepped here). */
+static inline int net_pt_stepped(const ptensor *p) { return p->trainable && !p->frozen; }
 
 #define BE (n->be->iface)
 #define CTX (n->be->ctx)

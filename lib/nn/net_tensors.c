@@ -27,7 +27,20 @@ int net_add_param(net *n, const char *owner, const char *suffix, int ndim, const
 }
 
 tensor *net_param(net *n, int i) { return i >= 0 ? &n->pt[i].val : NULL; }
-tensor *net_grad(net *n, int i) { return i >= 0 ? &n->pt[i].grad : NULL; }
+tensor *net_grad(net *n, int i) { return i >= 0 && n->pt[i].trainable ? &n->pt[i].grad : NULL; }
+
+void net_param_set_group(net *n, int i, int group) { if (i >= 0 && i < n->n_pt) n->pt[i].group = group; }
+
+/* torch.nn.init.dirac_ on w[:min(out, in)] of a [out, in, kh, kw] weight */
+static void dirac(const ptensor *p, float *h)
+{
+    int O = p->shape[0], I = p->shape[1], kh = p->shape[2], kw = p->shape[3], m = O < I ? O : I;
+    size_t per = (size_t)I * kh * kw;
+    for (int o = 0; o < m; o++) {
+        memset(h + (size_t)o * per, 0, per * sizeof(float));
+        h[(size_t)o * per + ((size_t)o * kh + kh / 2) * kw + kw / 2] = 1.0f;
+    }
+}
 
 int net_init_params(net *n, uint64_t seed)
 {
@@ -44,6 +57,7 @@ int net_init_params(net *n, uint64_t seed)
                 h[j] = p->bound * (2.0f * rng_u32_to_float(w[j % 4]) - 1.0f);
             }
         }
+        if (p->init == NET_INIT_DIRAC && p->ndim == 4) dirac(p, h);
         int rc = BE->upload(CTX, &p->val, h);
         free(h);
         if (rc != C_OK) return C_ERR;
@@ -76,6 +90,22 @@ static int check_index(const net *n, int i)
     if (i < 0 || i >= n->n_pt) return err_msg(n->model.path, "tensor %d outside 0..%d", i, n->n_pt - 1);
     return C_OK;
 }
+
+int net_tensor_group(const net *n, int i)
+{
+    if (check_index(n, i) != C_OK) return C_ERR;
+    return n->pt[i].group;
+}
+
+int net_tensor_set_frozen(net *n, int i, int frozen)
+{
+    if (check_index(n, i) != C_OK) return C_ERR;
+    if (!n->pt[i].trainable) return err_msg(n->model.path, "%s: not trainable, so it cannot be frozen", n->pt[i].name);
+    n->pt[i].frozen = frozen != 0;
+    return C_OK;
+}
+
+int net_tensor_frozen(const net *n, int i) { return i >= 0 && i < n->n_pt && n->pt[i].trainable && n->pt[i].frozen; }
 
 size_t net_tensor_numel(const net *n, int i) { return tensor_numel(&n->pt[i].val); }
 

@@ -16,6 +16,15 @@ void ref_linear(const double *x, int N, int in, const double *w, const double *b
 void ref_relu(double *x, size_t n);
 /* maxpool.c: y[n*c] = max over the HW values of each (n, c) */
 void ref_maxpool(const double *x, int N, int C, int HW, double *y);
+/* maxpool.c: MaxPool2d(k), stride k, floor: y[n,c,H/k,W/k] */
+void ref_maxpool2d(const double *x, int N, int C, int H, int W, int k, double *y);
+/* gelu.c: in place, 0.5 x (1 + erf(x / sqrt 2)) */
+void ref_gelu(double *x, size_t n);
+/* batchnorm.c: PyTorch BatchNorm2d. training: batch mean and biased variance per channel
+ * (two passes), and when running_mean/var are not NULL their update (unbiased variance);
+ * otherwise normalises with running_mean/var. y = (x - mean)/sqrt(var + eps) * w + b. */
+void ref_batchnorm(const double *x, int N, int C, int HW, const double *w, const double *b, double *running_mean,
+                   double *running_var, int training, double momentum, double eps, double *y);
 /* bnlayer.c: r = relu(c); training: mean/std (unbiased) per channel written to means/stds, else
  * read; y = (r - mean)/std*m + a (+ skip) */
 void ref_bn(const double *c, int N, int C, int HW, const double *a, const double *m, const double *skip,

@@ -7,7 +7,7 @@
 
 extern const ops_suite ops_suite_conv2d, ops_suite_linear, ops_suite_relu, ops_suite_maxpool, ops_suite_flatten,
     ops_suite_dropout, ops_suite_bnlayer, ops_suite_accumulate, ops_suite_logsoftmax, ops_suite_sgd,
-    ops_suite_augment_batch;
+    ops_suite_augment_batch, ops_suite_gelu, ops_suite_batchnorm, ops_suite_scale;
 
 int main(int argc, char **argv)
 {
@@ -16,7 +16,7 @@ int main(int argc, char **argv)
     const ops_suite *const suites[] = {
         &ops_suite_conv2d, &ops_suite_linear, &ops_suite_relu, &ops_suite_maxpool, &ops_suite_flatten,
         &ops_suite_dropout, &ops_suite_bnlayer, &ops_suite_accumulate, &ops_suite_logsoftmax, &ops_suite_sgd,
-        &ops_suite_augment_batch,
+        &ops_suite_augment_batch, &ops_suite_gelu, &ops_suite_batchnorm, &ops_suite_scale,
     };
     int failed = ops_run_all(suites, (int)(sizeof suites / sizeof suites[0]));
     printf("    %d failed case(s)\n", failed);

@@ -123,8 +123,9 @@ static const struct { const char *arch; void (*check)(const cJSON *s, const mode
 };
 
 /* Every model file: it loads, its summary rows add up to total_params = model_param_count, the
- * net's trainable tensors add up to the same, the output has `classes` values; then the known
- * values of its arch, if any. */
+ * net's trainable tensors and its frozen weights (BatchNorm2d's, a whitening conv's: not
+ * trainable, named `.weight`) add up to the same, the output has `classes` values; then the
+ * known values of its arch, if any. */
 static void check_model_file(const char *path)
 {
     model_desc m;
@@ -146,8 +147,10 @@ static void check_model_file(const char *path)
         long sum = 0;
         for (int i = 0; i < net_n_tensors(n); i++) {
             int tr;
-            CHECK(net_tensor_info(n, i, NULL, NULL, NULL, &tr) == C_OK);
-            if (tr) sum += (long)net_tensor_numel(n, i);
+            const char *name;
+            CHECK(net_tensor_info(n, i, &name, NULL, NULL, &tr) == C_OK);
+            size_t len = strlen(name);
+            if (tr || (len > 7 && !strcmp(name + len - 7, ".weight"))) sum += (long)net_tensor_numel(n, i);
         }
         CHECK(sum == total);
         net_free(n);
@@ -164,11 +167,12 @@ static const char *current_model;
 static void check_current_model(void) { check_model_file(current_model); }
 static void models_found(void) { CHECK(!"no models/*.json"); }
 
-/* one case per model file: model_<arch> */
+/* one case per model file: model_<arch>; the test models of tests/models/ too */
 static void every_model_file(void)
 {
     glob_t g;
     if (glob("models/*.json", 0, NULL, &g) != 0) { TEST_RUN(models_found); return; }
+    glob("tests/models/*.json", GLOB_APPEND, NULL, &g);
     for (size_t i = 0; i < g.gl_pathc; i++) {
         static char name[160];
         const char *base = strrchr(g.gl_pathv[i], '/') + 1;
@@ -241,6 +245,63 @@ static void loader_refuses_malformed_files(void)
     CHECK(model_load(&m, missing) == C_ERR);
 }
 
+/* The airbench94 layer types (issue 14): their keys, defaults, shapes and refusals. */
+#define ABHEAD "{\"arch\": \"t\", \"input\": [3, 8, 8], \"classes\": 10, \"layers\": [" \
+               "{\"name\": \"c\", \"type\": \"Conv2d\", \"in\": 3, \"out\": 4, \"kernel\": 3, \"padding\": 1"
+#define ABTAIL ", {\"type\": \"Flatten\"}, {\"name\": \"l\", \"type\": \"Linear\", \"in\": 64, \"out\": 10, \"bias\": false}, " \
+               "{\"type\": \"Mul\", \"scale\": 0.5}, {\"type\": \"LogSoftmax\"}]}"
+static void airbench_layer_types(void)
+{
+    model_desc m;
+    const char *ok = ABHEAD ", \"init\": \"dirac\"}, {\"type\": \"GELU\"}, {\"name\": \"bn\", \"type\": \"BatchNorm2d\", "
+                     "\"features\": 4}, {\"type\": \"MaxPool2d\", \"kernel\": 2}" ABTAIL;
+    CHECK(model_parse(&m, "ok", ok) == C_OK);
+    if (m.layers) {
+        const model_layer *bn = &m.layers[2], *pool = &m.layers[3], *mul = &m.layers[6];
+        CHECK(m.layers[0].init == ML_INIT_DIRAC && m.layers[1].type == ML_GELU);
+        CHECK(bn->type == ML_BATCHNORM2D && bn->eps == 1e-12 && bn->momentum == 0.4 && bn->out == 4);
+        CHECK(pool->type == ML_MAXPOOL2D && pool->kernel == 2 && pool->out_shape[1] == 4 && pool->out_shape[2] == 4);
+        CHECK(mul->type == ML_MUL && mul->scale == 0.5 && !m.layers[5].bias);
+        /* 4x3x3x3 + 4 (conv), 2 x 4 (BatchNorm2d weight and bias), 10 x 64 (Linear, no bias) */
+        CHECK(model_param_count(&m) == 4 * 27 + 4 + 8 + 640);
+        model_free(&m);
+    }
+    /* floor mode: 7 -> 3 with kernel 2, 3 -> 1 with kernel 3 */
+    CHECK(model_parse(&m, "floor", "{\"arch\": \"t\", \"input\": [3, 7, 7], \"classes\": 10, \"layers\": ["
+                      "{\"type\": \"MaxPool2d\", \"kernel\": 2}, {\"type\": \"MaxPool2d\", \"kernel\": 3}, "
+                      "{\"type\": \"Flatten\"}, {\"name\": \"l\", \"type\": \"Linear\", \"in\": 3, \"out\": 10}, "
+                      "{\"type\": \"LogSoftmax\"}]}") == C_OK);
+    if (m.layers) {
+        CHECK(m.layers[0].out_shape[1] == 3 && m.layers[1].out_shape[1] == 1);
+        model_free(&m);
+    }
+    CHECK(model_parse(&m, "whiten", "{\"arch\": \"t\", \"input\": [3, 8, 8], \"classes\": 10, \"layers\": ["
+                      "{\"name\": \"w\", \"type\": \"Conv2d\", \"in\": 3, \"out\": 4, \"kernel\": 2, \"init\": \"whiten\"}, "
+                      "{\"type\": \"MaxPool2d\", \"kernel\": 7}, {\"type\": \"Flatten\"}, "
+                      "{\"name\": \"l\", \"type\": \"Linear\", \"in\": 4, \"out\": 10}, {\"type\": \"LogSoftmax\"}]}") == C_OK);
+    if (m.layers) {
+        CHECK(m.layers[0].init == ML_INIT_WHITEN && m.layers[0].bias && m.layers[0].out_shape[1] == 7);
+        CHECK(model_param_count(&m) == 4 * 12 + 4 + 40 + 10);    /* the frozen weight counts, as in PyTorch */
+        model_free(&m);
+    }
+    expect_error(ABHEAD ", \"init\": \"xavier\"}" ABTAIL, "layers[0] (c): \"init\" must be \"default\", \"dirac\" or \"whiten\"");
+    expect_error(ABHEAD "}, {\"type\": \"BatchNorm2d\", \"features\": 4}" ABTAIL, "layers[1]: missing key \"name\"");
+    expect_error(ABHEAD "}, {\"name\": \"bn\", \"type\": \"BatchNorm2d\", \"features\": 5}" ABTAIL,
+                 "layers[1] (bn): features = 5 but the previous output has 4 channels");
+    expect_error(ABHEAD "}, {\"name\": \"bn\", \"type\": \"BatchNorm2d\", \"features\": 4, \"eps\": 0}" ABTAIL,
+                 "layers[1] (bn): \"eps\" must be a number in (0, 1]");
+    expect_error(ABHEAD "}, {\"name\": \"bn\", \"type\": \"BatchNorm2d\", \"features\": 4, \"momentum\": 1.5}" ABTAIL,
+                 "layers[1] (bn): \"momentum\" must be a number in [0, 1]");
+    expect_error(ABHEAD "}, {\"name\": \"bn\", \"type\": \"BatchNorm2d\", \"features\": 4, \"affine\": true}" ABTAIL,
+                 "layers[1] (bn): unknown key \"affine\" for BatchNorm2d");
+    expect_error(ABHEAD "}, {\"type\": \"MaxPool2d\", \"kernel\": 9}" ABTAIL, "layers[1]: kernel 9 does not fit input [4,8,8]");
+    expect_error(ABHEAD "}, {\"type\": \"MaxPool2d\"}" ABTAIL, "layers[1]: missing key \"kernel\"");
+    expect_error(ABHEAD "}, {\"type\": \"Mul\"}" ABTAIL, "layers[1]: missing key \"scale\"");
+    expect_error(ABHEAD "}, {\"type\": \"Mul\", \"scale\": \"x\"}" ABTAIL, "layers[1]: \"scale\" must be a number");
+    expect_error("{\"arch\": \"t\", \"input\": [3, 8, 8], \"classes\": 10, \"layers\": [{\"name\": \"c\", \"type\": \"ConvLayer\", "
+                 "\"in\": 3, \"out\": 4, \"init\": \"dirac\"}" ABTAIL, "layers[0] (c): unknown key \"init\" for ConvLayer");
+}
+
 /* Issue 11: numbers that are not the integers they stand for, and sizes that overflowed int. */
 static void loader_refuses_non_integers_and_huge_shapes(void)
 {
@@ -288,6 +349,7 @@ int main(int argc, char **argv)
     if (backend_cpu_init(&be, 0)) return 1;
     every_model_file();
     TEST_RUN(loader_refuses_malformed_files);
+    TEST_RUN(airbench_layer_types);
     TEST_RUN(loader_refuses_non_integers_and_huge_shapes);
     backend_free(&be);
     TEST_EXIT();

@@ -115,6 +115,11 @@ int cpu_relu_fwd(void *ctx, const tensor *x, tensor *y);
 int cpu_relu_bwd(void *ctx, const tensor *y, const tensor *dy, tensor *dx);
 int cpu_maxpool_fwd(void *ctx, const tensor *x, tensor *y, tensor *idx);
 int cpu_maxpool_bwd(void *ctx, const tensor *idx, const tensor *dy, tensor *dx);
+int cpu_maxpool2d_fwd(void *ctx, const tensor *x, tensor *y, int k);
+int cpu_maxpool2d_bwd(void *ctx, const tensor *x, const tensor *dy, tensor *dx, int k);
+int cpu_gelu_fwd(void *ctx, const tensor *x, tensor *y);
+int cpu_gelu_bwd(void *ctx, const tensor *x, const tensor *dy, tensor *dx);
+int cpu_scale(void *ctx, const tensor *x, tensor *y, float s);
 int cpu_flatten_fwd(void *ctx, const tensor *x, tensor *y);
 int cpu_flatten_bwd(void *ctx, const tensor *dy, tensor *dx);
 int cpu_dropout_fwd(void *ctx, const tensor *x, tensor *y, float p, uint64_t seed, uint32_t step, uint32_t salt, int training);
@@ -125,6 +130,12 @@ int cpu_bnlayer_fwd(void *ctx, const tensor *c, const tensor *a, const tensor *m
                 const tensor *skip, tensor *y, int training);
 int cpu_bnlayer_bwd(void *ctx, const tensor *c, const tensor *m, const tensor *means, const tensor *stds,
                 const tensor *dy, tensor *dc, tensor *da, tensor *dm);
+
+int cpu_batchnorm_fwd(void *ctx, const tensor *x, const tensor *weight, const tensor *bias, tensor *running_mean,
+                      tensor *running_var, tensor *save_mean, tensor *save_invstd, tensor *y, int training,
+                      float momentum, float eps);
+int cpu_batchnorm_bwd(void *ctx, const tensor *x, const tensor *weight, const tensor *save_mean,
+                      const tensor *save_invstd, const tensor *dy, tensor *dx, tensor *dweight, tensor *dbias);
 
 int cpu_logsoftmax_fwd(void *ctx, const tensor *x, tensor *y);
 int cpu_nll_loss(void *ctx, const tensor *logp, const tensor *labels, float *loss);

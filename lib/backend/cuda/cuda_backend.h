@@ -175,6 +175,16 @@ int cuda_relu_fwd(void *ctx, const tensor *x, tensor *y);
 int cuda_relu_bwd(void *ctx, const tensor *y, const tensor *dy, tensor *dx);
 int cuda_maxpool_fwd(void *ctx, const tensor *x, tensor *y, tensor *idx);
 int cuda_maxpool_bwd(void *ctx, const tensor *idx, const tensor *dy, tensor *dx);
+int cuda_maxpool2d_fwd(void *ctx, const tensor *x, tensor *y, int k);
+int cuda_maxpool2d_bwd(void *ctx, const tensor *x, const tensor *dy, tensor *dx, int k);
+int cuda_gelu_fwd(void *ctx, const tensor *x, tensor *y);
+int cuda_gelu_bwd(void *ctx, const tensor *x, const tensor *dy, tensor *dx);
+int cuda_scale(void *ctx, const tensor *x, tensor *y, float s);
+int cuda_batchnorm_fwd(void *ctx, const tensor *x, const tensor *weight, const tensor *bias, tensor *running_mean,
+                       tensor *running_var, tensor *save_mean, tensor *save_invstd, tensor *y, int training,
+                       float momentum, float eps);
+int cuda_batchnorm_bwd(void *ctx, const tensor *x, const tensor *weight, const tensor *save_mean,
+                       const tensor *save_invstd, const tensor *dy, tensor *dx, tensor *dweight, tensor *dbias);
 int cuda_flatten_fwd(void *ctx, const tensor *x, tensor *y);
 int cuda_flatten_bwd(void *ctx, const tensor *dy, tensor *dx);
 int cuda_dropout_fwd(void *ctx, const tensor *x, tensor *y, float p, uint64_t seed, uint32_t step, uint32_t salt, int training);

@@ -1,4 +1,5 @@
-/* activation.c: the ReLU layer kind (functional F.relu); after a conv that fuses it, a view of the conv's output. */
+/* activation.c: the ReLU layer kind (functional F.relu; after a conv that fuses it, a view of the
+ * conv's output) and the GELU layer kind (nn.GELU(), exact erf form). */
 #include "nn/layer.h"
 
 static int act_build(net *n, layer *L, const tensor *x, const tensor *dx_in)
@@ -33,4 +34,33 @@ static int act_backward(net *n, layer *L, const tensor *x, tensor *dx)
 const layer_kind layer_kind_relu = {
     .type = ML_RELU, .name = "ReLU",
     .build = act_build, .forward = act_forward, .backward = act_backward,
+};
+
+static int gelu_build(net *n, layer *L, const tensor *x, const tensor *dx_in)
+{
+    (void)dx_in;
+    const model_layer *ml = L->ml;
+    if (net_alloc_act(n, &L->y, ml->out_ndim, ml->out_shape, x->layout) ||
+        net_alloc_act(n, &L->dy, ml->out_ndim, ml->out_shape, x->layout))
+        return C_ERR;
+    return C_OK;
+}
+
+static int gelu_forward(net *n, layer *L, const tensor *x, int training)
+{
+    (void)training;
+    const backend *be = net_backend(n);
+    return be->iface->gelu_fwd(be->ctx, x, &L->y);
+}
+
+/* from the forward's input x (the previous layer's output, unchanged since) */
+static int gelu_backward(net *n, layer *L, const tensor *x, tensor *dx)
+{
+    const backend *be = net_backend(n);
+    return dx ? be->iface->gelu_bwd(be->ctx, x, &L->dy, dx) : C_OK;
+}
+
+const layer_kind layer_kind_gelu = {
+    .type = ML_GELU, .name = "GELU",
+    .build = gelu_build, .forward = gelu_forward, .backward = gelu_backward,
 };

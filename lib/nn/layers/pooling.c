@@ -1,4 +1,5 @@
-/* pooling.c: the AdaptiveMaxPool2d layer kind (to 1x1), keeping the arg max for the backward. */
+/* pooling.c: the AdaptiveMaxPool2d layer kind (to 1x1), keeping the arg max for the backward, and
+ * the MaxPool2d(k) kind (stride k, floor), whose backward finds the arg max again from x. */
 #include "nn/layer.h"
 
 static int pool_build(net *n, layer *L, const tensor *x, const tensor *dx_in)
@@ -30,4 +31,31 @@ static int pool_backward(net *n, layer *L, const tensor *x, tensor *dx)
 const layer_kind layer_kind_maxpool = {
     .type = ML_MAXPOOL, .name = "AdaptiveMaxPool2d",
     .build = pool_build, .forward = pool_forward, .backward = pool_backward,
+};
+
+static int pool2d_build(net *n, layer *L, const tensor *x, const tensor *dx_in)
+{
+    (void)dx_in;
+    const model_layer *ml = L->ml;
+    if (net_alloc_act(n, &L->y, 3, ml->out_shape, x->layout) || net_alloc_act(n, &L->dy, 3, ml->out_shape, x->layout))
+        return C_ERR;
+    return C_OK;
+}
+
+static int pool2d_forward(net *n, layer *L, const tensor *x, int training)
+{
+    (void)training;
+    const backend *be = net_backend(n);
+    return be->iface->maxpool2d_fwd(be->ctx, x, &L->y, L->ml->kernel);
+}
+
+static int pool2d_backward(net *n, layer *L, const tensor *x, tensor *dx)
+{
+    const backend *be = net_backend(n);
+    return dx ? be->iface->maxpool2d_bwd(be->ctx, x, &L->dy, dx, L->ml->kernel) : C_OK;
+}
+
+const layer_kind layer_kind_maxpool2d = {
+    .type = ML_MAXPOOL2D, .name = "MaxPool2d",
+    .build = pool2d_build, .forward = pool2d_forward, .backward = pool2d_backward,
 };

@@ -1,0 +1,32 @@
+/* scaling.c: the Mul layer kind (airbench's Mul module: y = scale * x, no parameters); its
+ * backward is the same op on the gradient. */
+#include "nn/layer.h"
+
+static int mul_build(net *n, layer *L, const tensor *x, const tensor *dx_in)
+{
+    (void)dx_in;
+    const model_layer *ml = L->ml;
+    if (net_alloc_act(n, &L->y, ml->out_ndim, ml->out_shape, x->layout) ||
+        net_alloc_act(n, &L->dy, ml->out_ndim, ml->out_shape, x->layout))
+        return C_ERR;
+    return C_OK;
+}
+
+static int mul_forward(net *n, layer *L, const tensor *x, int training)
+{
+    (void)training;
+    const backend *be = net_backend(n);
+    return be->iface->scale(be->ctx, x, &L->y, (float)L->ml->scale);
+}
+
+static int mul_backward(net *n, layer *L, const tensor *x, tensor *dx)
+{
+    (void)x;
+    const backend *be = net_backend(n);
+    return dx ? be->iface->scale(be->ctx, &L->dy, dx, (float)L->ml->scale) : C_OK;
+}
+
+const layer_kind layer_kind_mul = {
+    .type = ML_MUL, .name = "Mul",
+    .build = mul_build, .forward = mul_forward, .backward = mul_backward,
+};
