@@ -37,7 +37,7 @@ static int pool2d_build(net *n, layer *L, const tensor *x, const tensor *dx_in)
 {
     (void)dx_in;
     const model_layer *ml = L->ml;
-    if (net_alloc_act(n, &L->y, 3, ml->out_shape, x->layout) || net_alloc_act(n, &L->dy, 3, ml->out_shape, x->layout))
+    if (net_alloc_act(n, &L->y, 3, ml->out_shape, x->layout) || net_alloc_grad(n, &L->dy, 3, ml->out_shape, x->layout))
         return C_ERR;
     return C_OK;
 }

@@ -7,7 +7,7 @@ static int mul_build(net *n, layer *L, const tensor *x, const tensor *dx_in)
     (void)dx_in;
     const model_layer *ml = L->ml;
     if (net_alloc_act(n, &L->y, ml->out_ndim, ml->out_shape, x->layout) ||
-        net_alloc_act(n, &L->dy, ml->out_ndim, ml->out_shape, x->layout))
+        net_alloc_grad(n, &L->dy, ml->out_ndim, ml->out_shape, x->layout))
         return C_ERR;
     return C_OK;
 }
