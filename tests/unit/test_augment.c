@@ -142,7 +142,7 @@ static void transform_matches_reference(void)
     for (int flip = 0; flip < 2; flip++)
         for (int r = 0; r < 8; r++)
             for (int c = 0; c < 8; c++) {
-                augment_draw d = { flip, r, c };
+                augment_draw d = { .flip = flip, .row = r, .col = c };
                 augment_apply(img, h, w, &ns, 4, &d, out);
                 reference(img, h, w, 4, &d, want);
                 for (int y = 0; y < h; y++)
@@ -152,13 +152,13 @@ static void transform_matches_reference(void)
             }
     CHECK(mismatches == 0);
     /* Offset (4,4) without flip is the identity; the shift is -4..+3. */
-    augment_draw id = { 0, 4, 4 };
+    augment_draw id = { .row = 4, .col = 4 };
     augment_apply(img, h, w, &ns, 4, &id, out);
     float plain[3 * 32 * 32];
     augment_normalise(img, h, w, &ns, plain);
     CHECK(!memcmp(out, plain, sizeof out));
     /* augment_image = choose + apply. */
-    augment_cfg cfg = { 4, 1, 9 };
+    augment_cfg cfg = { .pad = 4, .flip = 1, .seed = 9 };
     augment_draw d;
     augment_choose(&cfg, 3, 17, &d);
     augment_apply(img, h, w, &ns, 4, &d, plain);

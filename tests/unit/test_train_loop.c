@@ -72,7 +72,7 @@ static int train_with_lag(int lag, run_out *o)
     net *n;
     if (net_load(&n, "models/convbnnet.json", &cpu, p.batch_size) != C_OK) return C_ERR;
     if (net_init_params(n, p.seed) != C_OK) { net_free(n); return C_ERR; }
-    augment_cfg aug = { p.pad, p.flip, p.seed };
+    augment_cfg aug = { .pad = p.pad, .flip = p.flip, .seed = p.seed };
     loader lt, lv;
     loader_init(&lt, &trn, &ns, p.batch_size, 1, &aug, p.seed, 0);
     loader_init(&lv, &val, &ns, p.batch_size, 0, NULL, p.seed, 0);
