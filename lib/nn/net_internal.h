@@ -21,6 +21,7 @@ typedef struct step_key {
     int valid, batch;
     float momentum, wd;
     uint64_t seed;
+    unsigned rules;             /* net.rules_gen and the frozen tensors (net_step.c) */
 } step_key;
 
 struct net {
@@ -47,7 +48,17 @@ struct net {
     step_key warm;              /* the last uncaptured step: its shapes have run once */
     int graphs_off;             /* NET_GRAPH=0, or a capture failed */
     long graph_steps;
+    /* training rules (net.c: net_set_sgd_rule, net_set_loss; net_lookahead.c) */
+    int sgd_rule_on;            /* 0: plain sgd_step as the notebook's models */
+    net_sgd_rule sgd_rule;
+    float loss_eps;             /* label smoothing */
+    int loss_sum, loss_smooth;  /* sum reduction; 1: the smoothed entries (else plain NLL) */
+    unsigned rules_gen;         /* bumped by every change of the rules: a recorded step is stale */
+    tensor *la;                 /* [n_pt] lookahead EMA, or NULL */
 };
+
+/* net_lookahead.c: frees the EMA tensors (net_free). */
+void net_lookahead_free(net *n);
 
 #define BE (n->be->iface)
 #define CTX (n->be->ctx)

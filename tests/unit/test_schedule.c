@@ -9,7 +9,7 @@
 
 static void epoch_counts(void)
 {
-    fit_phase a = { 1e-2, 2, 0, 1, 0 }, b = { 1e-2, 2, 1, 1, 0 }, c = { 1e-2, 3, 1, 2, 0 }, d = { 1e-2, 8, 4, 1, 0 };
+    fit_phase a = { .lr = 1e-2, .n_cycle = 2, .cycle_len = 0, .cycle_mult = 1, .wd = 0 }, b = { .lr = 1e-2, .n_cycle = 2, .cycle_len = 1, .cycle_mult = 1, .wd = 0 }, c = { .lr = 1e-2, .n_cycle = 3, .cycle_len = 1, .cycle_mult = 2, .wd = 0 }, d = { .lr = 1e-2, .n_cycle = 8, .cycle_len = 4, .cycle_mult = 1, .wd = 0 };
     CHECK(schedule_epochs(&a) == 2);
     CHECK(schedule_epochs(&b) == 2);
     CHECK(schedule_epochs(&c) == 7);
@@ -23,7 +23,7 @@ static void epoch_counts(void)
  * negative count that passed the "more than 100000 epochs" check. Computed in double and capped. */
 static void epoch_counts_do_not_overflow(void)
 {
-    fit_phase big = { 1e-2, 16, 1, 20, 0 }, inf = { 1e-2, 1000, 1000, 20, 0 }, flat = { 1e-2, 1000, 1000, 1, 0 };
+    fit_phase big = { .lr = 1e-2, .n_cycle = 16, .cycle_len = 1, .cycle_mult = 20, .wd = 0 }, inf = { .lr = 1e-2, .n_cycle = 1000, .cycle_len = 1000, .cycle_mult = 20, .wd = 0 }, flat = { .lr = 1e-2, .n_cycle = 1000, .cycle_len = 1000, .cycle_mult = 1, .wd = 0 };
     CHECK(schedule_epochs(&big) == SCHEDULE_MAX_EPOCHS);
     CHECK(schedule_epochs(&inf) == SCHEDULE_MAX_EPOCHS);   /* 20^1000 is infinite in a double */
     CHECK(schedule_epochs(&flat) == 1000000);
@@ -33,13 +33,13 @@ static void epoch_counts_do_not_overflow(void)
 
 static void constant_without_cycle_len(void)
 {
-    fit_phase p = { 0.1, 2, 0, 1, 0 };
+    fit_phase p = { .lr = 0.1, .n_cycle = 2, .cycle_len = 0, .cycle_mult = 1, .wd = 0 };
     for (long t = 0; t < 392; t += 7) CHECK(schedule_lr(&p, 196, t) == 0.1);
 }
 
 static void cos_anneal_worked_values(void)
 {
-    fit_phase p = { 1e-2, 2, 1, 1, 0 };
+    fit_phase p = { .lr = 1e-2, .n_cycle = 2, .cycle_len = 1, .cycle_mult = 1, .wd = 0 };
     for (long t = 0; t <= 9; t++) CHECK_NEAR(schedule_lr(&p, 196, t), 1e-4, 1e-12);
     CHECK_NEAR(schedule_lr(&p, 196, 10), 0.009936, 1e-6 / 0.01);
     CHECK(fabs(schedule_lr(&p, 196, 10) - 0.009936) < 5e-7);
@@ -49,7 +49,7 @@ static void cos_anneal_worked_values(void)
     CHECK(fabs(schedule_lr(&p, 196, 206) - schedule_lr(&p, 196, 10)) < 1e-15); /* no second warm-up */
 
     /* cycle_mult = 2: cycles of 196, 392, 784 batches (1372 iterations), restarts at 196 and 588. */
-    fit_phase q = { 1e-2, 3, 1, 2, 0 };
+    fit_phase q = { .lr = 1e-2, .n_cycle = 3, .cycle_len = 1, .cycle_mult = 2, .wd = 0 };
     CHECK(schedule_epochs(&q) * 196 == 1372);
     CHECK(fabs(schedule_lr(&q, 196, 196) - 0.01) < 1e-15);
     CHECK(fabs(schedule_lr(&q, 196, 588) - 0.01) < 1e-15);
@@ -59,7 +59,7 @@ static void cos_anneal_worked_values(void)
     CHECK(schedule_lr(&q, 196, 1371) > 0);
 
     /* cycle_len = 4: 8 cycles of 784, the first 40 batches at 1e-4. */
-    fit_phase r = { 1e-2, 8, 4, 1, 0 };
+    fit_phase r = { .lr = 1e-2, .n_cycle = 8, .cycle_len = 4, .cycle_mult = 1, .wd = 0 };
     CHECK(fabs(schedule_lr(&r, 196, 39) - 1e-4) < 1e-15);
     CHECK(schedule_lr(&r, 196, 40) > 0.0099);
     for (int c = 1; c < 8; c++) CHECK(fabs(schedule_lr(&r, 196, 784L * c) - 0.01) < 1e-15);
@@ -83,7 +83,7 @@ static void matches_fastai_transliteration(void)
 {
     const int cfg[][3] = { { 196, 1, 1 }, { 196, 1, 2 }, { 196, 4, 1 }, { 12, 1, 2 }, { 13, 2, 3 }, { 40, 3, 1 } };
     for (unsigned k = 0; k < sizeof cfg / sizeof cfg[0]; k++) {
-        fit_phase p = { 0.05, 3, cfg[k][1], cfg[k][2], 0 };
+        fit_phase p = { .lr = 0.05, .n_cycle = 3, .cycle_len = cfg[k][1], .cycle_mult = cfg[k][2], .wd = 0 };
         cos_anneal s = { p.lr, (double)cfg[k][0] * p.cycle_len, p.cycle_mult, 0, 0 };
         long n = schedule_epochs(&p) * cfg[k][0];
         int bad = 0;
