@@ -358,6 +358,54 @@ static cJSON *number_array(const double *v, long n)
     return a;
 }
 
+/* "rules": what airbench's params keys made the run do; absent when it used none (the notebook's
+ * models' metrics stay as they were). */
+static void add_rules_json(cJSON *o, const trainer *t)
+{
+    const train_params *p = t->p;
+    int phase_rules = 0;
+    for (int i = 0; i < p->n_phases; i++) {
+        const fit_phase *f = &p->phases[i];
+        phase_rules |= f->epochs > 0 || f->kilostep || f->wd_decoupled || f->schedule != SCHEDULE_FASTAI;
+    }
+    if (!(train_params_sgd_rule(p) || p->label_smoothing != 0 || p->loss_sum || p->drop_last || p->pad_mode ||
+          p->crop || p->flip_mode || p->la_every || p->n_freeze || phase_rules))
+        return;
+    cJSON *r = cJSON_AddObjectToObject(o, "rules");
+    cJSON_AddStringToObject(r, "optimizer", p->nesterov ? "sgd_nesterov" : "sgd");
+    cJSON_AddNumberToObject(r, "bias_lr_scale", p->bias_lr_scale > 0 ? p->bias_lr_scale : 1);
+    cJSON_AddNumberToObject(r, "label_smoothing", p->label_smoothing);
+    cJSON_AddStringToObject(r, "loss_reduction", p->loss_sum ? "sum" : "mean");
+    cJSON_AddBoolToObject(r, "drop_last", p->drop_last);
+    cJSON_AddStringToObject(r, "pad_mode", p->pad_mode == AUGMENT_PAD_REFLECT ? "reflect" : "reflect_edge");
+    cJSON_AddStringToObject(r, "crop", p->crop == AUGMENT_CROP_ALL ? "all" : "fastai");
+    cJSON_AddStringToObject(r, "flip_mode", p->flip_mode == AUGMENT_FLIP_ALTERNATE ? "alternate" : "random");
+    if (p->la_every) {
+        cJSON *la = cJSON_AddObjectToObject(r, "lookahead");
+        cJSON_AddNumberToObject(la, "every", p->la_every);
+        cJSON_AddNumberToObject(la, "decay", p->la_decay);
+        cJSON_AddNumberToObject(la, "power", p->la_power);
+    }
+    cJSON *fz = cJSON_AddArrayToObject(r, "freeze");
+    for (int i = 0; i < p->n_freeze; i++) {
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "tensor", p->freeze[i].tensor);
+        cJSON_AddNumberToObject(e, "after_epochs", (double)p->freeze[i].after_epochs);
+        cJSON_AddItemToArray(fz, e);
+    }
+    cJSON *ph = cJSON_AddArrayToObject(r, "phases");
+    for (int i = 0; i < p->n_phases; i++) {
+        const fit_phase *f = &p->phases[i];
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddNumberToObject(e, "lr", f->lr);     /* as used: kilostep already applied */
+        cJSON_AddNumberToObject(e, "wd", f->wd);
+        cJSON_AddStringToObject(e, "wd_mode", f->wd_decoupled ? "decoupled" : "coupled");
+        cJSON_AddStringToObject(e, "schedule", f->schedule == SCHEDULE_TRIANGLE ? "triangle" : "fastai");
+        cJSON_AddNumberToObject(e, "steps", (double)schedule_phase_steps(f, t->batches_per_epoch));
+        cJSON_AddItemToArray(ph, e);
+    }
+}
+
 cJSON *trainer_metrics_json(const trainer *t, const char *arch, const char *device)
 {
     cJSON *o = cJSON_CreateObject();
@@ -373,6 +421,7 @@ cJSON *trainer_metrics_json(const trainer *t, const char *arch, const char *devi
     cJSON_AddNumberToObject(o, "loop_seconds", t->loop_seconds);
     cJSON_AddNumberToObject(o, "loader_wait_seconds", t->trn->wait_s);
     cJSON_AddNumberToObject(o, "images_per_second", t->loop_seconds > 0 ? t->images / t->loop_seconds : 0);
+    add_rules_json(o, t);
     cJSON *eps = cJSON_AddArrayToObject(o, "epochs");
     for (long i = 0; i < t->n_epochs; i++) {
         const epoch_rec *r = &t->epochs[i];

@@ -49,6 +49,15 @@ first, last = sum(loss[:4]) / 4, sum(loss[-4:]) / 4
 assert first > 256 * 1.5, first                                  # a summed loss (per image ~ln 10)
 assert last < 0.97 * first, (first, last)                         # it falls
 assert m["epochs"][-1]["accuracy"] > 0.15, m["epochs"][-1]
+r = m["rules"]                                                   # what ran
+assert r["optimizer"] == "sgd_nesterov" and r["bias_lr_scale"] == 64 and r["label_smoothing"] == 0.2
+assert r["loss_reduction"] == "sum" and r["drop_last"] and r["flip_mode"] == "alternate"
+assert r["pad_mode"] == "reflect" and r["crop"] == "all"
+assert r["lookahead"] == {"every": 5, "decay": 0.95, "power": 3}
+assert r["freeze"] == [{"tensor": "layers.0.bias", "after_epochs": 1}]
+ph = r["phases"][0]
+assert ph["steps"] == 28 and ph["schedule"] == "triangle" and ph["wd_mode"] == "decoupled"
+assert abs(ph["lr"] - 8.0 / scale) < 1e-15 and abs(ph["wd"] - 0.005 * 256 / scale) < 1e-15
 print("ok", first, last, m["epochs"][-1]["accuracy"])
 PY
   then pass "airbench rules train convnet: $(cat "$TMP/check.out")"; else fail airbench_rules_metrics "$(cat "$TMP/check.out")"; fi
@@ -72,5 +81,12 @@ if [ "$rc" -eq 137 ] && [ -e "$TMP/kill/m.state" ]; then
 else
   fail kill_point "exit $rc, expected 137 with a state: $(cat "$TMP/kill/err")"
 fi
+# A "freeze" entry naming no tensor of the model: one line naming the file and the key, no outputs.
+sed 's/"tensor": "layers.0.bias"/"tensor": "whiten.bias"/' "$TMP/p.json" >"$TMP/bad.json"
+mkdir -p "$TMP/bad"
+expect_error freeze_unknown_tensor 'bad\.json: freeze\[0\]\.tensor: the model has no tensor "whiten\.bias"' \
+  "$B/train" --model "$ROOT/models/convnet.json" --params "$TMP/bad.json" --data "$ART/data" --stats "$ART/stats.json" \
+  --ckpt "$TMP/bad/m.ckpt" --metrics "$TMP/bad/m.metrics.json" --summary "$TMP/bad/m.summary.json"
+[ -z "$(ls -A "$TMP/bad")" ] && pass freeze_unknown_no_outputs || fail freeze_unknown_no_outputs "$(ls -A "$TMP/bad")"
 no_leftovers no_temporaries "$TMP"
 finish
