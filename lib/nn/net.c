@@ -174,7 +174,9 @@ int net_set_loss(net *n, float label_smoothing, int sum)
     if (!(label_smoothing >= 0 && label_smoothing < 1))
         return err_msg(n->model.path, "label smoothing %g outside [0, 1)", label_smoothing);
     int smooth = label_smoothing != 0 || sum;
-    if (smooth && !(BE->smooth_nll_loss && BE->logsoftmax_smooth_nll_bwd))
+    /* a backend with the queued loss needs the queued smoothed loss too (net_backward_from) */
+    if (smooth && !(BE->smooth_nll_loss && BE->logsoftmax_smooth_nll_bwd &&
+                    (!BE->nll_loss_queue || BE->smooth_nll_loss_queue)))
         return err_msg(BE->name, "no label-smoothed loss on this backend");
     n->loss_eps = label_smoothing;
     n->loss_sum = sum ? 1 : 0;
