@@ -107,17 +107,23 @@ typedef struct backend_iface {
     int (*logsoftmax_fwd)(void *ctx, const tensor *x, tensor *y);
     int (*nll_loss)(void *ctx, const tensor *logp, const tensor *labels, float *loss);
     int (*logsoftmax_nll_bwd)(void *ctx, const tensor *logp, const tensor *labels, tensor *dx);
+    int (*smooth_nll_loss)(void *ctx, const tensor *logp, const tensor *labels, float eps, int sum, float *loss);
+    int (*logsoftmax_smooth_nll_bwd)(void *ctx, const tensor *logp, const tensor *labels, float eps, int sum,
+                                     tensor *dx);
 
     /* ops/sgd.h */
     int (*sgd_step)(void *ctx, tensor *param, const tensor *grad, tensor *momentum_buf, size_t n,
                      float lr, float momentum, float wd, int first_step);
+    int (*sgd_group_step)(void *ctx, tensor *param, const tensor *grad, tensor *momentum_buf, size_t n,
+                          float lr, float lr_scale, float momentum, float wd, int nesterov, int first_step);
+    int (*lookahead_step)(void *ctx, tensor *ema, tensor *param, size_t n, float weight, int init);
 
     /* ---- the training loop on the device (optional: NULL on backends whose data lives on the
      * host, e.g. the CPU; callers then take the host path) ---- */
 
     /* ops/augment_batch.h */
     int (*augment_batch)(void *ctx, const tensor *images, const tensor *labels, const tensor *lut,
-                         const tensor *ids, long first, int n, int augment, int pad, int flip,
+                         const tensor *ids, long first, int n, int augment, const augment_style *style,
                          uint64_t seed, uint32_t pass, tensor *out, tensor *labels_out);
 
     /* Asynchronous loss (ops/logsoftmax.h): nll_loss_queue computes nll_loss into the backend's
@@ -125,6 +131,7 @@ typedef struct backend_iface {
      * slot `slot` (0..BACKEND_LOSS_SLOTS-1); loss_fetch(slot) waits for that copy only and
      * returns it. */
     int (*nll_loss_queue)(void *ctx, const tensor *logp, const tensor *labels);
+    int (*smooth_nll_loss_queue)(void *ctx, const tensor *logp, const tensor *labels, float eps, int sum);
     int (*loss_stash)(void *ctx, int slot);
     int (*loss_fetch)(void *ctx, int slot, float *loss);
 

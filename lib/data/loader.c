@@ -17,6 +17,14 @@ static double now_s(void)
 
 long loader_batches(int n, int bs) { return (n + bs - 1) / bs; }
 
+void loader_set_drop_last(loader *l, int drop_last) { l->drop_last = drop_last; }
+
+long loader_epoch_batches(const loader *l)
+{
+    long nb = l->drop_last ? l->ds->n / l->bs : loader_batches(l->ds->n, l->bs);
+    return l->limit > 0 && l->limit < nb ? l->limit : nb;
+}
+
 /* Fills slot with batch b of the current epoch. Called by the worker without the lock: the
  * epoch fields it reads (order, pass, gen) only change while the worker is idle. */
 static void fill(loader *l, batch *s, long b)
@@ -128,8 +136,7 @@ int loader_start_at(loader *l, uint32_t epoch, uint32_t pass, long first)
         for (int i = 0; i < l->ds->n; i++) l->order[i] = (uint32_t)i;
     }
     l->pass = pass;
-    long nb = loader_batches(l->ds->n, l->bs);
-    l->n_batches = l->limit > 0 && l->limit < nb ? l->limit : nb;
+    l->n_batches = loader_epoch_batches(l);
     if (first < 0) first = 0;
     if (first > l->n_batches) first = l->n_batches;
     l->produced = l->consumed = l->released = first;   /* the worker fills batch first next */
@@ -204,9 +211,9 @@ static int next_device(loader *l, const batch **out)
     }
     l->x_out->shape[0] = n;
     l->y_out->shape[0] = n;
+    augment_style st = augment_style_of(&l->aug);
     if (l->be->iface->augment_batch(l->be->ctx, &l->d_images, &l->d_labels, &l->d_lut, &l->d_order, first, n,
-                                    l->augment, l->aug.pad, l->aug.flip, l->aug.seed, l->pass, l->x_out,
-                                    l->y_out) != C_OK)
+                                    l->augment, &st, l->aug.seed, l->pass, l->x_out, l->y_out) != C_OK)
         return C_ERR;   /* the backend has printed why */
     *out = s;
     return C_OK;

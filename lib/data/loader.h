@@ -3,7 +3,8 @@
  * Training loaders visit the images in a fresh permutation every epoch (rng_permutation over
  * (seed, RNG_SHUFFLE, epoch)) and augment each image with pass = epoch (augment.h); evaluation
  * loaders keep the dataset order and only normalise. The last partial batch is kept
- * (fastai: drop_last=False), so 50,000 images at 256 give 196 batches, the last of 80.
+ * (fastai: drop_last=False), so 50,000 images at 256 give 196 batches, the last of 80, unless
+ * loader_set_drop_last (airbench: 50,000 at 1024 give 48 full batches).
  *
  * Double buffering: while the caller computes on batch b, the worker thread fills batch b+1 into
  * the other buffer; the caller only blocks when the worker is behind, and that time is counted in
@@ -38,6 +39,7 @@ typedef struct loader {
     augment_cfg aug;
     uint64_t seed;
     long limit;                /* at most this many batches per epoch (0 = all) */
+    int drop_last;             /* 1: no partial last batch (loader_set_drop_last) */
     long n_batches;            /* batches in the current epoch */
     uint32_t *order;           /* [ds->n] image order of the current epoch (owned) */
     uint32_t pass;             /* augmentation pass of the current epoch */
@@ -66,6 +68,12 @@ typedef struct loader {
 
 /* Batches per epoch without a limit: ceil(n / bs). */
 long loader_batches(int n, int bs);
+
+/* 1: epochs leave out the last partial batch (floor(n / bs) batches); takes effect at the next
+ * loader_start. */
+void loader_set_drop_last(loader *l, int drop_last);
+/* Batches each epoch of this loader has: the limit and drop_last applied. */
+long loader_epoch_batches(const loader *l);
 
 /* train: 1 for the shuffled, augmented training loader (aug != NULL), 0 for evaluation.
  * limit: cap on batches per epoch (0 = none). Starts the worker thread. */

@@ -128,6 +128,7 @@ void net_free(net *n)
 {
     if (!n) return;
     net_prof_finish(n);
+    net_lookahead_free(n);
     if (n->graph) BE->graph_free(CTX, n->graph);
     for (int i = 0; i < n->n_layers; i++) {
         layer *L = &n->layers[i];
@@ -190,6 +191,22 @@ const tensor *net_upload_labels(net *n, const uint8_t *labels, int batch)
     return &n->labels;
 }
 
+int net_set_loss(net *n, float label_smoothing, int sum)
+{
+    if (!(label_smoothing >= 0 && label_smoothing < 1))
+        return err_msg(n->model.path, "label smoothing %g outside [0, 1)", label_smoothing);
+    int smooth = label_smoothing != 0 || sum;
+    /* a backend with the queued loss needs the queued smoothed loss too (net_backward_from) */
+    if (smooth && !(BE->smooth_nll_loss && BE->logsoftmax_smooth_nll_bwd &&
+                    (!BE->nll_loss_queue || BE->smooth_nll_loss_queue)))
+        return err_msg(BE->name, "no label-smoothed loss on this backend");
+    n->loss_eps = label_smoothing;
+    n->loss_sum = sum ? 1 : 0;
+    n->loss_smooth = smooth;
+    n->rules_gen++;
+    return C_OK;
+}
+
 int net_loss(net *n, const uint8_t *labels, int batch, float *loss)
 {
     *loss = NAN;
@@ -203,8 +220,18 @@ int net_backward_from(net *n, const tensor *lab, int queue, float *loss)
 {
     if (n->inference) return err_msg(n->model.path, "backward on a net built for inference");
     layer *last = &n->layers[n->n_layers - 1];
-    if (queue ? BE->nll_loss_queue(CTX, &last->y, lab) : BE->nll_loss(CTX, &last->y, lab, loss)) return C_ERR;
-    if (BE->logsoftmax_nll_bwd(CTX, &last->y, lab, &n->layers[n->n_layers - 2].dy) != C_OK) return C_ERR;
+    tensor *dx = &n->layers[n->n_layers - 2].dy;
+    if (n->loss_smooth) {
+        float eps = n->loss_eps;
+        int sum = n->loss_sum;
+        if (queue ? BE->smooth_nll_loss_queue(CTX, &last->y, lab, eps, sum)
+                  : BE->smooth_nll_loss(CTX, &last->y, lab, eps, sum, loss))
+            return C_ERR;
+        if (BE->logsoftmax_smooth_nll_bwd(CTX, &last->y, lab, eps, sum, dx) != C_OK) return C_ERR;
+    } else {
+        if (queue ? BE->nll_loss_queue(CTX, &last->y, lab) : BE->nll_loss(CTX, &last->y, lab, loss)) return C_ERR;
+        if (BE->logsoftmax_nll_bwd(CTX, &last->y, lab, dx) != C_OK) return C_ERR;
+    }
     for (int i = n->n_layers - 2; i >= 0; i--) {
         layer *L = &n->layers[i];
         double t0;
@@ -229,13 +256,39 @@ int net_loss_backward(net *n, const uint8_t *labels, int batch, float *loss)
     return net_backward_from(n, lab, 0, loss);
 }
 
+int net_set_sgd_rule(net *n, const net_sgd_rule *r)
+{
+    if (!r) {
+        if (n->sgd_rule_on) n->rules_gen++;   /* unchanged: a recorded step stays valid */
+        n->sgd_rule_on = 0;
+        return C_OK;
+    }
+    for (int g = 0; g < NET_SGD_GROUPS; g++)
+        if (!(r->lr_scale[g] > 0) || (r->wd_per_group && !(r->wd[g] >= 0)))
+            return err_msg(n->model.path, "optimiser group %d: lr scale %g, weight decay %g", g, r->lr_scale[g], r->wd[g]);
+    if (!BE->sgd_group_step) return err_msg(BE->name, "no grouped SGD step on this backend");
+    if (!n->sgd_rule_on || memcmp(&n->sgd_rule, r, sizeof *r)) n->rules_gen++;
+    n->sgd_rule = *r;
+    n->sgd_rule_on = 1;
+    return C_OK;
+}
+
 int net_sgd_step(net *n, float lr, float momentum, float wd)
 {
     if (n->inference) return err_msg(n->model.path, "SGD step on a net built for inference");
+    const net_sgd_rule *r = &n->sgd_rule;
     for (int t = 0; t < n->n_pt; t++) {
         ptensor *p = &n->pt[t];
-        if (p->trainable &&
-            BE->sgd_step(CTX, &p->val, &p->grad, &p->mom, tensor_numel(&p->val), lr, momentum, wd, n->momentum_empty))
+        if (!net_pt_stepped(p)) continue;
+        size_t numel = tensor_numel(&p->val);
+        if (!n->sgd_rule_on) {
+            if (BE->sgd_step(CTX, &p->val, &p->grad, &p->mom, numel, lr, momentum, wd, n->momentum_empty)) return C_ERR;
+            continue;
+        }
+        int g = net_tensor_group(n, t);
+        if (g < 0 || g >= NET_SGD_GROUPS) g = 0;
+        if (BE->sgd_group_step(CTX, &p->val, &p->grad, &p->mom, numel, lr, r->lr_scale[g], momentum,
+                               r->wd_per_group ? r->wd[g] : wd, r->nesterov, n->momentum_empty))
             return C_ERR;
     }
     n->momentum_empty = 0;

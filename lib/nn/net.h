@@ -87,8 +87,40 @@ int net_loss_result(net *n, long ticket, float *loss);
 /* Training steps run by replaying a graph so far (0 on the CPU). */
 long net_graph_steps(const net *n);
 
-/* One SGD step with PyTorch semantics (coupled weight decay, momentum buffers). */
+/* One SGD step with PyTorch semantics (coupled weight decay, momentum buffers), under the rule
+ * of net_set_sgd_rule; frozen tensors (net_tensor_frozen) are left alone (no decay, no momentum). */
 int net_sgd_step(net *n, float lr, float momentum, float wd);
+
+/* The optimiser's rule: torch.optim.SGD with one param group per tensor group
+ * (net_tensor_group: NET_GROUP_DEFAULT, NET_GROUP_NORM_BIAS). Group g steps with lr *
+ * lr_scale[g] (the lr of net_sgd_step is the scheduled one) and, when wd_per_group, the coupled
+ * decay wd[g] instead of net_sgd_step's wd (airbench's decoupled form: wd[g] = wd / lr_g);
+ * nesterov: torch's nesterov=True. NULL: the plain rule (sgd_step, as the notebook's models). */
+#define NET_SGD_GROUPS 2
+typedef struct net_sgd_rule {
+    int nesterov;
+    float lr_scale[NET_SGD_GROUPS];
+    int wd_per_group;
+    float wd[NET_SGD_GROUPS];
+} net_sgd_rule;
+int net_set_sgd_rule(net *n, const net_sgd_rule *r);
+
+/* The training loss (net_loss_backward, net_train_step): label smoothing eps and a summed
+ * (sum = 1) or mean reduction (torch CrossEntropyLoss(label_smoothing=eps, reduction=...));
+ * (0, 0), the default, is the plain batch-mean NLL. net_loss / net_loss_queue (validation) stay
+ * the plain batch-mean NLL. */
+int net_set_loss(net *n, float label_smoothing, int sum);
+
+/* Lookahead (airbench): an EMA copy of every tensor of the state dict (parameters and
+ * statistics). start: the copy = the net; update(decay): copy = lerp(copy, net, 1 - decay), then
+ * net = copy (decay 1: the net goes back to the copy). get/set: the copy of tensor i as host
+ * floats (a training state; set starts the copy when none is). stop frees the copy. */
+int net_lookahead_start(net *n);
+int net_lookahead_update(net *n, double decay);
+int net_lookahead_active(const net *n);
+int net_lookahead_get(net *n, int i, float *host);
+int net_lookahead_set(net *n, int i, const float *host);
+void net_lookahead_stop(net *n);
 /* Empties the momentum buffers: the next step starts them from the gradient (new optimizer). */
 void net_reset_momentum(net *n);
 

@@ -23,6 +23,7 @@ typedef struct step_key {
     int valid, batch;
     float momentum, wd;
     uint64_t seed;
+    unsigned rules;             /* net.rules_gen and the frozen tensors (net_step.c) */
 } step_key;
 
 struct net {
@@ -50,12 +51,20 @@ struct net {
     step_key warm;              /* the last uncaptured step: its shapes have run once */
     int graphs_off;             /* NET_GRAPH=0, or a capture failed */
     long graph_steps;
+    /* training rules (net.c: net_set_sgd_rule, net_set_loss; net_lookahead.c) */
+    int sgd_rule_on;            /* 0: plain sgd_step as the notebook's models */
+    net_sgd_rule sgd_rule;
+    float loss_eps;             /* label smoothing */
+    int loss_sum, loss_smooth;  /* sum reduction; 1: the smoothed entries (else plain NLL) */
+    unsigned rules_gen;         /* bumped by every change of the rules: a recorded step is stale */
+    tensor *la;                 /* [n_pt] lookahead EMA, or NULL */
 };
 
-/* 1 when the SGD step updates tensor p: trainable and not frozen (net_tensor_set_frozen). The
- * condition net_sgd_step's loop is to test (issue 14: that function is helper TRAIN's; until the
- * branches merge it tests p->trainable, so a frozen tensor is still stepped here). */
+/* 1 when the SGD step updates tensor p: trainable and not frozen (net_tensor_set_frozen). */
 static inline int net_pt_stepped(const ptensor *p) { return p->trainable && !p->frozen; }
+
+/* net_lookahead.c: frees the EMA tensors (net_free). */
+void net_lookahead_free(net *n);
 
 #define BE (n->be->iface)
 #define CTX (n->be->ctx)

@@ -44,7 +44,17 @@ static int step_ops(net *n, int batch, uint64_t seed, uint32_t step, float lr, f
 static int key_eq(const step_key *a, const step_key *b)
 {
     return a->valid && b->valid && a->batch == b->batch && a->momentum == b->momentum && a->wd == b->wd &&
-           a->seed == b->seed;
+           a->seed == b->seed && a->rules == b->rules;
+}
+
+/* What a recorded step bakes in besides the key's numbers: the rules' generation and which
+ * tensors are frozen (FNV-1a over their indices). */
+static unsigned rules_sig(const net *n)
+{
+    unsigned h = 2166136261u ^ n->rules_gen;
+    for (int t = 0; t < n->n_pt; t++)
+        if (net_tensor_frozen(n, t)) h = (h ^ (unsigned)t) * 16777619u;
+    return h;
 }
 
 static void drop_graph(net *n)
@@ -100,7 +110,7 @@ long net_train_step(net *n, const float *input, const uint8_t *labels, int batch
     net_set_batch(&n->input, batch);
     if (input && BE->upload(CTX, &n->input, input) != C_OK) return -1;
     if (!net_upload_labels(n, labels, batch)) return -1;
-    step_key k = { 1, batch, momentum, wd, seed };
+    step_key k = { 1, batch, momentum, wd, seed, rules_sig(n) };
     /* The first step after a momentum reset runs uncaptured (first_step is baked into a graph). */
     int graphs = BE->graph_begin && BE->graph_end && BE->graph_launch && BE->graph_free && BE->set_step_scalars &&
                  !n->graphs_off && !n->prof && !n->momentum_empty;

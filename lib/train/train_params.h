@@ -13,7 +13,44 @@
  *   "state_every": 50           (optional: train also saves its resumable state every this many
  *                                iterations; default: only after each epoch)
  * }
- * One phase = one fastai fit() call. Every error names the file and the key path. */
+ * One phase = one fastai fit() call. Every error names the file and the key path.
+ *
+ * airbench's training rules, every key optional (absent: fastai's behaviour, byte for byte):
+ * {
+ *   "nesterov": true,           torch SGD(nesterov=True) (default false)
+ *   "bias_lr_scale": 64,        lr multiplier of the BatchNorm biases' param group
+ *                               (net_tensor_group NET_GROUP_NORM_BIAS; default 1)
+ *   "loss": {"label_smoothing": 0.2, "reduction": "sum"},   (defaults 0 and "mean"; validation
+ *                               loss stays the batch-mean NLL)
+ *   "drop_last": true,          training epochs leave out the partial last batch (default false)
+ *   "augment": {"pad": 2, "flip": true, "pad_mode": "reflect", "crop": "all",
+ *               "flip_mode": "alternate"},
+ *                               pad_mode "reflect_edge" (default: fastai, cv2.BORDER_REFLECT) or
+ *                               "reflect" (torch F.pad 'reflect'); crop "fastai" (offsets
+ *                               0..2*pad-1) or "all" (0..2*pad, airbench's translate); flip_mode
+ *                               "random" or "alternate" (airbench: each image's bit XOR epoch odd)
+ *   "lookahead": {"every": 5, "decay": 0.95, "power": 3},
+ *                               after every `every`-th step s of a phase of T steps: EMA of the
+ *                               whole state dict with decay decay^every * (s/T)^power, copied back
+ *                               into the net; after the phase's last step decay 1 (the net
+ *                               becomes the EMA)
+ *   "freeze": [{"tensor": "0.bias", "after_epochs": 3}],
+ *                               that state-dict tensor trains in the run's epochs 0..after-1 only
+ *   "phases": [{"lr": 11.5, "wd": 0.0153, "epochs": 9.9, "units": "kilostep",
+ *               "wd_mode": "decoupled",
+ *               "schedule": {"type": "triangle", "start": 0.2, "peak": 0.23, "end": 0.07}}]
+ *                               epochs: fractional epochs, ceil(nb * epochs) steps (instead of
+ *                               n_cycle / cycle_len); units "kilostep": lr and wd are airbench's
+ *                               per-1024-examples numbers, scaled at load by
+ *                               s = 1024 * (1 + 1/(1 - momentum)): lr / s and wd * batch_size / s
+ *                               (a key, so the file holds the published hyperparameters and stays
+ *                               right when batch_size or momentum change); wd_mode "decoupled":
+ *                               each group's coupled decay is wd / lr_group (torch's coupled SGD
+ *                               with weight_decay = wd / lr, so the decay applied is
+ *                               lr_factor * wd * p); schedule "triangle": the lr factor rises
+ *                               linearly from start to 1 over (long)(peak * steps) steps, then
+ *                               falls linearly to end (airbench's get_lr).
+ * } */
 #ifndef TRAIN_PARAMS_H
 #define TRAIN_PARAMS_H
 
@@ -22,6 +59,13 @@
 #include "train/schedule.h"
 
 #define TRAIN_PARAMS_MAX_PHASES 16
+#define TRAIN_PARAMS_MAX_FREEZE 8
+
+/* One "freeze" entry: the named state-dict tensor stops training at epoch after_epochs. */
+typedef struct train_freeze {
+    char tensor[96];
+    long after_epochs;
+} train_freeze;
 
 typedef struct train_params {
     uint64_t seed;
@@ -36,7 +80,22 @@ typedef struct train_params {
     long state_every;       /* iterations between state saves within an epoch (0 = epoch ends only) */
     char device[8];         /* "auto" (default), "cpu" or "cuda"; env DEVICE overrides */
     int deterministic;      /* 1: deterministic cuDNN algorithms and reductions (the CPU always is) */
+    /* airbench's rules (see above; zero = fastai's) */
+    int nesterov;
+    double bias_lr_scale;   /* 1 = none */
+    double label_smoothing;
+    int loss_sum;           /* 1: reduction "sum" */
+    int drop_last;
+    int pad_mode, crop, flip_mode;      /* AUGMENT_PAD_*, AUGMENT_CROP_*, AUGMENT_FLIP_* */
+    int la_every;           /* lookahead: 0 = off */
+    double la_decay;
+    int la_power;
+    int n_freeze;
+    train_freeze freeze[TRAIN_PARAMS_MAX_FREEZE];
 } train_params;
+
+/* 1 when the optimiser needs net_set_sgd_rule (Nesterov, a group lr scale or decoupled decay). */
+int train_params_sgd_rule(const train_params *p);
 
 int train_params_load(const char *path, train_params *p);
 

@@ -62,6 +62,18 @@ static int load_split(dataset *d, const char *dir, const char *name)
     return dataset_load(d, path);
 }
 
+int train_setup_rules(train_setup *s)
+{
+    const train_params *p = &s->p;
+    /* the loss and the lookahead / freeze names; the optimiser's groups are set per phase by the trainer */
+    if ((p->label_smoothing != 0 || p->loss_sum) && net_set_loss(s->net, (float)p->label_smoothing, p->loss_sum) != C_OK)
+        return C_ERR;
+    for (int i = 0; i < p->n_freeze; i++)
+        if (net_tensor_find(s->net, p->freeze[i].tensor) < 0)
+            return err_msg(s->params_path, "freeze[%d].tensor: the model has no tensor \"%s\"", i, p->freeze[i].tensor);
+    return C_OK;
+}
+
 int train_setup_load(train_setup *s)
 {
     if (train_params_load(s->params_path, &s->p) != C_OK) return C_ERR;
@@ -79,10 +91,17 @@ int train_setup_load(train_setup *s)
     if (s->p.pad > s->trn_ds.h || s->p.pad > s->trn_ds.w)
         return err_msg(s->params_path, "augment.pad: %d is larger than the %dx%d images", s->p.pad, s->trn_ds.h,
                        s->trn_ds.w);
+    /* torch 'reflect' mirrors without the edge: at most size - 1 pixels */
+    if (s->p.pad_mode == AUGMENT_PAD_REFLECT && (s->p.pad >= s->trn_ds.h || s->p.pad >= s->trn_ds.w))
+        return err_msg(s->params_path, "augment.pad: %d needs images above %dx%d for pad_mode \"reflect\"", s->p.pad,
+                       s->p.pad, s->p.pad);
     if (net_init_params(s->net, s->p.seed) != C_OK) return C_ERR;
-    augment_cfg aug = { s->p.pad, s->p.flip, s->p.seed };
+    if (train_setup_rules(s) != C_OK) return C_ERR;
+    augment_cfg aug = { .pad = s->p.pad, .flip = s->p.flip, .seed = s->p.seed, .pad_mode = s->p.pad_mode,
+                        .crop = s->p.crop, .flip_mode = s->p.flip_mode };
     if (loader_init(&s->trn, &s->trn_ds, &s->ns, s->p.batch_size, 1, &aug, s->p.seed, s->p.limit_batches) != C_OK)
         return C_ERR;
+    loader_set_drop_last(&s->trn, s->p.drop_last);
     s->have_trn = 1;
     if (s->need_test) {
         if (loader_init(&s->val, &s->val_ds, &s->ns, s->p.batch_size, 0, NULL, s->p.seed, 0) != C_OK) return C_ERR;

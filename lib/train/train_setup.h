@@ -37,4 +37,8 @@ int train_setup_args(train_setup *s, int argc, char **argv, const char *const *o
 int train_setup_load(train_setup *s);
 void train_setup_free(train_setup *s);
 
+/* The net's training rules from the params (train_setup_load calls it): the loss, and the
+ * check that every "freeze" entry names a tensor of the model. */
+int train_setup_rules(train_setup *s);
+
 #endif

@@ -12,6 +12,7 @@
 #include "core/errors.h"
 #include "io/download.h"
 #include "io/safetensors.h"
+#include "train/schedule.h"
 
 #define STATE_FORMAT "cifar-train-state 1"
 
@@ -69,8 +70,8 @@ typedef struct net_bufs { int n; float **buf; char (*name)[128]; } net_bufs;
 
 static int add_net(safetensors_writer *w, net *n, net_bufs *b)
 {
-    int nt = net_n_tensors(n), empty = net_momentum_empty(n), rc = C_OK;
-    b->n = 2 * nt;
+    int nt = net_n_tensors(n), empty = net_momentum_empty(n), la = net_lookahead_active(n), rc = C_OK;
+    b->n = 3 * nt;
     b->buf = xcalloc((size_t)b->n, sizeof *b->buf);
     b->name = xcalloc((size_t)b->n, sizeof *b->name);
     for (int i = 0; i < nt && rc == C_OK; i++) {
@@ -89,6 +90,13 @@ static int add_net(safetensors_writer *w, net *n, net_bufs *b)
             rc = net_momentum_get(n, i, b->buf[2 * i + 1]);
             snprintf(b->name[2 * i + 1], sizeof b->name[0], "mom.%s", name);
             if (rc == C_OK) rc = safetensors_writer_add(w, b->name[2 * i + 1], SAFETENSORS_F32, ndim, sh, b->buf[2 * i + 1]);
+        }
+        if (rc == C_OK && la) {   /* the lookahead copy of every tensor */
+            int k = 2 * nt + i;
+            b->buf[k] = xmalloc(sizeof(float) * (numel ? numel : 1));
+            rc = net_lookahead_get(n, i, b->buf[k]);
+            snprintf(b->name[k], sizeof b->name[0], "la.%s", name);
+            if (rc == C_OK) rc = safetensors_writer_add(w, b->name[k], SAFETENSORS_F32, ndim, sh, b->buf[k]);
         }
     }
     return rc;
@@ -176,26 +184,30 @@ static int check_identity(const safetensors_file *f, const char *format, const t
     return C_OK;
 }
 
-/* Checks the net's tensors in f (shapes); *count: how many f holds for it. */
+/* Checks the net's tensors in f (shapes); *count: how many f holds for it. The lookahead copy
+ * (`la.*`) is all or nothing. */
 static int check_net(const safetensors_file *f, net *n, int *count)
 {
-    int nt = net_n_tensors(n);
+    int nt = net_n_tensors(n), n_la = 0;
     char name[128];
     *count = 0;
-    for (int pass = 0; pass < 2; pass++)
+    static const char *const prefix[] = { "net", "mom", "la" };
+    for (int pass = 0; pass < 3; pass++)
         for (int i = 0; i < nt; i++) {
             const char *tn;
             int ndim, shape[4], trainable;
             net_tensor_info(n, i, &tn, &ndim, shape, &trainable);
             if (pass == 1 && !trainable) continue;
-            snprintf(name, sizeof name, "%s.%s", pass ? "mom" : "net", tn);
+            snprintf(name, sizeof name, "%s.%s", prefix[pass], tn);
             const safetensors_tensor *x = safetensors_find(f, name);
-            if (!x && pass == 1) continue;
+            if (!x && pass > 0) continue;
+            n_la += pass == 2;
             if (!(x = safetensors_expect(f, name, SAFETENSORS_F32, ndim))) return C_ERR;
             for (int k = 0; k < ndim; k++)
                 if (x->shape[k] != shape[k]) return err_msg(NULL, "%s: shape does not match the model", name);
             ++*count;
         }
+    if (n_la && n_la != nt) return err_msg(NULL, "holds the lookahead copy of %d of the %d tensors", n_la, nt);
     return C_OK;
 }
 
@@ -220,6 +232,14 @@ static int apply_net(const safetensors_file *f, net *n)
         have_mom += m != NULL;
     }
     if (!have_mom) net_reset_momentum(n);
+    net_lookahead_stop(n);
+    for (int i = 0; i < nt; i++) {
+        const char *tn;
+        net_tensor_info(n, i, &tn, NULL, NULL, NULL);
+        snprintf(name, sizeof name, "la.%s", tn);
+        const safetensors_tensor *x = safetensors_find(f, name);
+        if (x && net_lookahead_set(n, i, x->data) != C_OK) return C_ERR;
+    }
     return C_OK;
 }
 
@@ -244,6 +264,18 @@ static int restore(const safetensors_file *f, trainer *t, const train_identity *
     int n_net;
     if (check_net(f, n, &n_net) != C_OK) return C_ERR;
     if (n_net + 4 != f->n_tensors) return err_msg(NULL, "holds %d tensors, expected %d", f->n_tensors, n_net + 4);
+    /* inside a phase, a run with lookahead needs its copy (at a phase's start it begins afresh) */
+    int at_phase_start = 0;
+    long first = 0;
+    for (int ph = 0; ph < t->p->n_phases && !at_phase_start; first += schedule_epochs(&t->p->phases[ph]), ph++)
+        at_phase_start = batch == 0 && epoch == first;
+    if (t->p->la_every && epoch < total && !at_phase_start && net_n_tensors(n) > 0) {
+        const char *tn;
+        char name[128];
+        net_tensor_info(n, 0, &tn, NULL, NULL, NULL);
+        snprintf(name, sizeof name, "la.%s", tn);
+        if (!safetensors_find(f, name)) return err_msg(NULL, "has no lookahead copy (params ask for lookahead)");
+    }
     const double *e = ep->data;
     for (long k = 0; k < epoch; k++)   /* the table printed on resume indexes the phases by these */
         if (!(e[6 * k] >= 0 && e[6 * k] < t->p->n_phases && (k == 0 || e[6 * k] >= e[6 * (k - 1)]) && e[6 * k + 1] == k))

@@ -2,7 +2,9 @@
  * to continue byte for byte, and the identity of what it was computed from.
  *
  * Safetensors: every net tensor as `net.<name>` (weights and BnLayer statistics), the momentum
- * buffers as `mom.<name>` (absent while the optimizer is fresh), `ema` F64 [3] (the smoothed
+ * buffers as `mom.<name>` (absent while the optimizer is fresh), the lookahead copy of every
+ * tensor as `la.<name>` (while a phase with "lookahead" runs; its step counter is the phase's
+ * `it`), `ema` F64 [3] (the smoothed
  * loss: mom, avg, n), `epochs` F64 [E, 6] (phase, epoch, trn_loss, val_loss, accuracy, seconds),
  * `it_lr` and `it_loss` F64 [T]. Metadata: the position (epoch, batch, it, step), images, the
  * wall-clock seconds so far, and the identity: sha256 of the params, model, stats, train and test

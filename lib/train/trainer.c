@@ -181,6 +181,50 @@ static void print_done_rows(trainer *t)
     }
 }
 
+/* The phase's optimiser rule: Nesterov, the BatchNorm biases' lr scale and airbench's decoupled
+ * decay as torch's coupled SGD param groups (weight_decay = wd / lr_group). The plain rule
+ * (NULL) when the params ask for none of them: the notebook's models step as before. */
+static int set_sgd_rule(trainer *t, const fit_phase *f)
+{
+    const train_params *p = t->p;
+    if (!train_params_sgd_rule(p)) return net_set_sgd_rule(t->net, NULL);
+    net_sgd_rule r;
+    memset(&r, 0, sizeof r);
+    r.nesterov = p->nesterov;
+    r.lr_scale[NET_GROUP_DEFAULT] = 1.0f;
+    r.lr_scale[NET_GROUP_NORM_BIAS] = p->bias_lr_scale > 0 ? (float)p->bias_lr_scale : 1.0f;
+    r.wd_per_group = f->wd_decoupled;
+    for (int g = 0; g < NET_SGD_GROUPS && f->wd_decoupled; g++)
+        r.wd[g] = (float)(f->wd / (f->lr * (double)r.lr_scale[g]));   /* Python: wd / lr_biases */
+    return net_set_sgd_rule(t->net, &r);
+}
+
+/* "freeze": each named tensor trains in run epochs 0 .. after_epochs-1 (airbench's whitening
+ * bias: requires_grad = epoch < 3, set at the start of every epoch). */
+static int apply_freeze(trainer *t, long epoch)
+{
+    const train_params *p = t->p;
+    for (int i = 0; i < p->n_freeze; i++) {
+        int k = net_tensor_find(t->net, p->freeze[i].tensor);
+        if (k < 0) return err_msg(NULL, "freeze[%d].tensor: the model has no tensor \"%s\"", i, p->freeze[i].tensor);
+        if (net_tensor_set_frozen(t->net, k, epoch >= p->freeze[i].after_epochs) != C_OK) return C_ERR;
+    }
+    return C_OK;
+}
+
+/* Lookahead after step s (1-based within the phase) of steps: every la_every steps the EMA
+ * update with the scheduled decay, and after the last step decay 1 (airbench's order). */
+static int lookahead_after(trainer *t, long s, long steps)
+{
+    const train_params *p = t->p;
+    if (!p->la_every) return C_OK;
+    if (s % p->la_every == 0 &&
+        net_lookahead_update(t->net, schedule_lookahead_decay(s, steps, p->la_decay, p->la_every, p->la_power)) != C_OK)
+        return C_ERR;
+    if (s >= steps && net_lookahead_update(t->net, 1.0) != C_OK) return C_ERR;
+    return C_OK;
+}
+
 void trainer_alloc_epochs(trainer *t)
 {
     if (!t->epochs) t->epochs = xcalloc((size_t)train_params_epochs(t->p), sizeof *t->epochs);
@@ -192,7 +236,14 @@ int trainer_run(trainer *t)
     double run_start = now_s(), prior_seconds = t->resumed ? t->train_seconds : 0;
     trainer_alloc_epochs(t);
     trainer_pos *pos = &t->pos;
-    if (!t->resumed) memset(pos, 0, sizeof *pos);
+    if (!t->resumed) {
+        memset(pos, 0, sizeof *pos);
+        /* LEAD (issue 14): the fresh-start place. stages/train.c sets t->fresh_start to a function
+         * calling whiten_init(t->net, &setup->trn_ds, &setup->ns, 5000) (lib/train/whiten.h); it
+         * runs once, before the first step and before the lookahead copies the net. A resumed run
+         * has the whitened weights in its state. */
+        if (t->fresh_start && t->fresh_start(t, t->fresh_ctx) != C_OK) return C_ERR;
+    }
     t->stopped = 0;
     if (t->table) {
         trainer_print_header(t->table);
@@ -203,14 +254,22 @@ int trainer_run(trainer *t)
         const fit_phase *f = &p->phases[ph];
         long n_ep = schedule_epochs(f);
         if (pos->epoch >= first_of_phase + n_ep) continue;   /* done before a resume */
+        if (set_sgd_rule(t, f) != C_OK) return C_ERR;
         if (pos->epoch == first_of_phase && pos->batch == 0) {
             loss_ema_init(&pos->ema);
             net_reset_momentum(t->net);      /* a new optim.SGD per fit() call */
             pos->it = 0;                     /* t of the phase */
+            /* airbench's LookaheadState(model): the copy starts from the net (a resumed run
+             * restored its copy from the state) */
+            if (p->la_every && net_lookahead_start(t->net) != C_OK) return C_ERR;
         }
+        /* fractional epochs: the phase ends after ceil(nb * epochs) steps, inside its last epoch */
+        long steps = schedule_phase_steps(f, loader_epoch_batches(t->trn));
+        int capped = f->epochs > 0;
         for (; pos->epoch < first_of_phase + n_ep; pos->epoch++, pos->batch = 0) {
             long epoch = pos->epoch, e = epoch - first_of_phase;
             double ep_start = now_s();
+            if (apply_freeze(t, epoch) != C_OK) return C_ERR;
             if (loader_start_at(t->trn, (uint32_t)epoch, (uint32_t)epoch, pos->batch) != C_OK) return C_ERR;
             long nb = t->trn->n_batches;
             t->batches_per_epoch = nb;
@@ -224,7 +283,7 @@ int trainer_run(trainer *t)
             int nq = 0;
             const batch *b;
             int rc;
-            while ((rc = loader_next(t->trn, &b)) == C_OK && b) {
+            while (!(capped && pos->it >= steps) && (rc = loader_next(t->trn, &b)) == C_OK && b) {
                 double lr = schedule_lr(f, nb, pos->it);
                 /* device batches (x NULL) are in the net's input and label tensors already */
                 long tk = net_train_step(t->net, b->x, b->x ? b->y : NULL, b->n, p->seed, pos->step, (float)lr,
@@ -234,9 +293,11 @@ int trainer_run(trainer *t)
                 pos->it++;
                 pos->step++;
                 pos->batch++;
+                if (lookahead_after(t, pos->it, steps) != C_OK) return C_ERR;
                 /* the GPU runs this step while the host reads the loss of an earlier one */
                 if (nq > lag && settle(t, q, &nq, &pos->ema, &bar) != C_OK) return C_ERR;
-                if (!t->save_state || pos->batch == nb) continue;   /* the epoch end saves anyway */
+                int epoch_end = pos->batch == nb || (capped && pos->it >= steps);
+                if (!t->save_state || epoch_end) continue;   /* the epoch end saves anyway */
                 int stop = signals_stop_requested();
                 if (stop || (t->state_every > 0 && pos->step % t->state_every == 0)) {
                     if (drain(t, q, &nq, &bar) != C_OK || save_point(t, run_start, prior_seconds) != C_OK) {
@@ -255,6 +316,8 @@ int trainer_run(trainer *t)
             if (drain(t, q, &nq, &bar) != C_OK) return C_ERR;
             if (t->progress) progress_finish(&bar);
             t->loop_seconds += now_s() - ep_start;
+            /* the phase is over (its last update, decay 1, made the net the copy): no copy to keep */
+            if (p->la_every && epoch + 1 == first_of_phase + n_ep) net_lookahead_stop(t->net);
             epoch_rec *r = &t->epochs[epoch];
             r->phase = ph;
             r->epoch = epoch;
@@ -294,6 +357,54 @@ static cJSON *number_array(const double *v, long n)
     return a;
 }
 
+/* "rules": what airbench's params keys made the run do; absent when it used none (the notebook's
+ * models' metrics stay as they were). */
+static void add_rules_json(cJSON *o, const trainer *t)
+{
+    const train_params *p = t->p;
+    int phase_rules = 0;
+    for (int i = 0; i < p->n_phases; i++) {
+        const fit_phase *f = &p->phases[i];
+        phase_rules |= f->epochs > 0 || f->kilostep || f->wd_decoupled || f->schedule != SCHEDULE_FASTAI;
+    }
+    if (!(train_params_sgd_rule(p) || p->label_smoothing != 0 || p->loss_sum || p->drop_last || p->pad_mode ||
+          p->crop || p->flip_mode || p->la_every || p->n_freeze || phase_rules))
+        return;
+    cJSON *r = cJSON_AddObjectToObject(o, "rules");
+    cJSON_AddStringToObject(r, "optimizer", p->nesterov ? "sgd_nesterov" : "sgd");
+    cJSON_AddNumberToObject(r, "bias_lr_scale", p->bias_lr_scale > 0 ? p->bias_lr_scale : 1);
+    cJSON_AddNumberToObject(r, "label_smoothing", p->label_smoothing);
+    cJSON_AddStringToObject(r, "loss_reduction", p->loss_sum ? "sum" : "mean");
+    cJSON_AddBoolToObject(r, "drop_last", p->drop_last);
+    cJSON_AddStringToObject(r, "pad_mode", p->pad_mode == AUGMENT_PAD_REFLECT ? "reflect" : "reflect_edge");
+    cJSON_AddStringToObject(r, "crop", p->crop == AUGMENT_CROP_ALL ? "all" : "fastai");
+    cJSON_AddStringToObject(r, "flip_mode", p->flip_mode == AUGMENT_FLIP_ALTERNATE ? "alternate" : "random");
+    if (p->la_every) {
+        cJSON *la = cJSON_AddObjectToObject(r, "lookahead");
+        cJSON_AddNumberToObject(la, "every", p->la_every);
+        cJSON_AddNumberToObject(la, "decay", p->la_decay);
+        cJSON_AddNumberToObject(la, "power", p->la_power);
+    }
+    cJSON *fz = cJSON_AddArrayToObject(r, "freeze");
+    for (int i = 0; i < p->n_freeze; i++) {
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "tensor", p->freeze[i].tensor);
+        cJSON_AddNumberToObject(e, "after_epochs", (double)p->freeze[i].after_epochs);
+        cJSON_AddItemToArray(fz, e);
+    }
+    cJSON *ph = cJSON_AddArrayToObject(r, "phases");
+    for (int i = 0; i < p->n_phases; i++) {
+        const fit_phase *f = &p->phases[i];
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddNumberToObject(e, "lr", f->lr);     /* as used: kilostep already applied */
+        cJSON_AddNumberToObject(e, "wd", f->wd);
+        cJSON_AddStringToObject(e, "wd_mode", f->wd_decoupled ? "decoupled" : "coupled");
+        cJSON_AddStringToObject(e, "schedule", f->schedule == SCHEDULE_TRIANGLE ? "triangle" : "fastai");
+        cJSON_AddNumberToObject(e, "steps", (double)schedule_phase_steps(f, t->batches_per_epoch));
+        cJSON_AddItemToArray(ph, e);
+    }
+}
+
 cJSON *trainer_metrics_json(const trainer *t, const char *arch, const char *device)
 {
     cJSON *o = cJSON_CreateObject();
@@ -309,6 +420,7 @@ cJSON *trainer_metrics_json(const trainer *t, const char *arch, const char *devi
     cJSON_AddNumberToObject(o, "loop_seconds", t->loop_seconds);
     cJSON_AddNumberToObject(o, "loader_wait_seconds", t->trn->wait_s);
     cJSON_AddNumberToObject(o, "images_per_second", t->loop_seconds > 0 ? t->images / t->loop_seconds : 0);
+    add_rules_json(o, t);
     cJSON *eps = cJSON_AddArrayToObject(o, "epochs");
     for (long i = 0; i < t->n_epochs; i++) {
         const epoch_rec *r = &t->epochs[i];

@@ -13,7 +13,14 @@
  * are read first, then save_state is called. When a stop signal has arrived
  * (core/signals.h), the run saves at the end of the current iteration and returns C_OK with
  * `stopped` set. A trainer whose position was filled from a state (resumed = 1) continues from
- * there: the same batches, lrs and random draws as an uninterrupted run. */
+ * there: the same batches, lrs and random draws as an uninterrupted run.
+ *
+ * airbench's rules (train_params.h), when the params ask for them: per phase, the optimiser's
+ * groups (net_set_sgd_rule); fractional epochs end the phase after ceil(nb * epochs) steps, in
+ * its last epoch; the triangle schedule (schedule_lr); the lookahead copy starts at the phase's
+ * first step and is updated after every la_every-th step and after the last (decay 1), then
+ * dropped; "freeze" entries are applied at the start of every epoch. The lookahead copy is part
+ * of the saved state. */
 #ifndef TRAINER_H
 #define TRAINER_H
 
@@ -57,6 +64,9 @@ typedef struct trainer {
     long state_every;        /* save every this many iterations too (0: at epoch ends only) */
     trainer_save_fn save_state;   /* NULL: no saving, no stopping on signals */
     void *save_ctx;
+    trainer_save_fn fresh_start;  /* NULL, or run once before the first step of a run that is not
+                                     resumed (the whitening init of airbench's first layer) */
+    void *fresh_ctx;
 
     /* position (set by trainer_run; filled by a state loader with resumed = 1 to continue) */
     trainer_pos pos;

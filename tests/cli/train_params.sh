@@ -23,6 +23,25 @@ edit 'd["phases"]=[]';                   expect_error params_no_phases 'p\.json:
 edit 'd["batch_size"]=0';                expect_error params_range 'p\.json: batch_size: must be in' run_train
 edit 'd["lr_find"]["end_lr"]=1e-6';      expect_error params_lrfind 'p\.json: lr_find\.end_lr' \
   "$BIN/lrfind" --model "$ROOT/models/simplenet.json" --params "$P" --data "$TMP/nodata" --stats "$TMP/s.json" --out "$TMP/l.json"
+# airbench's keys (issue 14)
+edit 'd["loss"]={"reduction":"max"}';   expect_error params_reduction 'p\.json: loss\.reduction: must be "mean" or "sum" \(got "max"\)' run_train
+edit 'd["loss"]={"label_smoothing":1}'; expect_error params_smoothing 'p\.json: loss\.label_smoothing: must be in' run_train
+edit 'd["augment"]["pad_mode"]="edge"'; expect_error params_pad_mode 'p\.json: augment\.pad_mode: must be "reflect_edge" or "reflect"' run_train
+edit 'd["augment"]["flip_mode"]=1';     expect_error params_flip_mode 'p\.json: augment\.flip_mode: must be a string' run_train
+edit 'd["lookahead"]={"decay":0.9}';    expect_error params_lookahead 'p\.json: lookahead\.every: missing required key' run_train
+edit 'd["freeze"]=[{"tensor":"x"}]';    expect_error params_freeze 'p\.json: freeze\[0\]\.after_epochs: missing required key' run_train
+edit 'd["phases"][0]["epochs"]=2.5';    expect_error params_epochs_cycles 'p\.json: phases\[0\]\.epochs: not with n_cycle' run_train
+edit 'del d["phases"][0]["n_cycle"]';   expect_error params_no_cycles 'p\.json: phases\[0\]\.n_cycle: missing required key \(or epochs\)' run_train
+edit 'd["phases"]=[{"lr":1,"epochs":2,"schedule":{"type":"cos"}}]'
+                                        expect_error params_schedule 'p\.json: phases\[0\]\.schedule\.type: must be "fastai" or "triangle"' run_train
+edit 'd["phases"]=[{"lr":1,"epochs":2,"schedule":{"type":"triangle","peak":1}}]'
+                                        expect_error params_peak 'p\.json: phases\[0\]\.schedule\.peak: must be below 1' run_train
+edit 'd["phases"]=[{"lr":1,"epochs":2,"units":"kilo"}]'
+                                        expect_error params_units 'p\.json: phases\[0\]\.units: must be "lr" or "kilostep"' run_train
+edit 'd["momentum"]=1; d["phases"]=[{"lr":1,"epochs":2,"units":"kilostep"}]'
+                                        expect_error params_kilostep 'p\.json: phases\[0\]\.units: kilostep needs momentum below 1' run_train
+edit 'd["nesterov"]="yes"';             expect_error params_nesterov 'p\.json: nesterov: must be true or false' run_train
+edit 'd["bias_lr_scale"]=0';            expect_error params_bias_scale 'p\.json: bias_lr_scale: must be in' run_train
 printf '{"seed": 0,\n "batch_size": }' > "$P"; expect_error params_syntax 'p\.json' run_train
 rm -f "$P";                              expect_error params_absent 'p\.json' run_train
 expect_error cli_unknown_option 'train: --bogus: unknown option' "$BIN/train" --bogus 1

@@ -11,15 +11,20 @@
 #include "data/augment.h"
 
 /* one image HWC uint8 -> CHW float: reflect-pad, flip the padded image, crop at (row, col) */
-static void ref_augment(const uint8_t *src, int h, int w, const norm_stats *ns, int pad, int flip, int row, int col,
-                        float *dst, uint8_t *padded)
+static void ref_augment(const uint8_t *src, int h, int w, const norm_stats *ns, int pad, int pad_mode, int flip, int row,
+                        int col, float *dst, uint8_t *padded)
 {
     int ph = h + 2 * pad, pw = w + 2 * pad;
     for (int y = 0; y < ph; y++)
         for (int x = 0; x < pw; x++) {
-            int sy = y - pad, sx = x - pad;   /* cv2.BORDER_REFLECT: fedcba|abcdef|fedcba */
-            sy = sy < 0 ? -sy - 1 : sy >= h ? 2 * h - 1 - sy : sy;
-            sx = sx < 0 ? -sx - 1 : sx >= w ? 2 * w - 1 - sx : sx;
+            int sy = y - pad, sx = x - pad;
+            if (pad_mode == AUGMENT_PAD_REFLECT) {   /* torch 'reflect': gfedcb|abcdefg|fedcba */
+                sy = sy < 0 ? -sy : sy >= h ? 2 * h - 2 - sy : sy;
+                sx = sx < 0 ? -sx : sx >= w ? 2 * w - 2 - sx : sx;
+            } else {                                 /* cv2.BORDER_REFLECT: fedcba|abcdef|fedcba */
+                sy = sy < 0 ? -sy - 1 : sy >= h ? 2 * h - 1 - sy : sy;
+                sx = sx < 0 ? -sx - 1 : sx >= w ? 2 * w - 1 - sx : sx;
+            }
             int dx = flip ? pw - 1 - x : x;
             for (int c = 0; c < 3; c++) padded[((size_t)y * pw + dx) * 3 + c] = src[((size_t)sy * w + sx) * 3 + c];
         }
@@ -29,7 +34,12 @@ static void ref_augment(const uint8_t *src, int h, int w, const norm_stats *ns, 
                 dst[((size_t)c * h + y) * w + x] = ns->lut[c][padded[((size_t)(row + y) * pw + col + x) * 3 + c]];
 }
 
-typedef struct aug_case { int n_images, h, w, batch, first, train, pad, flip; uint64_t seed; uint32_t pass; } aug_case;
+typedef struct aug_case {
+    int n_images, h, w, batch, first, train, pad, flip;
+    uint64_t seed;
+    uint32_t pass;
+    int pad_mode, crop, flip_mode;   /* AUGMENT_PAD_*, AUGMENT_CROP_*, AUGMENT_FLIP_* (0: fastai's) */
+} aug_case;
 
 static void aug_run(ops_env *e, const void *param)
 {
@@ -47,7 +57,8 @@ static void aug_run(ops_env *e, const void *param)
     float *got = ops_alloc(e, (size_t)c->batch * plane * sizeof(float));
     float *glab = ops_alloc(e, (size_t)c->batch * sizeof(float));
     if (!B->augment_batch) {   /* the CPU: the host twin */
-        augment_cfg cfg = { .pad = c->pad, .flip = c->flip, .seed = c->seed };
+        augment_cfg cfg = { .pad = c->pad, .flip = c->flip, .seed = c->seed, .pad_mode = c->pad_mode, .crop = c->crop,
+                            .flip_mode = c->flip_mode };
         for (int i = 0; i < c->batch; i++) {
             uint32_t id = (uint32_t)ids[c->first + i];
             if (c->train) augment_image(img + id * img_bytes, c->h, c->w, &ns, &cfg, c->pass, id, got + i * plane);
@@ -60,7 +71,8 @@ static void aug_run(ops_env *e, const void *param)
         tensor *timg = ops_tensor_raw(e, DT_U8, 4, si, TL_PLAIN, img), *tlab = ops_tensor_raw(e, DT_U8, 1, sl, TL_PLAIN, lab),
                *tlut = ops_tensor_raw(e, DT_F32, 2, su, TL_PLAIN, ns.lut), *tids = ops_tensor_raw(e, DT_I32, 1, sid, TL_PLAIN, ids),
                *tout = ops_tensor_raw(e, DT_F32, 4, so, TL_PLAIN, NULL), *tlo = ops_tensor_raw(e, DT_U8, 1, slo, TL_PLAIN, NULL);
-        OPS_CHECK(e, B->augment_batch(ops_ctx(e), timg, tlab, tlut, tids, c->first, c->batch, c->train, c->pad, c->flip,
+        augment_style st = { c->pad, c->flip, c->pad_mode, c->crop, c->flip_mode };
+        OPS_CHECK(e, B->augment_batch(ops_ctx(e), timg, tlab, tlut, tids, c->first, c->batch, c->train, &st,
                                       c->seed, c->pass, tout, tlo) == C_OK);
         got = ops_get(e, tout);
         glab = ops_get(e, tlo);
@@ -77,10 +89,16 @@ static void aug_run(ops_env *e, const void *param)
             if (c->train) {
                 rng_block(c->seed, RNG_AUGMENT, c->pass, id, wd);
                 flip = c->flip && rng_u32_to_float(wd[0]) < 0.5f;
-                row = pad ? (int)floor(rng_u32_to_float(wd[1]) * 2.0 * pad) : 0;
-                col = pad ? (int)floor(rng_u32_to_float(wd[2]) * 2.0 * pad) : 0;
+                if (c->flip && c->flip_mode == AUGMENT_FLIP_ALTERNATE) {   /* the image's bit, flipped in odd passes */
+                    uint32_t fw[4];
+                    rng_block(c->seed, RNG_AUGMENT, AUGMENT_BATCH_PASS_FLIP, id, fw);
+                    flip = (rng_u32_to_float(fw[0]) < 0.5f) != (c->pass % 2 == 1);
+                }
+                double span = c->crop == AUGMENT_CROP_ALL ? 2.0 * pad + 1 : 2.0 * pad;
+                row = pad ? (int)floor(rng_u32_to_float(wd[1]) * span) : 0;
+                col = pad ? (int)floor(rng_u32_to_float(wd[2]) * span) : 0;
             }
-            ref_augment(img + id * img_bytes, c->h, c->w, &ns, pad, flip, row, col, one, padded);
+            ref_augment(img + id * img_bytes, c->h, c->w, &ns, pad, c->pad_mode, flip, row, col, one, padded);
             for (size_t k = 0; k < plane; k++) ref[i * plane + k] = one[k];
             rlab[i] = lab[id];
         }
@@ -92,9 +110,16 @@ static void aug_run(ops_env *e, const void *param)
 #define AUG(name, ...) { "augment_batch/" name, aug_run, &(const aug_case){ __VA_ARGS__ } }
 static const ops_case cases[] = {
     /* images h w batch first train pad flip seed pass */
-    AUG("train pad4 flip 32x32, a batch from the middle of the order", 40, 32, 32, 24, 7, 1, 4, 1, 77, 3),
-    AUG("eval 32x32 (normalise only)", 40, 32, 32, 24, 7, 0, 4, 1, 77, 3),
-    AUG("train pad2 no flip 9x7", 11, 9, 7, 5, 0, 1, 2, 0, 5, 0x80000001u),
+    AUG("train pad4 flip 32x32, a batch from the middle of the order", 40, 32, 32, 24, 7, 1, 4, 1, 77, 3, 0, 0, 0),
+    AUG("eval 32x32 (normalise only)", 40, 32, 32, 24, 7, 0, 4, 1, 77, 3, 0, 0, 0),
+    AUG("train pad2 no flip 9x7", 11, 9, 7, 5, 0, 1, 2, 0, 5, 0x80000001u, 0, 0, 0),
+    /* airbench's: torch reflect padding, every offset 0..2*pad, alternating flips (even and odd pass) */
+    AUG("airbench pad2 reflect, all offsets, alternating flip, pass 0", 40, 32, 32, 24, 7, 1, 2, 1, 77, 0,
+        AUGMENT_PAD_REFLECT, AUGMENT_CROP_ALL, AUGMENT_FLIP_ALTERNATE),
+    AUG("airbench pad2 reflect, all offsets, alternating flip, pass 5", 40, 32, 32, 24, 7, 1, 2, 1, 77, 5,
+        AUGMENT_PAD_REFLECT, AUGMENT_CROP_ALL, AUGMENT_FLIP_ALTERNATE),
+    AUG("reflect pad3 random flip 9x7", 11, 9, 7, 5, 0, 1, 3, 1, 5, 2, AUGMENT_PAD_REFLECT, AUGMENT_CROP_FASTAI,
+        AUGMENT_FLIP_RANDOM),
 };
 
 OPS_SUITE(augment_batch, cases);

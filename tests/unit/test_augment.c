@@ -142,7 +142,7 @@ static void transform_matches_reference(void)
     for (int flip = 0; flip < 2; flip++)
         for (int r = 0; r < 8; r++)
             for (int c = 0; c < 8; c++) {
-                augment_draw d = { flip, r, c };
+                augment_draw d = { .flip = flip, .row = r, .col = c };
                 augment_apply(img, h, w, &ns, 4, &d, out);
                 reference(img, h, w, 4, &d, want);
                 for (int y = 0; y < h; y++)
@@ -152,13 +152,13 @@ static void transform_matches_reference(void)
             }
     CHECK(mismatches == 0);
     /* Offset (4,4) without flip is the identity; the shift is -4..+3. */
-    augment_draw id = { 0, 4, 4 };
+    augment_draw id = { .row = 4, .col = 4 };
     augment_apply(img, h, w, &ns, 4, &id, out);
     float plain[3 * 32 * 32];
     augment_normalise(img, h, w, &ns, plain);
     CHECK(!memcmp(out, plain, sizeof out));
     /* augment_image = choose + apply. */
-    augment_cfg cfg = { 4, 1, 9 };
+    augment_cfg cfg = { .pad = 4, .flip = 1, .seed = 9 };
     augment_draw d;
     augment_choose(&cfg, 3, 17, &d);
     augment_apply(img, h, w, &ns, 4, &d, plain);
@@ -166,8 +166,69 @@ static void transform_matches_reference(void)
     CHECK(!memcmp(out, plain, sizeof out));
 }
 
+/* torch 'reflect' (no edge repeat) against fastai's cv2.BORDER_REFLECT: named apart, mapped apart. */
+static void reflect101_mapping(void)
+{
+    const int n = 8, axis[8] = { 10, 11, 12, 13, 14, 15, 16, 17 };
+    for (int k = 1; k <= 7; k++) {
+        CHECK(augment_batch_reflect101(-k, n) == k);            /* src(-k) = k */
+        CHECK(augment_batch_reflect101(n - 1 + k, n) == n - 1 - k);
+    }
+    for (int i = 0; i < n; i++) CHECK(augment_batch_reflect101(i, n) == i);
+    /* numpy.pad(a, 2, 'reflect') of 10..17: 12 11 | 10 .. 17 | 16 15 */
+    const int want[12] = { 12, 11, 10, 11, 12, 13, 14, 15, 16, 17, 16, 15 };
+    for (int i = -2; i < 10; i++) CHECK(axis[augment_batch_reflect_mode(i, 8, AUGMENT_PAD_REFLECT)] == want[i + 2]);
+    CHECK(augment_batch_reflect_mode(-1, 8, AUGMENT_PAD_REFLECT_EDGE) == 0);   /* fastai's repeats the edge */
+    CHECK(augment_batch_reflect_mode(-1, 8, AUGMENT_PAD_REFLECT) == 1);
+}
+
+/* airbench's style: offsets cover 0..2*pad (5 positions for pad 2); alternating flips give each
+ * image one fixed bit, flipped exactly in every other pass, random over images in pass 0. */
+static void airbench_style_draws(void)
+{
+    augment_cfg cfg = { .pad = 2, .flip = 1, .seed = 17, .pad_mode = AUGMENT_PAD_REFLECT, .crop = AUGMENT_CROP_ALL,
+                        .flip_mode = AUGMENT_FLIP_ALTERNATE };
+    int seen[5] = { 0 }, in_range = 1, flipped0 = 0, alternates = 1;
+    for (uint32_t i = 0; i < 4000; i++) {
+        augment_draw d0, d;
+        augment_choose(&cfg, 0, i, &d0);
+        flipped0 += d0.flip;
+        for (uint32_t pass = 0; pass < 6; pass++) {
+            augment_choose(&cfg, pass, i, &d);
+            in_range &= d.row >= 0 && d.row <= 4 && d.col >= 0 && d.col <= 4 && d.pad_mode == AUGMENT_PAD_REFLECT;
+            if (d.row >= 0 && d.row <= 4) seen[d.row]++;
+            alternates &= d.flip == (d0.flip ^ (int)(pass & 1));
+        }
+    }
+    CHECK(in_range);
+    for (int k = 0; k < 5; k++) CHECK(seen[k] > 4000 * 6 / 5 * 0.9 && seen[k] < 4000 * 6 / 5 * 1.1);
+    CHECK(alternates);
+    CHECK(flipped0 > 1800 && flipped0 < 2200);   /* random in pass 0: about half */
+    /* the offset-2 crop without flip is the identity under either padding */
+    const int h = 6, w = 5;
+    uint8_t img[6 * 5 * 3];
+    for (int k = 0; k < h * w * 3; k++) img[k] = (uint8_t)(k * 7);
+    const double mean[3] = { 0.5, 0.5, 0.5 }, sd[3] = { 0.25, 0.25, 0.25 };
+    norm_stats ns;
+    norm_stats_init(&ns, mean, sd);
+    float a[3 * 6 * 5], b[3 * 6 * 5];
+    augment_draw id = { .row = 2, .col = 2, .pad_mode = AUGMENT_PAD_REFLECT };
+    augment_apply(img, h, w, &ns, 2, &id, a);
+    augment_normalise(img, h, w, &ns, b);
+    CHECK(!memcmp(a, b, sizeof a));
+    /* a shift by one row up with torch reflect: output row 0 is source row 1 (not row 0 again) */
+    augment_draw up = { .row = 1, .col = 2, .pad_mode = AUGMENT_PAD_REFLECT };
+    augment_apply(img, h, w, &ns, 2, &up, a);
+    CHECK(a[0] == ns.lut[0][img[(1 * w + 0) * 3]]);
+    up.pad_mode = AUGMENT_PAD_REFLECT_EDGE;
+    augment_apply(img, h, w, &ns, 2, &up, a);
+    CHECK(a[0] == ns.lut[0][img[(0 * w + 0) * 3]]);
+}
+
 int main(void)
 {
+    TEST_RUN(reflect101_mapping);
+    TEST_RUN(airbench_style_draws);
     TEST_RUN(reflect_mapping);
     TEST_RUN(offsets_in_range_and_uniform);
     TEST_RUN(flip_frequency_and_switch);

@@ -214,7 +214,7 @@ static void lrfind_restores_weights(void)
     memset(&p, 0, sizeof p);
     p.seed = 4; p.batch_size = 16; p.momentum = 0.9; p.pad = 4; p.flip = 1;
     p.lrf_start = 1e-5; p.lrf_end = 10; p.lrf_limit = 0;
-    augment_cfg aug = { 4, 1, 4 };
+    augment_cfg aug = { .pad = 4, .flip = 1, .seed = 4 };
     loader l;
     CHECK(loader_init(&l, &ds, &ns, 16, 1, &aug, 4, 0) == 0);
     lr_finder_result r;

@@ -68,7 +68,7 @@ static void every_image_once_per_epoch(void)
     uint8_t *pix, *lab;
     dataset ds = make_ds(3000, 32, 32, &pix, &lab);
     norm_stats ns = unit_stats();
-    augment_cfg aug = { 4, 1, 0 };
+    augment_cfg aug = { .pad = 4, .flip = 1, .seed = 0 };
     loader l;
     CHECK(loader_init(&l, &ds, &ns, 256, 1, &aug, 42, 0) == 0);
     uint32_t *first = malloc(sizeof *first * 3000), *seen = calloc(3000, sizeof *seen);
@@ -98,7 +98,7 @@ static void contents_and_determinism(void)
     uint8_t *pix, *lab;
     dataset ds = make_ds(600, 32, 32, &pix, &lab);
     norm_stats ns = unit_stats();
-    augment_cfg aug = { 4, 1, 0 };
+    augment_cfg aug = { .pad = 4, .flip = 1, .seed = 0 };
     const size_t plane = 3 * 32 * 32;
     float *want = malloc(sizeof(float) * plane);
     float *run1 = malloc(sizeof(float) * plane * 600);
@@ -158,7 +158,7 @@ static void limit_and_abandon(void)
     uint8_t *pix, *lab;
     dataset ds = make_ds(1000, 32, 32, &pix, &lab);
     norm_stats ns = unit_stats();
-    augment_cfg aug = { 4, 1, 0 };
+    augment_cfg aug = { .pad = 4, .flip = 1, .seed = 0 };
     loader l;
     CHECK(loader_init(&l, &ds, &ns, 64, 1, &aug, 1, 3) == 0);
     CHECK(loader_start(&l, 0, 0) == C_OK);
@@ -202,11 +202,11 @@ static int fake_alloc(void *ctx, tensor *t, tensor_dtype dt, int ndim, const int
 static void fake_free_tensor(void *ctx, tensor *t) { (void)ctx; free(t->data); memset(t, 0, sizeof *t); }
 static int fake_upload(void *ctx, tensor *dst, const void *host) { (void)ctx; (void)dst; (void)host; return C_OK; }
 static int fake_augment_batch(void *ctx, const tensor *images, const tensor *labels, const tensor *lut,
-                              const tensor *ids, long first, int n, int augment, int pad, int flip,
+                              const tensor *ids, long first, int n, int augment, const augment_style *style,
                               uint64_t seed, uint32_t pass, tensor *out, tensor *labels_out)
 {
-    (void)ctx; (void)images; (void)labels; (void)lut; (void)ids; (void)n; (void)augment; (void)pad;
-    (void)flip; (void)seed; (void)pass; (void)out; (void)labels_out;
+    (void)ctx; (void)images; (void)labels; (void)lut; (void)ids; (void)n; (void)augment; (void)style;
+    (void)seed; (void)pass; (void)out; (void)labels_out;
     return first == 0 ? C_OK : err_msg("fake", "queue refused");
 }
 

@@ -7,9 +7,11 @@
 #include "train/val_mean.h"
 #include "test.h"
 
+#include <math.h>
+
 static void epoch_counts(void)
 {
-    fit_phase a = { 1e-2, 2, 0, 1, 0 }, b = { 1e-2, 2, 1, 1, 0 }, c = { 1e-2, 3, 1, 2, 0 }, d = { 1e-2, 8, 4, 1, 0 };
+    fit_phase a = { .lr = 1e-2, .n_cycle = 2, .cycle_len = 0, .cycle_mult = 1, .wd = 0 }, b = { .lr = 1e-2, .n_cycle = 2, .cycle_len = 1, .cycle_mult = 1, .wd = 0 }, c = { .lr = 1e-2, .n_cycle = 3, .cycle_len = 1, .cycle_mult = 2, .wd = 0 }, d = { .lr = 1e-2, .n_cycle = 8, .cycle_len = 4, .cycle_mult = 1, .wd = 0 };
     CHECK(schedule_epochs(&a) == 2);
     CHECK(schedule_epochs(&b) == 2);
     CHECK(schedule_epochs(&c) == 7);
@@ -23,7 +25,7 @@ static void epoch_counts(void)
  * negative count that passed the "more than 100000 epochs" check. Computed in double and capped. */
 static void epoch_counts_do_not_overflow(void)
 {
-    fit_phase big = { 1e-2, 16, 1, 20, 0 }, inf = { 1e-2, 1000, 1000, 20, 0 }, flat = { 1e-2, 1000, 1000, 1, 0 };
+    fit_phase big = { .lr = 1e-2, .n_cycle = 16, .cycle_len = 1, .cycle_mult = 20, .wd = 0 }, inf = { .lr = 1e-2, .n_cycle = 1000, .cycle_len = 1000, .cycle_mult = 20, .wd = 0 }, flat = { .lr = 1e-2, .n_cycle = 1000, .cycle_len = 1000, .cycle_mult = 1, .wd = 0 };
     CHECK(schedule_epochs(&big) == SCHEDULE_MAX_EPOCHS);
     CHECK(schedule_epochs(&inf) == SCHEDULE_MAX_EPOCHS);   /* 20^1000 is infinite in a double */
     CHECK(schedule_epochs(&flat) == 1000000);
@@ -33,13 +35,13 @@ static void epoch_counts_do_not_overflow(void)
 
 static void constant_without_cycle_len(void)
 {
-    fit_phase p = { 0.1, 2, 0, 1, 0 };
+    fit_phase p = { .lr = 0.1, .n_cycle = 2, .cycle_len = 0, .cycle_mult = 1, .wd = 0 };
     for (long t = 0; t < 392; t += 7) CHECK(schedule_lr(&p, 196, t) == 0.1);
 }
 
 static void cos_anneal_worked_values(void)
 {
-    fit_phase p = { 1e-2, 2, 1, 1, 0 };
+    fit_phase p = { .lr = 1e-2, .n_cycle = 2, .cycle_len = 1, .cycle_mult = 1, .wd = 0 };
     for (long t = 0; t <= 9; t++) CHECK_NEAR(schedule_lr(&p, 196, t), 1e-4, 1e-12);
     CHECK_NEAR(schedule_lr(&p, 196, 10), 0.009936, 1e-6 / 0.01);
     CHECK(fabs(schedule_lr(&p, 196, 10) - 0.009936) < 5e-7);
@@ -49,7 +51,7 @@ static void cos_anneal_worked_values(void)
     CHECK(fabs(schedule_lr(&p, 196, 206) - schedule_lr(&p, 196, 10)) < 1e-15); /* no second warm-up */
 
     /* cycle_mult = 2: cycles of 196, 392, 784 batches (1372 iterations), restarts at 196 and 588. */
-    fit_phase q = { 1e-2, 3, 1, 2, 0 };
+    fit_phase q = { .lr = 1e-2, .n_cycle = 3, .cycle_len = 1, .cycle_mult = 2, .wd = 0 };
     CHECK(schedule_epochs(&q) * 196 == 1372);
     CHECK(fabs(schedule_lr(&q, 196, 196) - 0.01) < 1e-15);
     CHECK(fabs(schedule_lr(&q, 196, 588) - 0.01) < 1e-15);
@@ -59,7 +61,7 @@ static void cos_anneal_worked_values(void)
     CHECK(schedule_lr(&q, 196, 1371) > 0);
 
     /* cycle_len = 4: 8 cycles of 784, the first 40 batches at 1e-4. */
-    fit_phase r = { 1e-2, 8, 4, 1, 0 };
+    fit_phase r = { .lr = 1e-2, .n_cycle = 8, .cycle_len = 4, .cycle_mult = 1, .wd = 0 };
     CHECK(fabs(schedule_lr(&r, 196, 39) - 1e-4) < 1e-15);
     CHECK(schedule_lr(&r, 196, 40) > 0.0099);
     for (int c = 1; c < 8; c++) CHECK(fabs(schedule_lr(&r, 196, 784L * c) - 0.01) < 1e-15);
@@ -83,7 +85,7 @@ static void matches_fastai_transliteration(void)
 {
     const int cfg[][3] = { { 196, 1, 1 }, { 196, 1, 2 }, { 196, 4, 1 }, { 12, 1, 2 }, { 13, 2, 3 }, { 40, 3, 1 } };
     for (unsigned k = 0; k < sizeof cfg / sizeof cfg[0]; k++) {
-        fit_phase p = { 0.05, 3, cfg[k][1], cfg[k][2], 0 };
+        fit_phase p = { .lr = 0.05, .n_cycle = 3, .cycle_len = cfg[k][1], .cycle_mult = cfg[k][2], .wd = 0 };
         cos_anneal s = { p.lr, (double)cfg[k][0] * p.cycle_len, p.cycle_mult, 0, 0 };
         long n = schedule_epochs(&p) * cfg[k][0];
         int bad = 0;
@@ -174,8 +176,60 @@ static void validation_is_weighted(void)
     CHECK(fabs(val_mean_accuracy(&v) - 39 * 0.5 / 40) > 0.01);
 }
 
+/* airbench: 50,000 images at 1024 with drop_last = 48 batches, 9.9 epochs = ceil(475.2) = 476
+ * steps in 10 epochs; fastai phases keep nb * epochs. */
+static void fractional_epochs(void)
+{
+    fit_phase a = { .lr = 1, .epochs = 9.9 }, b = { .lr = 1, .n_cycle = 3, .cycle_len = 1, .cycle_mult = 2 };
+    CHECK(schedule_epochs(&a) == 10);
+    CHECK(schedule_phase_steps(&a, 48) == 476);
+    CHECK(schedule_phase_steps(&b, 196) == 7 * 196);
+    fit_phase c = { .lr = 1, .epochs = 2 };
+    CHECK(schedule_epochs(&c) == 2 && schedule_phase_steps(&c, 11) == 22);
+}
+
+/* airbench's get_lr, written as in its source (Python semantics in double). */
+static double airbench_get_lr(long step, long total)
+{
+    long warmup = (long)(total * 0.23), warmdown = total - warmup;
+    if (step < warmup) {
+        double frac = (double)step / warmup;
+        return 0.2 * (1 - frac) + 1.0 * frac;
+    }
+    double frac = (double)(step - warmup) / warmdown;
+    return 1.0 * (1 - frac) + 0.07 * frac;
+}
+
+static void triangle_schedule(void)
+{
+    fit_phase p = { .lr = 0.5, .epochs = 9.9, .schedule = SCHEDULE_TRIANGLE, .tri_start = 0.2, .tri_peak = 0.23,
+                    .tri_end = 0.07 };
+    int bad = 0;
+    for (long t = 0; t < 476; t++) bad += schedule_lr(&p, 48, t) != 0.5 * airbench_get_lr(t, 476);
+    CHECK(bad == 0);
+    CHECK(schedule_triangle(476, 0, 0.2, 0.23, 0.07) == 0.2);
+    CHECK(schedule_triangle(476, 109, 0.2, 0.23, 0.07) == 1.0);     /* int(476 * 0.23) = 109: the peak */
+    CHECK(fabs(schedule_triangle(476, 476, 0.2, 0.23, 0.07) - 0.07) < 1e-15);
+    /* np.interp between the knots: linear */
+    CHECK_NEAR(schedule_triangle(476, 50, 0.2, 0.23, 0.07), 0.2 + 0.8 * 50 / 109.0, 1e-12);
+    CHECK(schedule_triangle(10, 0, 0.3, 0.0, 0.1) == 1.0);           /* no warm-up */
+}
+
+/* alpha_schedule = 0.95**5 * (arange(T+1) / T)**3 in float32. */
+static void lookahead_decay(void)
+{
+    CHECK(schedule_lookahead_decay(0, 476, 0.95, 5, 3) == 0.0);
+    float x = (float)238 / (float)476, want = (float)pow(0.95, 5) * (x * x * x);
+    CHECK(schedule_lookahead_decay(238, 476, 0.95, 5, 3) == (double)want);
+    CHECK(schedule_lookahead_decay(476, 476, 0.95, 5, 3) == (double)(float)pow(0.95, 5));
+    CHECK(schedule_lookahead_decay(100, 476, 0.95, 5, 3) < schedule_lookahead_decay(200, 476, 0.95, 5, 3));
+}
+
 int main(void)
 {
+    TEST_RUN(fractional_epochs);
+    TEST_RUN(triangle_schedule);
+    TEST_RUN(lookahead_decay);
     TEST_RUN(epoch_counts);
     TEST_RUN(epoch_counts_do_not_overflow);
     TEST_RUN(constant_without_cycle_len);

@@ -188,7 +188,11 @@ static const backend_iface cpu_iface = {
     .logsoftmax_fwd = cpu_logsoftmax_fwd,
     .nll_loss = cpu_nll_loss,
     .logsoftmax_nll_bwd = cpu_logsoftmax_nll_bwd,
+    .smooth_nll_loss = cpu_smooth_nll_loss,
+    .logsoftmax_smooth_nll_bwd = cpu_logsoftmax_smooth_nll_bwd,
     .sgd_step = cpu_sgd_step,
+    .sgd_group_step = cpu_sgd_group_step,
+    .lookahead_step = cpu_lookahead_step,
 };
 
 /* The activation block width oneDNN's convolutions choose on this CPU (format_tag_any) for a

@@ -140,7 +140,12 @@ int cpu_batchnorm_bwd(void *ctx, const tensor *x, const tensor *weight, const te
 int cpu_logsoftmax_fwd(void *ctx, const tensor *x, tensor *y);
 int cpu_nll_loss(void *ctx, const tensor *logp, const tensor *labels, float *loss);
 int cpu_logsoftmax_nll_bwd(void *ctx, const tensor *logp, const tensor *labels, tensor *dx);
+int cpu_smooth_nll_loss(void *ctx, const tensor *logp, const tensor *labels, float eps, int sum, float *loss);
+int cpu_logsoftmax_smooth_nll_bwd(void *ctx, const tensor *logp, const tensor *labels, float eps, int sum, tensor *dx);
 int cpu_sgd_step(void *ctx, tensor *param, const tensor *grad, tensor *buf, size_t n, float lr,
                   float momentum, float wd, int first_step);
+int cpu_sgd_group_step(void *ctx, tensor *param, const tensor *grad, tensor *buf, size_t n, float lr, float lr_scale,
+                       float momentum, float wd, int nesterov, int first_step);
+int cpu_lookahead_step(void *ctx, tensor *ema, tensor *param, size_t n, float weight, int init);
 
 #endif

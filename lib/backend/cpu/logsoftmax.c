@@ -7,7 +7,8 @@
  * exp is exactly 0, so no lane needs a mask. The vector paths sum exp in lanes, then the lanes in
  * a fixed order, so they differ from the plain one by rounding (libmvec is within 4 ulp of exp)
  * and each is deterministic; tests/ops/logsoftmax.c checks all three against the double reference.
- * The NLL itself reads one value per row and stays a plain double sum in batch order. */
+ * The NLL itself reads one value per row and stays a plain double sum in batch order. The
+ * label-smoothed NLL (sum or mean) and its gradient, airbench94's loss, are the plain row maths. */
 #include <immintrin.h>
 #include <math.h>
 #include <string.h>
@@ -145,5 +146,25 @@ int cpu_logsoftmax_nll_bwd(void *ctx, const tensor *logp, const tensor *labels, 
         else if (isa == CPU_ISA_AVX2) row_grad8(r, l[i], n, o, k);
         else for (int j = 0; j < k; j++) o[j] = logsoftmax_nll_grad(r[j], j == l[i], n);
     }
+    return C_OK;
+}
+
+int cpu_smooth_nll_loss(void *ctx, const tensor *logp, const tensor *labels, float eps, int sum, float *loss)
+{
+    (void)ctx;
+    *loss = smooth_nll_loss_value(logp->data, labels->data, logp->shape[0], logp->shape[1], eps, sum);
+    return C_OK;
+}
+
+int cpu_logsoftmax_smooth_nll_bwd(void *ctx, const tensor *logp, const tensor *labels, float eps, int sum, tensor *dx)
+{
+    (void)ctx;
+    int n = logp->shape[0], k = logp->shape[1];
+    const float *p = logp->data;
+    const uint8_t *l = labels->data;
+    float *d = dx->data;
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < k; j++)
+            d[(size_t)i * k + j] = logsoftmax_smooth_nll_grad(p[(size_t)i * k + j], j == l[i], k, eps, sum, n);
     return C_OK;
 }

@@ -13,8 +13,8 @@ typedef struct augment_args {
     const float *lut;          /* [3][256]: norm_stats.lut */
     const uint32_t *ids;       /* [n]: dataset index of each batch slot */
     int n, h, w;
-    int train;                 /* 1: augment with pad/flip and (seed, pass); 0: normalise only */
-    int pad, flip;
+    int train;                 /* 1: augment with the style and (seed, pass); 0: normalise only */
+    augment_style st;
     uint64_t seed;
     uint32_t pass;
     float *out;                /* [n, 3, h, w] */
@@ -30,13 +30,16 @@ __global__ void augment_kernel(augment_args a)
         int flip = 0, row = 0, col = 0, pad = 0;
         if (a.train) {
             /* augment_choose */
-            uint32_t wd[4];
+            uint32_t wd[4], fw[4] = { 0, 0, 0, 0 };
             philox_block(a.seed, RNG_AUGMENT, a.pass, id, wd);
-            pad = a.pad;
-            augment_batch_draw(wd, a.pad, a.flip, &flip, &row, &col);
+            if (a.st.flip && a.st.flip_mode == AUGMENT_FLIP_ALTERNATE)
+                philox_block(a.seed, RNG_AUGMENT, AUGMENT_BATCH_PASS_FLIP, id, fw);
+            pad = a.st.pad;
+            augment_batch_draw_style(wd, fw, &a.st, a.pass, &flip, &row, &col);
         }
         /* augment_apply */
-        int sx = augment_batch_src_col(x, a.w, pad, flip, col), sy = augment_batch_src_row(y, a.h, pad, row);
+        int sx = augment_batch_src_col_mode(x, a.w, pad, flip, col, a.st.pad_mode),
+            sy = augment_batch_src_row_mode(y, a.h, pad, row, a.st.pad_mode);
         const uint8_t *p = a.images + ((size_t)id * plane + (size_t)sy * a.w + sx) * 3;
         float *o = a.out + (size_t)i * 3 * plane + (size_t)y * a.w + x;
         o[0] = a.lut[p[0]];
@@ -48,13 +51,13 @@ __global__ void augment_kernel(augment_args a)
 
 /* The backend_iface entry: a batch from the dataset tensors resident on the device. */
 int cuda_augment_batch(void *ctx, const tensor *images, const tensor *labels, const tensor *lut,
-                          const tensor *ids, long first, int n, int augment, int pad, int flip, uint64_t seed,
-                          uint32_t pass, tensor *out, tensor *labels_out)
+                          const tensor *ids, long first, int n, int augment, const augment_style *style,
+                          uint64_t seed, uint32_t pass, tensor *out, tensor *labels_out)
 {
     cuda_ctx *c = (cuda_ctx *)ctx;
     if (images->dtype != DT_U8 || images->ndim != 4 || images->shape[3] != 3 || lut->dtype != DT_F32 ||
         tensor_numel(lut) != 768 || ids->dtype != DT_I32 || first < 0 || n < 1 ||
-        (size_t)first + (size_t)n > tensor_numel(ids) || pad < 0 || out->dtype != DT_F32 ||
+        (size_t)first + (size_t)n > tensor_numel(ids) || style->pad < 0 || out->dtype != DT_F32 ||
         tensor_numel(out) < (size_t)n * 3 * images->shape[1] * images->shape[2] ||
         (labels_out && (!labels || labels->dtype != DT_U8 || labels_out->dtype != DT_U8 ||
                         tensor_numel(labels_out) < (size_t)n)))
@@ -69,8 +72,7 @@ int cuda_augment_batch(void *ctx, const tensor *images, const tensor *labels, co
     a.h = images->shape[1];
     a.w = images->shape[2];
     a.train = augment;
-    a.pad = pad;
-    a.flip = flip;
+    a.st = *style;
     a.seed = seed;
     a.pass = pass;
     a.out = (float *)out->data;

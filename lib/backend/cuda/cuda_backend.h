@@ -200,8 +200,14 @@ int cuda_loss_stash(void *ctx, int slot);
 int cuda_loss_fetch(void *ctx, int slot, float *loss);
 
 int cuda_augment_batch(void *ctx, const tensor *images, const tensor *labels, const tensor *lut,
-                          const tensor *ids, long first, int n, int augment, int pad, int flip, uint64_t seed,
-                          uint32_t pass, tensor *out, tensor *labels_out);
+                          const tensor *ids, long first, int n, int augment, const augment_style *style,
+                          uint64_t seed, uint32_t pass, tensor *out, tensor *labels_out);
 int cuda_logsoftmax_nll_bwd(void *ctx, const tensor *logp, const tensor *labels, tensor *dx);
+int cuda_smooth_nll_loss(void *ctx, const tensor *logp, const tensor *labels, float eps, int sum, float *loss);
+int cuda_smooth_nll_loss_queue(void *ctx, const tensor *logp, const tensor *labels, float eps, int sum);
+int cuda_logsoftmax_smooth_nll_bwd(void *ctx, const tensor *logp, const tensor *labels, float eps, int sum, tensor *dx);
+int cuda_sgd_group_step(void *ctx, tensor *param, const tensor *grad, tensor *buf, size_t n, float lr, float lr_scale,
+                        float momentum, float wd, int nesterov, int first_step);
+int cuda_lookahead_step(void *ctx, tensor *ema, tensor *param, size_t n, float weight, int init);
 
 #endif

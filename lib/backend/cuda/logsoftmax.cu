@@ -86,3 +86,55 @@ int cuda_logsoftmax_nll_bwd(void *ctx, const tensor *logp, const tensor *labels,
                (const uint8_t *)labels->data, (float *)dx->data, n, k);
     return C_OK;
 }
+
+/* ---- label smoothing, sum or mean (ops/logsoftmax.h) ---- */
+
+/* one thread, batch order, like nll_kernel */
+__global__ void smooth_nll_kernel(const float *p, const uint8_t *l, int n, int k, float eps, int sum, float *loss)
+{
+    if (blockIdx.x || threadIdx.x) return;
+    *loss = smooth_nll_loss_value(p, l, n, k, eps, sum);
+}
+
+__global__ void logsoftmax_smooth_nll_bwd_kernel(const float *p, const uint8_t *l, float *d, int n, int k, float eps,
+                                                 int sum)
+{
+    size_t total = (size_t)n * k;
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < total; i += (size_t)gridDim.x * blockDim.x) {
+        int row = (int)(i / k), j = (int)(i % k);
+        d[i] = logsoftmax_smooth_nll_grad(p[i], j == l[row], k, eps, sum, n);
+    }
+}
+
+int cuda_smooth_nll_loss_queue(void *ctx, const tensor *logp, const tensor *labels, float eps, int sum)
+{
+    cuda_ctx *c = (cuda_ctx *)ctx;
+    int n = logp->shape[0], k = logp->shape[1];
+    LAUNCH_RET(c, smooth_nll_kernel, 1, 32, (const float *)logp->data, (const uint8_t *)labels->data, n, k, eps, sum,
+               c->loss_dev);
+    return C_OK;
+}
+
+static int smooth_nll_wait(cuda_ctx *c, const tensor *logp, const tensor *labels, float eps, int sum, float *loss)
+{
+    if (cuda_smooth_nll_loss_queue(c, logp, labels, eps, sum) != C_OK) return C_ERR;
+    CU_RET(c, cudaMemcpyAsync(c->loss_host, c->loss_dev, sizeof(float), cudaMemcpyDeviceToHost, c->stream));
+    CU_RET(c, cudaStreamSynchronize(c->stream));
+    *loss = *c->loss_host;
+    return C_OK;
+}
+
+int cuda_smooth_nll_loss(void *ctx, const tensor *logp, const tensor *labels, float eps, int sum, float *loss)
+{
+    cuda_ctx *c = (cuda_ctx *)ctx;
+    return cuda_error_report(c, smooth_nll_wait(c, logp, labels, eps, sum, loss));
+}
+
+int cuda_logsoftmax_smooth_nll_bwd(void *ctx, const tensor *logp, const tensor *labels, float eps, int sum, tensor *dx)
+{
+    cuda_ctx *c = (cuda_ctx *)ctx;
+    int n = logp->shape[0], k = logp->shape[1];
+    LAUNCH_RET(c, logsoftmax_smooth_nll_bwd_kernel, cuda_blocks((size_t)n * k), CUDA_THREADS, (const float *)logp->data,
+               (const uint8_t *)labels->data, (float *)dx->data, n, k, eps, sum);
+    return C_OK;
+}
