@@ -56,9 +56,9 @@ $(ART)/sweeps/$(1)/%.ckpt $(ART)/sweeps/$(1)/%.metrics.json $(ART)/sweeps/$(1)/%
 	  --ckpt $$(@D)/$$*.ckpt --metrics $$(@D)/$$*.metrics.json --summary $$(@D)/$$*.summary.json
 
 $(ART)/sweeps/$(1)/%.eval.json $(ART)/sweeps/$(1)/%.probs.safetensors: $(ART)/sweeps/$(1)/%.ckpt \
-		models/$(SWEEP_MODEL_$(1)).json $(EVAL_PARAMS) $(ART)/stats.json $(ART)/data/test.safetensors $(BUILD)/bin/evaluate
+		models/$(SWEEP_MODEL_$(1)).json $(call eval_params,$(SWEEP_MODEL_$(1))) $(ART)/stats.json $(ART)/data/test.safetensors $(BUILD)/bin/evaluate
 	$$(call launch,EVALUATE,evaluate)$(BUILD)/bin/evaluate --model models/$(SWEEP_MODEL_$(1)).json --ckpt $$< \
-	  --params $(EVAL_PARAMS) --data $(ART)/data --stats $(ART)/stats.json --threads $$(SWEEP_THREADS) \
+	  --params $(call eval_params,$(SWEEP_MODEL_$(1))) --data $(ART)/data --stats $(ART)/stats.json --threads $$(SWEEP_THREADS) \
 	  --eval $$(@D)/$$*.eval.json --probs $$(@D)/$$*.probs.safetensors
 endef
 SWEEP_EVALS :=

@@ -1,5 +1,6 @@
 /* train_setup.c: command line, data, stats, backend, net and loaders for the train and lrfind stages. */
 #include "train/train_setup.h"
+#include "train/whiten.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,6 +97,9 @@ int train_setup_load(train_setup *s)
         return err_msg(s->params_path, "augment.pad: %d needs images above %dx%d for pad_mode \"reflect\"", s->p.pad,
                        s->p.pad, s->p.pad);
     if (net_init_params(s->net, s->p.seed) != C_OK) return C_ERR;
+    /* airbench's whitening conv: its frozen weights come from the data (a resumed run's state
+     * then overwrites every tensor anyway) */
+    if (whiten_init(s->net, &s->trn_ds, &s->ns, WHITEN_IMAGES) != C_OK) return C_ERR;
     if (train_setup_rules(s) != C_OK) return C_ERR;
     augment_cfg aug = { .pad = s->p.pad, .flip = s->p.flip, .seed = s->p.seed, .pad_mode = s->p.pad_mode,
                         .crop = s->p.crop, .flip_mode = s->p.flip_mode };

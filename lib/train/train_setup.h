@@ -33,7 +33,8 @@ typedef struct train_setup {
  * Prints the usage line and returns C_ERR on a bad command line. */
 int train_setup_args(train_setup *s, int argc, char **argv, const char *const *out_names, int n_out);
 
-/* Loads params, stats, data and model; initialises the weights from the seed; starts loaders. */
+/* Loads params, stats, data and model; initialises the weights from the seed (and a whitening
+ * conv's from the first WHITEN_IMAGES training images); starts loaders. */
 int train_setup_load(train_setup *s);
 void train_setup_free(train_setup *s);
 

@@ -236,14 +236,7 @@ int trainer_run(trainer *t)
     double run_start = now_s(), prior_seconds = t->resumed ? t->train_seconds : 0;
     trainer_alloc_epochs(t);
     trainer_pos *pos = &t->pos;
-    if (!t->resumed) {
-        memset(pos, 0, sizeof *pos);
-        /* LEAD (issue 14): the fresh-start place. stages/train.c sets t->fresh_start to a function
-         * calling whiten_init(t->net, &setup->trn_ds, &setup->ns, 5000) (lib/train/whiten.h); it
-         * runs once, before the first step and before the lookahead copies the net. A resumed run
-         * has the whitened weights in its state. */
-        if (t->fresh_start && t->fresh_start(t, t->fresh_ctx) != C_OK) return C_ERR;
-    }
+    if (!t->resumed) memset(pos, 0, sizeof *pos);
     t->stopped = 0;
     if (t->table) {
         trainer_print_header(t->table);

@@ -64,9 +64,6 @@ typedef struct trainer {
     long state_every;        /* save every this many iterations too (0: at epoch ends only) */
     trainer_save_fn save_state;   /* NULL: no saving, no stopping on signals */
     void *save_ctx;
-    trainer_save_fn fresh_start;  /* NULL, or run once before the first step of a run that is not
-                                     resumed (the whitening init of airbench's first layer) */
-    void *fresh_ctx;
 
     /* position (set by trainer_run; filled by a state loader with resumed = 1 to continue) */
     trainer_pos pos;

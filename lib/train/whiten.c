@@ -14,12 +14,10 @@
 #define WHITEN_BLOCK 16
 #define WHITEN_MAX_K 256         /* values per patch */
 
-/* The one place that says which convolutions are whitened.
- * TODO(lead, after the LAYERS merge): return m->layers[i].type == ML_CONV2D && the layer's init
- * is "whiten". Until then: the model's first layer when it is a Conv2d. */
+/* The one place that says which convolutions are whitened: Conv2d layers with "init": "whiten". */
 int whiten_layer_wanted(const model_desc *m, int i)
 {
-    return i == 0 && m->n_layers > 0 && m->layers[0].type == ML_CONV2D;
+    return i >= 0 && i < m->n_layers && m->layers[i].type == ML_CONV2D && m->layers[i].init == ML_INIT_WHITEN;
 }
 
 /* Upper triangle of sum over the patches of images [i0, i1) of p p^T into s [k, k]. */
