@@ -3,6 +3,7 @@
 # the evaluation forward, oneDNN's convolutions-alone ceiling and PyTorch on the notebook's classes,
 # in interleaved rounds, for each of BENCH_THREADS; PyTorch comes from the optional venv that
 # `make bench-deps` creates (several GB, never used by CI or the tests).
+# Then airbench94's training speed against the same recipe in PyTorch (tests/bench/airbench_bench.py).
 # `make bench-engine` prints the engine's detailed table (convolutions alone, auto and direct).
 
 ENGINE_BENCH := $(BUILD)/bench/engine_bench
@@ -12,6 +13,9 @@ BENCH_ROUNDS ?= 3
 BENCH_SECONDS ?= 2
 BENCH_LOOP_BATCHES ?= 24
 TORCH_PYTHON ?= $(if $(wildcard $(BENCH_VENV)/.complete),$(BENCH_VENV)/bin/python)
+# the notebook's models in the peer table (airbench94 has its own lines: tests/bench/airbench_bench.py)
+PEER_ARCHS   ?= $(filter-out airbench94,$(ARCHS))
+AIRBENCH_STEPS ?= 4
 
 $(ENGINE_BENCH): $(BUILD)/obj/tests/bench/engine_bench.o | $(LIBA)
 	$(call link_program)
@@ -19,9 +23,12 @@ $(ENGINE_BENCH): $(BUILD)/obj/tests/bench/engine_bench.o | $(LIBA)
 .PHONY: bench bench-engine bench-deps
 bench:: $(ENGINE_BENCH) $(BUILD)/bin/train $(TRAIN_DATA) $(ART)/stats.json
 	@python3 tests/bench/cpu_peer.py --engine $(ENGINE_BENCH) --train $(BUILD)/bin/train --data $(ART)/data \
-	  --stats $(ART)/stats.json --archs "$$(echo $(ARCHS) | tr ' ' ,)" --threads $(BENCH_THREADS) \
+	  --stats $(ART)/stats.json --archs "$$(echo $(PEER_ARCHS) | tr ' ' ,)" --threads $(BENCH_THREADS) \
 	  --rounds $(BENCH_ROUNDS) --seconds $(BENCH_SECONDS) --batches $(BENCH_LOOP_BATCHES) \
 	  --torch-python '$(TORCH_PYTHON)' --out $(BUILD)/bench/peer
+	@$(if $(filter airbench94,$(ARCHS)),python3 tests/bench/airbench_bench.py --train $(BUILD)/bin/train \
+	  --data $(ART)/data --stats $(ART)/stats.json --threads $(BENCH_THREADS) --steps $(AIRBENCH_STEPS) \
+	  --torch-python '$(TORCH_PYTHON)' --out $(BUILD)/bench/airbench,:)
 
 bench-engine: $(ENGINE_BENCH)
 	$(ENGINE_BENCH) --batch 256 --seconds 3 $(ARCHS)

@@ -150,7 +150,7 @@ static void comparison(FILE *f, const report_page *r)
     fputs("<section id=\"compare\"><h2>Comparison</h2>\n", f);
     fputs("<p class=\"note\">Accuracy and log loss on the test set (used as the validation set, as in the notebook). "
           "Plain = one pass over the clean images; TTA = mean probabilities over the clean pass and the augmented "
-          "passes. Log loss is sklearn's (probabilities clipped to [1e-15, 1−1e-15], rows renormalised). "
+          "passes (airbench94: the softmax of the weighted mean log-probability of its six fixed views). Log loss is sklearn's (probabilities clipped to [1e-15, 1−1e-15], rows renormalised). "
           "Best values in green.</p>\n", f);
     fputs("<table><tr><th class=\"l\">architecture</th><th class=\"l\">status</th><th>parameters</th><th>epochs</th>"
           "<th>training time</th><th>accuracy</th><th>TTA accuracy</th><th>log loss</th><th>TTA log loss</th></tr>\n", f);
@@ -280,8 +280,13 @@ static void arch_section(FILE *f, const report_arch *a)
             a->name);
 
     if (a->has_eval) {
-        out(f, "<h3>Plain vs TTA</h3><table><tr><th class=\"l\"></th><th>plain (1 pass)</th><th>TTA (1 + %ld passes)</th>"
-               "<th>change</th></tr>\n", a->n_aug);
+        if (a->tta_views)
+            fputs("<h3>Plain vs TTA</h3><table><tr><th class=\"l\"></th><th>plain (1 pass)</th><th>TTA (airbench's 6 "
+                  "fixed views: the image, its mirror, 1-pixel shifts up-left and down-right and their mirrors)</th>"
+                  "<th>change</th></tr>\n", f);
+        else
+            out(f, "<h3>Plain vs TTA</h3><table><tr><th class=\"l\"></th><th>plain (1 pass)</th><th>TTA (1 + %ld passes)</th>"
+                   "<th>change</th></tr>\n", a->n_aug);
         fputs("<tr><td class=\"l\">accuracy</td><td>", f); pct(f, a->accuracy);
         fputs("</td><td>", f); pct(f, a->tta_accuracy);
         fprintf(f, "</td><td>%+.2f points</td></tr>\n", (a->tta_accuracy - a->accuracy) * 100);

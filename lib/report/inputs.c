@@ -275,13 +275,25 @@ static int load_metrics(report_arch *a, const char *file, const cJSON *root)
     return C_OK;
 }
 
+/* eval.json's optional "tta": "fastai" (absent) or "flip_translate" (airbench's fixed views) */
+static int tta_kind(const char *file, const cJSON *root, int *views)
+{
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(root, "tta");
+    *views = 0;
+    if (!t) return C_OK;
+    if (!cJSON_IsString(t) || (strcmp(t->valuestring, "fastai") && strcmp(t->valuestring, "flip_translate")))
+        return err_msg(file, "tta: must be \"fastai\" or \"flip_translate\"");
+    *views = !strcmp(t->valuestring, "flip_translate");
+    return C_OK;
+}
+
 static int load_eval(report_arch *a, const char *file, const cJSON *root)
 {
     const cJSON *classes, *conf, *row, *v;
     double *pc = NULL, *tpc = NULL;
     int npc = 0, ntpc = 0, rc = C_ERR;
     if (check_arch(file, root, a->name) != C_OK ||
-        get_long(file, root, "", "n_aug", 0, 1000, &a->n_aug) != C_OK ||
+        get_long(file, root, "", "n_aug", 0, 1000, &a->n_aug) != C_OK || tta_kind(file, root, &a->tta_views) != C_OK ||
         get_long(file, root, "", "count", 1, 1000000000L, &a->count) != C_OK ||
         get_prob(file, root, "accuracy", &a->accuracy) != C_OK ||
         get_prob(file, root, "tta_accuracy", &a->tta_accuracy) != C_OK ||

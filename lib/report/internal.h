@@ -47,6 +47,7 @@ typedef struct report_arch {
     double *iter_lr, *iter_loss;
 
     long n_aug, count;                           /* eval */
+    int tta_views;                               /* 1: eval.json's "tta" is "flip_translate" */
     double accuracy, log_loss, tta_accuracy, tta_log_loss;
     int n_classes;
     double per_class[REPORT_MAX_CLASSES], tta_per_class[REPORT_MAX_CLASSES];

@@ -2,7 +2,7 @@
 # The whole pipeline as users run it: `make report PROFILE=quick` on ../shared/data/cifar-mini.tgz
 # into temporary ART/REP/PARAMS folders (so the checkout's own artifacts are never touched):
 # every stage runs, the page references only files that exist and are valid PNGs, every model
-# is trained and evaluated (above chance for at least one), a second `make report` plans
+# is trained and evaluated (above chance for at least one; airbench94 with its own TTA), a second `make report` plans
 # nothing, and after an edit of convnet's params `make -n report` plans only convnet's stages and
 # the report. The first run uses -j2. Slow (trains every model briefly): set SKIP_PIPELINE=1 to skip it.
 source "$(dirname "$0")/../lib.sh"
@@ -35,6 +35,12 @@ best=$(for f in "$A"/*.eval.json; do sed -n 's/^[[:space:]]*"tta_accuracy":[[:sp
        sort -g | tail -n 1)
 awk -v b="${best:-0}" 'BEGIN { exit !(b > 0.2) }' && pass some_model_learns ||
   fail some_model_learns "best TTA accuracy ${best:-none} (chance 0.1)"
+
+# airbench94 is evaluated with its own eval params (params/quick/eval/airbench94.json: airbench's
+# six fixed TTA views), and the page says so; the notebook's models keep fastai's TTA.
+if grep -q '"tta":[[:space:]]*"flip_translate"' "$A/airbench94.eval.json" && ! grep -q '"tta":' "$A/convnet.eval.json" &&
+   grep -q "airbench's 6 fixed views" "$R/index.html"; then pass airbench94_own_tta
+else fail airbench94_own_tta "airbench94.eval.json lacks tta flip_translate, or convnet has it, or the page lacks the caption"; fi
 
 # The plain accuracy of the evaluate stage equals the last validation accuracy of training (the
 # same weights, statistics and clean images; only the batch split differs).

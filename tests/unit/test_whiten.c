@@ -107,7 +107,8 @@ static void degenerate_data_stays_finite(void)
 
 static const char *MODEL_JSON =
     "{\"arch\": \"whitened\", \"input\": [3, 10, 9], \"classes\": 4, \"layers\": ["
-    "{\"name\": \"0\", \"type\": \"Conv2d\", \"in\": 3, \"out\": 24, \"kernel\": 2, \"stride\": 1, \"padding\": 0, \"bias\": true},"
+    "{\"name\": \"0\", \"type\": \"Conv2d\", \"in\": 3, \"out\": 24, \"kernel\": 2, \"stride\": 1, \"padding\": 0, \"bias\": true,"
+    " \"init\": \"whiten\"},"
     "{\"type\": \"ReLU\"}, {\"type\": \"AdaptiveMaxPool2d\"}, {\"type\": \"Flatten\"},"
     "{\"name\": \"out\", \"type\": \"Linear\", \"in\": 24, \"out\": 4, \"bias\": true}, {\"type\": \"LogSoftmax\"}]}";
 
