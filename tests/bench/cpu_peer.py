@@ -154,8 +154,9 @@ def main():
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     archs = [a for a in args.archs.split(",") if a]
-    print(f"cpu_peer: {cpu_name()}; CPU_MAX_ISA={os.environ.get('CPU_MAX_ISA', '(unset)')} "
-          f"ONEDNN_MAX_CPU_ISA={os.environ.get('ONEDNN_MAX_CPU_ISA', '(unset)')}; batch 256, images/s, "
+    caps = " ".join(f"{v}={os.environ.get(v, '(unset)')}" for v in
+                    ("CPU_MAX_ISA", "ONEDNN_MAX_CPU_ISA", "ATEN_CPU_CAPABILITY", "MKL_ENABLE_INSTRUCTIONS"))
+    print(f"cpu_peer: {cpu_name()}; {caps}; batch 256, images/s, "
           f"median of {args.rounds} interleaved rounds of {args.seconds:g} s per measurement")
     if not args.torch_python:
         print("cpu_peer: PyTorch columns empty: no torch venv (`make bench-deps` creates it, several GB)")
