@@ -11,7 +11,7 @@ BENCH_VENV   ?= .venv-bench
 BENCH_THREADS ?= 1,2$(shell n=$$(nproc); [ $$n -gt 2 ] && printf ',%s' $$n)
 BENCH_ROUNDS ?= 3
 BENCH_SECONDS ?= 2
-BENCH_LOOP_BATCHES ?= 24
+BENCH_LOOP_BATCHES ?= 16
 TORCH_PYTHON ?= $(if $(wildcard $(BENCH_VENV)/.complete),$(BENCH_VENV)/bin/python)
 # the notebook's models in the peer table (airbench94 has its own lines: tests/bench/airbench_bench.py)
 PEER_ARCHS   ?= $(filter-out airbench94,$(ARCHS))

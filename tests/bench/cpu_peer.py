@@ -6,8 +6,9 @@ machine load hits both sides alike):
   ours   engine_bench --peer: the whole training step (net_train_step: forward, loss, backward,
          SGD), the evaluation forward of a net built for inference, and the ceiling (the model's
          convolutions alone straight on oneDNN in the layouts it prefers, no reorder);
-  loop   the train stage itself on BATCHES batches of the real training set: the whole training
-         loop, data loader, augmentation and schedule included (its images_per_second);
+  loop   the train stage itself on the real training set: the whole training loop, data loader,
+         augmentation and schedule included, its steady rate from a run of 2B batches minus a run
+         of B (the first steps' one-time costs cancel, as the step's warm-up does);
   torch  torch_cpu_bench.py: the notebook's classes, eager and channels_last, a training step with
          torch.optim.SGD and a torch.no_grad() evaluation forward (only with --torch-python).
 Each figure is the median over the rounds, in images/s; then the ratios and the issue's goals
@@ -19,6 +20,7 @@ import json
 import os
 import platform
 import statistics
+import struct
 import subprocess
 import sys
 
@@ -57,21 +59,59 @@ def loop_params(arch, batches, out):
     return path
 
 
-def loop_rate(args, arch, threads):
+def small_test_set(args):
+    """args.out/data: the real training set (a link) beside the first 512 test images, so each
+    loop run's validation pass (not part of the loop's time) stays short."""
+    d = os.path.join(args.out, "data")
+    os.makedirs(d, exist_ok=True)
+    train = os.path.join(d, "train.safetensors")
+    if not os.path.exists(train):
+        os.symlink(os.path.abspath(os.path.join(args.data, "train.safetensors")), train)
+    with open(os.path.join(args.data, "test.safetensors"), "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+        body = f.read()
+    keep, parts, off = 512, [], 0
+    for name, t in header.items():
+        if name == "__metadata__":
+            continue
+        row = (t["data_offsets"][1] - t["data_offsets"][0]) // t["shape"][0]
+        k = min(keep, t["shape"][0])
+        parts.append(body[t["data_offsets"][0]:t["data_offsets"][0] + k * row])
+        t["shape"][0], t["data_offsets"] = k, [off, off + k * row]
+        off += k * row
+    h = json.dumps(header).encode()
+    with open(os.path.join(d, "test.safetensors"), "wb") as f:
+        f.write(struct.pack("<Q", len(h)) + h + b"".join(parts))
+    return d
+
+
+def train_run(args, arch, threads, batches, data):
+    """(training images, loop seconds) of one train stage run on `batches` batches."""
     out = args.out
-    params = loop_params(arch, args.batches, out)
+    params = loop_params(arch, batches, out)
     metrics = os.path.join(out, f"{arch}.metrics.json")
-    cmd = [args.train, "--model", f"models/{arch}.json", "--params", params, "--data", args.data, "--stats",
+    cmd = [args.train, "--model", f"models/{arch}.json", "--params", params, "--data", data, "--stats",
            args.stats, "--threads", str(threads), "--ckpt", os.path.join(out, f"{arch}.ckpt"),
            "--metrics", metrics, "--summary", os.path.join(out, f"{arch}.summary.json")]
     p = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     if p.returncode != 0:
         sys.exit(f"cpu_peer: train {arch} failed: {p.stderr.strip().splitlines()[-1:] or ''}")
     with open(metrics) as f:
-        return json.load(f)["images_per_second"]
+        m = json.load(f)
+    return m["train_images"], m["loop_seconds"]
 
 
-def one_round(args, threads, archs, res, info):
+def loop_rate(args, arch, threads, data):
+    """The loop's steady rate: the images and seconds a run of 2B batches has beyond a run of B, so
+    the first steps' one-time costs (plans, first touch of the buffers) cancel out as in the step's
+    warm-up."""
+    i1, s1 = train_run(args, arch, threads, args.batches, data)
+    i2, s2 = train_run(args, arch, threads, 2 * args.batches, data)
+    return (i2 - i1) / (s2 - s1) if s2 > s1 else None
+
+
+def one_round(args, threads, archs, res, info, data):
     env = dict(os.environ, OMP_NUM_THREADS=str(threads))
     for w in run_lines([args.engine, "--peer", "--threads", str(threads), "--seconds", str(args.seconds)] + archs, env):
         if w[0] == "isa":
@@ -81,7 +121,9 @@ def one_round(args, threads, archs, res, info):
         else:
             res.setdefault((w[0], w[1]), []).append(float(w[2]))
     for a in archs:
-        res.setdefault((a, "loop"), []).append(loop_rate(args, a, threads))
+        r = loop_rate(args, a, threads, data)
+        if r:
+            res.setdefault((a, "loop"), []).append(r)
     if args.torch_python:
         cmd = [args.torch_python, "tests/bench/torch_cpu_bench.py", "--threads", str(threads), "--archs", ",".join(archs),
                "--seconds", str(args.seconds)]
@@ -148,12 +190,13 @@ def main():
     ap.add_argument("--threads", default="1,2", help="comma-separated thread counts")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--seconds", type=float, default=2.0, help="per measurement")
-    ap.add_argument("--batches", type=int, default=24, help="training batches of the loop measurement")
+    ap.add_argument("--batches", type=int, default=16, help="the loop is timed as runs of 2B minus runs of B batches")
     ap.add_argument("--torch-python", default="", help="python with torch; empty: no peer columns")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     archs = [a for a in args.archs.split(",") if a]
+    data = small_test_set(args)
     caps = " ".join(f"{v}={os.environ.get(v, '(unset)')}" for v in
                     ("CPU_MAX_ISA", "ONEDNN_MAX_CPU_ISA", "ATEN_CPU_CAPABILITY", "MKL_ENABLE_INSTRUCTIONS"))
     print(f"cpu_peer: {cpu_name()}; {caps}; batch 256, images/s, "
@@ -164,12 +207,12 @@ def main():
         res, info = {}, {}
         for r in range(args.rounds):
             print(f"  THREADS={t} round {r + 1}/{args.rounds} ...", file=sys.stderr, flush=True)
-            one_round(args, t, archs, res, info)
+            one_round(args, t, archs, res, info, data)
         if "isa" in info:
             print(f"\nour kernels: {info['isa']}, activations nChw{info['block']}c (the block oneDNN prefers here)")
         table(args, t, archs, res, info)
-    print("\nstep: net_train_step (forward, loss, backward, SGD); loop: the train stage's images_per_second on "
-          f"{args.batches} real batches (loader, augmentation, schedule); ceiling: the convolutions alone in oneDNN's "
+    print("\nstep: net_train_step (forward, loss, backward, SGD); loop: the train stage on real batches (loader, "
+          f"augmentation, schedule), {2 * args.batches} batches minus {args.batches}; ceiling: the convolutions alone in oneDNN's "
           "preferred layouts; pt: PyTorch (eager = NCHW, cl = channels_last), training step with optim.SGD; "
           "eval: forward only, ours on an inference net, PyTorch under torch.no_grad()")
     return 0
