@@ -17,6 +17,7 @@ within 5% of the step). Standard library only; reports, asserts nothing.
 """
 import argparse
 import json
+import math
 import os
 import platform
 import statistics
@@ -102,12 +103,16 @@ def train_run(args, arch, threads, batches, data):
     return m["train_images"], m["loop_seconds"]
 
 
-def loop_rate(args, arch, threads, data):
+def loop_rate(args, arch, threads, data, step_rate):
     """The loop's steady rate: the images and seconds a run of 2B batches has beyond a run of B, so
     the first steps' one-time costs (plans, first touch of the buffers) cancel out as in the step's
-    warm-up."""
-    i1, s1 = train_run(args, arch, threads, args.batches, data)
-    i2, s2 = train_run(args, arch, threads, 2 * args.batches, data)
+    warm-up. B: at least --batches, and enough for --seconds at the step's rate (a fast model's
+    16 batches last milliseconds), at most half an epoch of 50,000 images."""
+    b = args.batches
+    if step_rate:
+        b = min(98, max(b, math.ceil(step_rate * args.seconds / 256)))
+    i1, s1 = train_run(args, arch, threads, b, data)
+    i2, s2 = train_run(args, arch, threads, 2 * b, data)
     return (i2 - i1) / (s2 - s1) if s2 > s1 else None
 
 
@@ -121,7 +126,7 @@ def one_round(args, threads, archs, res, info, data):
         else:
             res.setdefault((w[0], w[1]), []).append(float(w[2]))
     for a in archs:
-        r = loop_rate(args, a, threads, data)
+        r = loop_rate(args, a, threads, data, res.get((a, "step"), [None])[-1])
         if r:
             res.setdefault((a, "loop"), []).append(r)
     if args.torch_python:
@@ -212,7 +217,7 @@ def main():
             print(f"\nour kernels: {info['isa']}, activations nChw{info['block']}c (the block oneDNN prefers here)")
         table(args, t, archs, res, info)
     print("\nstep: net_train_step (forward, loss, backward, SGD); loop: the train stage on real batches (loader, "
-          f"augmentation, schedule), {2 * args.batches} batches minus {args.batches}; ceiling: the convolutions alone in oneDNN's "
+          f"augmentation, schedule), a run of 2B batches minus one of B (B >= {args.batches}, >= --seconds of steps); ceiling: the convolutions alone in oneDNN's "
           "preferred layouts; pt: PyTorch (eager = NCHW, cl = channels_last), training step with optim.SGD; "
           "eval: forward only, ours on an inference net, PyTorch under torch.no_grad()")
     return 0
