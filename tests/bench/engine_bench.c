@@ -231,19 +231,26 @@ static double convs_preferred(const model_desc *m, int batch, double seconds)
     return el / steps;
 }
 
+/* Random normalised-looking images and labels for a batch of the model's input. */
+static void bench_batch(const model_desc *m, int batch, float **in, uint8_t **lab)
+{
+    size_t nin = (size_t)batch * m->input[0] * m->input[1] * m->input[2];
+    *in = xmalloc(nin * sizeof **in);
+    *lab = xmalloc((size_t)batch);
+    rng_stream rs;
+    rng_stream_init(&rs, 5, RNG_TEST, 0);
+    for (size_t i = 0; i < nin; i++) (*in)[i] = 2 * rng_next_float(&rs) - 1;
+    for (int i = 0; i < batch; i++) (*lab)[i] = (uint8_t)rng_next_below(&rs, (uint32_t)m->classes);
+}
+
 static double whole_step(backend *be, const char *path, int batch, double seconds)
 {
     net *n;
     if (net_load(&n, path, be, batch)) err_exit();
     if (net_init_params(n, 1)) err_exit();
-    const model_desc *m = net_model(n);
-    size_t nin = (size_t)batch * m->input[0] * m->input[1] * m->input[2];
-    float *in = xmalloc(nin * sizeof *in);
-    uint8_t *lab = xmalloc((size_t)batch);
-    rng_stream rs;
-    rng_stream_init(&rs, 5, RNG_TEST, 0);
-    for (size_t i = 0; i < nin; i++) in[i] = 2 * rng_next_float(&rs) - 1;
-    for (int i = 0; i < batch; i++) lab[i] = (uint8_t)rng_next_below(&rs, (uint32_t)m->classes);
+    float *in;
+    uint8_t *lab;
+    bench_batch(net_model(n), batch, &in, &lab);
     double t0 = 0, el = 0;
     int steps = 0;
     for (int it = -1; ; it++) {
@@ -262,18 +269,6 @@ static double whole_step(backend *be, const char *path, int batch, double second
     free(lab);
     net_free(n);
     return el / steps;
-}
-
-/* Random normalised-looking images and labels for a batch of the model's input. */
-static void bench_batch(const model_desc *m, int batch, float **in, uint8_t **lab)
-{
-    size_t nin = (size_t)batch * m->input[0] * m->input[1] * m->input[2];
-    *in = xmalloc(nin * sizeof **in);
-    *lab = xmalloc((size_t)batch);
-    rng_stream rs;
-    rng_stream_init(&rs, 5, RNG_TEST, 0);
-    for (size_t i = 0; i < nin; i++) (*in)[i] = 2 * rng_next_float(&rs) - 1;
-    for (int i = 0; i < batch; i++) (*lab)[i] = (uint8_t)rng_next_below(&rs, (uint32_t)m->classes);
 }
 
 /* The weight decay of params/<arch>.json's first phase (0 without a params file). */
