@@ -259,6 +259,73 @@ def evaluate(model, loader, tta_level=0):
 
 # ---- training ----
 
+def fit(model, train_loader, epochs, limit_steps=0, on_epoch=None):
+    """airbench94's training loop (its main() without the data and the timing of evaluation):
+    Nesterov SGD in two groups, the triangular schedule, lookahead every 5 steps and at the end,
+    the whitening bias trained for whiten_bias_epochs. train_loader: len() batches per epoch,
+    iterated once per epoch. on_epoch(epoch, steps, seconds, epoch_steps, loss, outputs, labels)
+    after each epoch. Returns (per-step losses, steps, seconds spent in training steps)."""
+    opt = HYP['opt']
+    batch_size, momentum = opt['batch_size'], opt['momentum']
+    kilostep_scale = 1024 * (1 + 1 / (1 - momentum))
+    lr = opt['lr'] / kilostep_scale
+    wd = opt['weight_decay'] * batch_size / kilostep_scale
+    lr_biases = lr * opt['bias_scaler']
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=opt['label_smoothing'], reduction='none')
+    total_train_steps = ceil(len(train_loader) * epochs)
+
+    norm_biases = [p for k, p in model.named_parameters() if 'norm' in k and p.requires_grad]
+    other_params = [p for k, p in model.named_parameters() if 'norm' not in k and p.requires_grad]
+    param_configs = [dict(params=norm_biases, lr=lr_biases, weight_decay=wd / lr_biases),
+                     dict(params=other_params, lr=lr, weight_decay=wd / lr)]
+    optimizer = torch.optim.SGD(param_configs, momentum=momentum, nesterov=True)
+
+    def get_lr(step):
+        warmup_steps = int(total_train_steps * 0.23)
+        warmdown_steps = total_train_steps - warmup_steps
+        if step < warmup_steps:
+            frac = step / warmup_steps
+            return 0.2 * (1 - frac) + 1.0 * frac
+        frac = (step - warmup_steps) / warmdown_steps
+        return 1.0 * (1 - frac) + 0.07 * frac
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, get_lr)
+
+    alpha_schedule = 0.95 ** 5 * (torch.arange(total_train_steps + 1) / total_train_steps) ** 3
+    lookahead_state = LookaheadState(model)
+
+    losses, current_steps, seconds = [], 0, 0.0
+    limit = limit_steps if limit_steps > 0 else total_train_steps
+    for epoch in range(ceil(epochs)):
+        model[0].bias.requires_grad = (epoch < opt['whiten_bias_epochs'])
+        t0 = time.perf_counter()
+        model.train()
+        steps_before = current_steps
+        for inputs, labels in train_loader:
+            outputs = model(inputs)
+            loss = loss_fn(outputs, labels).sum()
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            losses.append(loss.item())
+            current_steps += 1
+            if current_steps % 5 == 0:
+                lookahead_state.update(model, decay=alpha_schedule[current_steps].item())
+            if current_steps >= total_train_steps:
+                lookahead_state.update(model, decay=1.0)
+                break
+            if current_steps >= limit:
+                break
+        epoch_seconds = time.perf_counter() - t0
+        seconds += epoch_seconds
+        if on_epoch:
+            on_epoch(epoch, current_steps, epoch_seconds, current_steps - steps_before, loss, outputs, labels)
+        if current_steps >= limit:
+            break
+    return losses, current_steps, seconds
+
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--data', required=True, help='folder with train.safetensors and test.safetensors')
@@ -279,12 +346,6 @@ def main():
 
     opt = HYP['opt']
     batch_size, epochs, momentum = opt['batch_size'], args.epochs, opt['momentum']
-    kilostep_scale = 1024 * (1 + 1 / (1 - momentum))
-    lr = opt['lr'] / kilostep_scale
-    wd = opt['weight_decay'] * batch_size / kilostep_scale
-    lr_biases = lr * opt['bias_scaler']
-
-    loss_fn = nn.CrossEntropyLoss(label_smoothing=opt['label_smoothing'], reduction='none')
     test_loader = CifarLoader(test_images, test_labels, mean, std, 2000, train=False)
     train_loader = CifarLoader(train_images, train_labels, mean, std, batch_size, train=True, aug=HYP['aug'])
     if len(train_loader) == 0:
@@ -292,65 +353,23 @@ def main():
     total_train_steps = ceil(len(train_loader) * epochs)
 
     model = make_net()
-    norm_biases = [p for k, p in model.named_parameters() if 'norm' in k and p.requires_grad]
-    other_params = [p for k, p in model.named_parameters() if 'norm' not in k and p.requires_grad]
-    param_configs = [dict(params=norm_biases, lr=lr_biases, weight_decay=wd / lr_biases),
-                     dict(params=other_params, lr=lr, weight_decay=wd / lr)]
-    optimizer = torch.optim.SGD(param_configs, momentum=momentum, nesterov=True)
-
-    def get_lr(step):
-        warmup_steps = int(total_train_steps * 0.23)
-        warmdown_steps = total_train_steps - warmup_steps
-        if step < warmup_steps:
-            frac = step / warmup_steps
-            return 0.2 * (1 - frac) + 1.0 * frac
-        frac = (step - warmup_steps) / warmdown_steps
-        return 1.0 * (1 - frac) + 0.07 * frac
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, get_lr)
-
-    alpha_schedule = 0.95 ** 5 * (torch.arange(total_train_steps + 1) / total_train_steps) ** 3
-    lookahead_state = LookaheadState(model)
-
     print(f"airbench_torch: torch {torch.__version__}, {args.threads} threads, seed {args.seed}, "
           f"{len(train_images)} train / {len(test_images)} test images, {total_train_steps} steps "
           f"of {batch_size} ({len(train_loader)} per epoch)", flush=True)
-    train_seconds = 0.0
     t0 = time.perf_counter()
     init_whitening_conv(model[0], train_loader.normalize(train_images[:WHITEN_IMAGES]))
-    train_seconds += time.perf_counter() - t0
+    whiten_seconds = time.perf_counter() - t0
 
-    current_steps = 0
-    limit = args.limit_steps if args.limit_steps > 0 else total_train_steps
-    for epoch in range(ceil(epochs)):
-        model[0].bias.requires_grad = (epoch < opt['whiten_bias_epochs'])
-        t0 = time.perf_counter()
-        model.train()
-        steps_before = current_steps
-        for inputs, labels in train_loader:
-            outputs = model(inputs)
-            loss = loss_fn(outputs, labels).sum()
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            scheduler.step()
-            current_steps += 1
-            if current_steps % 5 == 0:
-                lookahead_state.update(model, decay=alpha_schedule[current_steps].item())
-            if current_steps >= total_train_steps:
-                lookahead_state.update(model, decay=1.0)
-                break
-            if current_steps >= limit:
-                break
-        epoch_seconds = time.perf_counter() - t0
-        train_seconds += epoch_seconds
-        train_acc = (outputs.detach().argmax(1) == labels).float().mean().item()
-        train_loss = loss.item() / batch_size
+    def report(epoch, steps, step_seconds, epoch_steps, loss, outputs, labels):
         val_acc = evaluate(model, test_loader, tta_level=0)
-        print(f"epoch {epoch:2d}  steps {current_steps:4d}  train_loss {train_loss:.4f}  train_acc {train_acc:.4f}  "
-              f"val_acc {val_acc:.4f}  epoch_seconds {epoch_seconds:.2f}  "
-              f"s/step {epoch_seconds / max(current_steps - steps_before, 1):.3f}", flush=True)
-        if current_steps >= limit:
-            break
+        report.val_acc = val_acc
+        print(f"epoch {epoch:2d}  steps {steps:4d}  train_loss {loss.item() / batch_size:.4f}  "
+              f"train_acc {(outputs.detach().argmax(1) == labels).float().mean().item():.4f}  "
+              f"val_acc {val_acc:.4f}  epoch_seconds {step_seconds:.2f}  "
+              f"s/step {step_seconds / max(epoch_steps, 1):.3f}", flush=True)
+    _, current_steps, step_seconds = fit(model, train_loader, epochs, args.limit_steps, report)
+    train_seconds = whiten_seconds + step_seconds
+    val_acc = report.val_acc
 
     t0 = time.perf_counter()
     tta_val_acc = evaluate(model, test_loader, tta_level=HYP['net']['tta_level'])
