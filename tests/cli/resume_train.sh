@@ -26,9 +26,15 @@ JSON
 # train DIR [PARAMS]: one run into DIR/m.*; stdout DIR/out, stderr DIR/err; returns train's status
 train() { ( train_exec "$@" ); }
 # train_exec: the same in place of the shell (`train_exec DIR &` makes $! train's own pid)
+# train with the default actions of SIGINT and SIGTERM whatever this shell inherited: a runner may
+# start it with SIGINT ignored (a background job of a non-interactive shell), and an inherited
+# ignored signal stays ignored (checked below with SIGUSR1), which would void the SIGINT cases.
+DEFAULT_SIGNALS=("${PYTHON:-python3}" -c 'import os, signal, sys
+for s in (signal.SIGINT, signal.SIGTERM): signal.signal(s, signal.SIG_DFL)
+os.execv(sys.argv[1], sys.argv[1:])')
 train_exec() {
   mkdir -p "$1"
-  exec "$B/train" --model "$ROOT/models/convbnnet.json" --params "${2:-$TMP/p.json}" --data "$ART/data" --stats "$ART/stats.json" \
+  exec "${DEFAULT_SIGNALS[@]}" "$B/train" --model "$ROOT/models/convbnnet.json" --params "${2:-$TMP/p.json}" --data "$ART/data" --stats "$ART/stats.json" \
     --threads 1 --ckpt "$1/m.ckpt" --metrics "$1/m.metrics.json" --summary "$1/m.summary.json" >"$1/out" 2>>"$1/err"
 }
 nowall() { grep -v -E '"[a-z_]*seconds"|"images_per_second"' "$1"; }

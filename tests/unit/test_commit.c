@@ -187,6 +187,10 @@ static void stop_signals(void)
 
 int main(void)
 {
+    /* the default actions, whatever the runner left ignored (a background job's SIGINT), before
+     * the first atomic file installs the handlers: an inherited ignored signal stays ignored */
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
     snprintf(dir, sizeof dir, "/tmp/test_commit.XXXXXX");
     if (!mkdtemp(dir)) return 1;
     err_init("test_commit");
