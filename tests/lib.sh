@@ -6,6 +6,7 @@ SHARED_DATA=${SHARED_DATA:-$ROOT/../shared/data}
 BUILD=${BUILD:-build}              # the build tree: build, or build-san (make check SAN=1)
 BIN=$ROOT/$BUILD/bin
 TOOLS=$ROOT/$BUILD/tests/tools
+MINI=$SHARED_DATA/cifar-mini.tgz  # the real 3,000 + 1,000 image archive the data-driven tests run on
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/cifar-test.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
 _failures=0
@@ -55,4 +56,15 @@ check_page() {
   if [ -n "$bad" ]; then fail "$name" "$bad"
   elif [ "$n" -eq 0 ]; then fail "$name" "the page references no file"
   else pass "$name"; fi
+}
+
+# mini_artifacts NAME DIR: the sort and stats stages on $MINI into DIR (DIR/data, DIR/stats.json),
+# the set-up of every test that trains on real data. No archive: SKIP NAME; a failing stage: FAIL
+# NAME with its last error lines. Either ends the script.
+mini_artifacts() {
+  local name=$1 dir=$2
+  [ -f "$MINI" ] || { skip "$name" "no $MINI"; finish; }
+  "$BIN/sort" --archive "$MINI" --out "$dir" >/dev/null 2>"$TMP/mini_artifacts.err" &&
+    "$BIN/stats" --data "$dir/data/train.safetensors" --out "$dir/stats.json" >/dev/null 2>>"$TMP/mini_artifacts.err" ||
+    { fail "$name" "sort/stats of $MINI: $(tail -n 3 "$TMP/mini_artifacts.err")"; finish; }
 }

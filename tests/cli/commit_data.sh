@@ -13,7 +13,6 @@
 source "$(dirname "$0")/../lib.sh"
 B=$ROOT/${BUILD:-build}/bin
 for b in fetch sort stats train; do [ -x "$B/$b" ] || { skip commit_data "$B/$b not built"; finish; }; done
-MINI=$SHARED_DATA/cifar-mini.tgz
 [ -f "$MINI" ] || { skip commit_data "no $MINI"; finish; }
 # The sort and train cases run on a 250-image archive (tests/tools/mkarchive) when it is built:
 # cifar-mini's 3,000 files take seconds per sort on a slow disk.

@@ -9,8 +9,6 @@ source "$(dirname "$0")/../lib.sh"
 for b in sort stats train; do
   [ -x "$BIN/$b" ] || { skip cuda_train "${BUILD:-build}/bin/$b not built"; finish; }
 done
-MINI=$SHARED_DATA/cifar-mini.tgz
-[ -f "$MINI" ] || { skip cuda_train "no $MINI"; finish; }
 PROBE=$ROOT/${BUILD:-build}/tests/unit/test_cuda_train
 [ -x "$PROBE" ] || { skip cuda_train "${BUILD:-build}/tests/unit/test_cuda_train not built"; finish; }
 if ! "$PROBE" --gpu-available; then
@@ -22,9 +20,7 @@ fi
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2} CUDA_TF32=0
 
 ART=$TMP/art
-"$BIN/sort" --archive "$MINI" --out "$ART" >/dev/null 2>"$TMP/sort.err" &&
-  "$BIN/stats" --data "$ART/data/train.safetensors" --out "$ART/stats.json" >/dev/null 2>>"$TMP/sort.err" ||
-  { fail data_stages "$(cat "$TMP/sort.err")"; finish; }
+mini_artifacts cuda_train_data "$ART"
 
 # train DEVICE PARAMS NAME
 train() {

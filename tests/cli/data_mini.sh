@@ -5,7 +5,6 @@
 # and that the stats are plausible: within 0.01 of the full training set's published values.
 source "$(dirname "$0")/../lib.sh"
 for b in fetch sort stats; do [ -x "$BIN/$b" ] || { skip data_mini "${BUILD:-build}/bin/$b not built"; finish; }; done
-MINI=$SHARED_DATA/cifar-mini.tgz
 [ -f "$MINI" ] || { skip data_mini "no $MINI"; finish; }
 ART=$TMP/art
 sum=$(awk '$2 == "cifar-mini.tgz" { print $1 }' "$SHARED_DATA/SHA256SUMS" 2>/dev/null)

@@ -9,16 +9,13 @@ source "$(dirname "$0")/../lib.sh"
 for b in sort stats train evaluate; do
   [ -x "$BIN/$b" ] || { skip eval_tta_views "${BUILD:-build}/bin/$b not built"; finish; }
 done
-MINI=$SHARED_DATA/cifar-mini.tgz
-[ -f "$MINI" ] || { skip eval_tta_views "no $MINI"; finish; }
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
 
 A=$TMP/art
-"$BIN/sort" --archive "$MINI" --out "$A" >/dev/null 2>"$TMP/err" &&
-  "$BIN/stats" --data "$A/data/train.safetensors" --out "$A/stats.json" >/dev/null 2>>"$TMP/err" &&
-  "$BIN/train" --model "$ROOT/models/convbnnet.json" --params "$ROOT/params/quick/convbnnet.json" --data "$A/data" \
-    --stats "$A/stats.json" --threads 2 --ckpt "$A/m.ckpt" --metrics "$A/m.metrics.json" \
-    --summary "$A/m.summary.json" >/dev/null 2>>"$TMP/err" ||
+mini_artifacts eval_tta_views_data "$A"
+"$BIN/train" --model "$ROOT/models/convbnnet.json" --params "$ROOT/params/quick/convbnnet.json" --data "$A/data" \
+  --stats "$A/stats.json" --threads 2 --ckpt "$A/m.ckpt" --metrics "$A/m.metrics.json" \
+  --summary "$A/m.summary.json" >/dev/null 2>"$TMP/err" ||
   { fail eval_tta_setup "$(tail -n 3 "$TMP/err")"; finish; }
 
 evaluate() {  # evaluate PARAMS OUT_PREFIX [DATA_DIR]

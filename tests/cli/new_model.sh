@@ -8,7 +8,6 @@
 # a model gone from the page. Slow (a quick pipeline of two models): SKIP_PIPELINE=1 skips it.
 source "$(dirname "$0")/../lib.sh"
 [ -z "${SKIP_PIPELINE:-}" ] || { skip new_model "SKIP_PIPELINE is set"; finish; }
-MINI=$SHARED_DATA/cifar-mini.tgz
 [ -f "$MINI" ] || { skip new_model "no $MINI"; finish; }
 command -v gnuplot >/dev/null || { skip new_model "gnuplot not installed"; finish; }
 cd "$ROOT"

@@ -7,7 +7,6 @@
 # the report. The first run uses -j2. Slow (trains every model briefly): set SKIP_PIPELINE=1 to skip it.
 source "$(dirname "$0")/../lib.sh"
 [ -z "${SKIP_PIPELINE:-}" ] || { skip pipeline_quick "SKIP_PIPELINE is set"; finish; }
-MINI=$SHARED_DATA/cifar-mini.tgz
 [ -f "$MINI" ] || { skip pipeline_quick "no $MINI"; finish; }
 command -v gnuplot >/dev/null || { skip pipeline_quick "gnuplot not installed"; finish; }
 cd "$ROOT"

@@ -10,16 +10,13 @@ source "$(dirname "$0")/../lib.sh"
 for b in sort stats train evaluate; do
   [ -x "$BIN/$b" ] || { skip report_evaluate "${BUILD:-build}/bin/$b not built"; finish; }
 done
-MINI=$SHARED_DATA/cifar-mini.tgz
-[ -f "$MINI" ] || { skip report_evaluate "no $MINI"; finish; }
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
 
 A=$TMP/art
-"$BIN/sort" --archive "$MINI" --out "$A" >/dev/null 2>"$TMP/err" &&
-  "$BIN/stats" --data "$A/data/train.safetensors" --out "$A/stats.json" >/dev/null 2>>"$TMP/err" &&
-  "$BIN/train" --model "$ROOT/models/convnet.json" --params "$ROOT/params/quick/convnet.json" --data "$A/data" \
-    --stats "$A/stats.json" --threads 2 --ckpt "$A/convnet.ckpt" --metrics "$A/convnet.metrics.json" \
-    --summary "$A/convnet.summary.json" >/dev/null 2>>"$TMP/err" ||
+mini_artifacts report_evaluate_data "$A"
+"$BIN/train" --model "$ROOT/models/convnet.json" --params "$ROOT/params/quick/convnet.json" --data "$A/data" \
+  --stats "$A/stats.json" --threads 2 --ckpt "$A/convnet.ckpt" --metrics "$A/convnet.metrics.json" \
+  --summary "$A/convnet.summary.json" >/dev/null 2>"$TMP/err" ||
   { fail eval_setup "$(tail -n 3 "$TMP/err")"; finish; }
 
 evaluate() {  # evaluate PARAMS OUT_PREFIX [MODEL] [CKPT]

@@ -6,11 +6,8 @@
 source "$(dirname "$0")/../lib.sh"
 B=$ROOT/${BUILD:-build}/bin
 for b in sort stats lrfind; do [ -x "$B/$b" ] || { skip resume_lrfind "$B/$b not built"; finish; }; done
-MINI=$SHARED_DATA/cifar-mini.tgz
-[ -f "$MINI" ] || { skip resume_lrfind "no $MINI"; finish; }
 ART=$TMP/art
-"$B/sort" --archive "$MINI" --out "$ART" >/dev/null && "$B/stats" --data "$ART/data/train.safetensors" \
-  --out "$ART/stats.json" >/dev/null || { fail data_stages; finish; }
+mini_artifacts resume_lrfind_data "$ART"
 cat >"$TMP/p.json" <<'JSON'
 {"seed": 2, "batch_size": 64, "momentum": 0.9, "augment": {"pad": 4, "flip": true}, "state_every": 3,
  "lr_find": {"start_lr": 1e-4, "end_lr": 1, "limit_batches": 14}, "phases": [{"lr": 0.03, "n_cycle": 1}]}

@@ -10,11 +10,8 @@
 source "$(dirname "$0")/../lib.sh"
 B=$ROOT/${BUILD:-build}/bin
 for b in sort stats train; do [ -x "$B/$b" ] || { skip resume_train "$B/$b not built"; finish; }; done
-MINI=$SHARED_DATA/cifar-mini.tgz
-[ -f "$MINI" ] || { skip resume_train "no $MINI"; finish; }
 ART=$TMP/art
-"$B/sort" --archive "$MINI" --out "$ART" >/dev/null && "$B/stats" --data "$ART/data/train.safetensors" \
-  --out "$ART/stats.json" >/dev/null || { fail data_stages; finish; }
+mini_artifacts resume_train_data "$ART"
 
 # 5 epochs over 3 phases (two optimizer resets), 5 batches each, a state every 2 iterations too.
 cat >"$TMP/p.json" <<'JSON'

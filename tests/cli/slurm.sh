@@ -18,7 +18,6 @@ trap '"$ROOT/scripts/slurm/stop.sh" "$C"; rm -rf "$TMP"' EXIT
 for b in fetch sort stats lrfind train evaluate report sweep; do
   [ -x "$B/bin/$b" ] || { fail slurm "$B/bin/$b not built (run make)"; finish; }
 done
-MINI=$SHARED_DATA/cifar-mini.tgz
 [ -f "$MINI" ] || { fail slurm "no $MINI"; finish; }
 if out=$(scripts/slurm/start.sh "$C" 2>&1); then pass cluster_starts
 else fail cluster_starts "the local Slurm cluster did not start:"; printf '%s\n' "$out" | sed 's/^/    /'; finish; fi

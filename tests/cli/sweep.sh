@@ -38,7 +38,6 @@ bad grid_and_points 'points: give either a grid or a list of points' "{$base, \"
 [ ! -e "$TMP/out" ] && pass bad_sweeps_write_nothing || fail bad_sweeps_write_nothing "$(find "$TMP/out" | head -n 3)"
 ls "${TMPDIR:-/tmp}"/sweep-check.* >/dev/null 2>&1 && fail no_scratch_left "sweep-check folders left in ${TMPDIR:-/tmp}" || pass no_scratch_left
 
-MINI=$SHARED_DATA/cifar-mini.tgz
 MK=(make --no-print-directory PROFILE=quick ART="$A" REP="$R" SWEEP_DIR="$S" CIFAR_URL="file://$MINI" ARCHS=simplenet)
 # Through make: the bad sweep stops Make before any stage runs (not even fetch).
 printf '{%s, "grid": {"phases.0.lr": [0.1, -1]}}\n' "$base" > "$S/bad.json"

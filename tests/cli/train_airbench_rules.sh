@@ -8,11 +8,8 @@
 source "$(dirname "$0")/../lib.sh"
 B=$ROOT/${BUILD:-build}/bin
 for b in sort stats train; do [ -x "$B/$b" ] || { skip train_airbench_rules "$B/$b not built"; finish; }; done
-MINI=$SHARED_DATA/cifar-mini.tgz
-[ -f "$MINI" ] || { skip train_airbench_rules "no $MINI"; finish; }
 ART=$TMP/art
-"$B/sort" --archive "$MINI" --out "$ART" >/dev/null && "$B/stats" --data "$ART/data/train.safetensors" \
-  --out "$ART/stats.json" >/dev/null || { fail data_stages; finish; }
+mini_artifacts train_airbench_rules_data "$ART"
 PY=${PYTHON:-python3}
 
 # 3,000 images at 256 with drop_last: 11 batches; 2.5 epochs: ceil(27.5) = 28 steps in 3 epochs.

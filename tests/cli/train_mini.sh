@@ -10,13 +10,9 @@ source "$(dirname "$0")/../lib.sh"
 for b in sort stats train lrfind; do
   [ -x "$BIN/$b" ] || { skip train_mini "${BUILD:-build}/bin/$b not built"; finish; }
 done
-MINI=$SHARED_DATA/cifar-mini.tgz
-[ -f "$MINI" ] || { skip train_mini "no $MINI"; finish; }
 
 ART=$TMP/art
-"$BIN/sort" --archive "$MINI" --out "$ART" >/dev/null 2>"$TMP/sort.err" &&
-  "$BIN/stats" --data "$ART/data/train.safetensors" --out "$ART/stats.json" >/dev/null 2>>"$TMP/sort.err" ||
-  { fail data_stages "$(cat "$TMP/sort.err")"; finish; }
+mini_artifacts train_mini_data "$ART"
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
 
 # train ARCH PARAMS NAME: trains into $TMP/NAME.{ckpt,metrics.json,summary.json}, table in NAME.out

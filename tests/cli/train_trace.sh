@@ -8,11 +8,8 @@
 source "$(dirname "$0")/../lib.sh"
 TRACE=$TOOLS/train_trace
 for b in "$BIN/sort" "$BIN/stats" "$TRACE"; do [ -x "$b" ] || { skip train_trace "$b not built"; finish; }; done
-MINI=$SHARED_DATA/cifar-mini.tgz
-[ -f "$MINI" ] || { skip train_trace "no $MINI"; finish; }
 ART=$TMP/art
-"$BIN/sort" --archive "$MINI" --out "$ART" >/dev/null && "$BIN/stats" --data "$ART/data/train.safetensors" \
-  --out "$ART/stats.json" >/dev/null || { fail train_trace_data; finish; }
+mini_artifacts train_trace_data "$ART"
 PY=${PYTHON:-python3}
 
 # airbench's rules at batch 64, 4 batches per epoch (limit_batches), 2.5 epochs: ceil(10) = 10 steps
