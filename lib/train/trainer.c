@@ -11,6 +11,7 @@
 #include "core/progress.h"
 #include "train/loss_ema.h"
 #include "train/schedule.h"
+#include "train/sgd_rules.h"
 #include "train/val_mean.h"
 
 static double now_s(void)
@@ -181,37 +182,6 @@ static void print_done_rows(trainer *t)
     }
 }
 
-/* The phase's optimiser rule: Nesterov, the BatchNorm biases' lr scale and airbench's decoupled
- * decay as torch's coupled SGD param groups (weight_decay = wd / lr_group). The plain rule
- * (NULL) when the params ask for none of them: the notebook's models step as before. */
-static int set_sgd_rule(trainer *t, const fit_phase *f)
-{
-    const train_params *p = t->p;
-    if (!train_params_sgd_rule(p)) return net_set_sgd_rule(t->net, NULL);
-    net_sgd_rule r;
-    memset(&r, 0, sizeof r);
-    r.nesterov = p->nesterov;
-    r.lr_scale[NET_GROUP_DEFAULT] = 1.0f;
-    r.lr_scale[NET_GROUP_NORM_BIAS] = p->bias_lr_scale > 0 ? (float)p->bias_lr_scale : 1.0f;
-    r.wd_per_group = f->wd_decoupled;
-    for (int g = 0; g < NET_SGD_GROUPS && f->wd_decoupled; g++)
-        r.wd[g] = (float)(f->wd / (f->lr * (double)r.lr_scale[g]));   /* Python: wd / lr_biases */
-    return net_set_sgd_rule(t->net, &r);
-}
-
-/* "freeze": each named tensor trains in run epochs 0 .. after_epochs-1 (airbench's whitening
- * bias: requires_grad = epoch < 3, set at the start of every epoch). */
-static int apply_freeze(trainer *t, long epoch)
-{
-    const train_params *p = t->p;
-    for (int i = 0; i < p->n_freeze; i++) {
-        int k = net_tensor_find(t->net, p->freeze[i].tensor);
-        if (k < 0) return err_msg(NULL, "freeze[%d].tensor: the model has no tensor \"%s\"", i, p->freeze[i].tensor);
-        if (net_tensor_set_frozen(t->net, k, epoch >= p->freeze[i].after_epochs) != C_OK) return C_ERR;
-    }
-    return C_OK;
-}
-
 /* Lookahead after step s (1-based within the phase) of steps: every la_every steps the EMA
  * update with the scheduled decay, and after the last step decay 1 (airbench's order). */
 static int lookahead_after(trainer *t, long s, long steps)
@@ -247,7 +217,7 @@ int trainer_run(trainer *t)
         const fit_phase *f = &p->phases[ph];
         long n_ep = schedule_epochs(f);
         if (pos->epoch >= first_of_phase + n_ep) continue;   /* done before a resume */
-        if (set_sgd_rule(t, f) != C_OK) return C_ERR;
+        if (sgd_rules_set(t->net, p, f) != C_OK) return C_ERR;
         if (pos->epoch == first_of_phase && pos->batch == 0) {
             loss_ema_init(&pos->ema);
             net_reset_momentum(t->net);      /* a new optim.SGD per fit() call */
@@ -262,7 +232,7 @@ int trainer_run(trainer *t)
         for (; pos->epoch < first_of_phase + n_ep; pos->epoch++, pos->batch = 0) {
             long epoch = pos->epoch, e = epoch - first_of_phase;
             double ep_start = now_s();
-            if (apply_freeze(t, epoch) != C_OK) return C_ERR;
+            if (sgd_rules_freeze(t->net, p, epoch) != C_OK) return C_ERR;
             if (loader_start_at(t->trn, (uint32_t)epoch, (uint32_t)epoch, pos->batch) != C_OK) return C_ERR;
             long nb = t->trn->n_batches;
             t->batches_per_epoch = nb;
