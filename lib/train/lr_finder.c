@@ -11,7 +11,7 @@
 #include "core/signals.h"
 #include "train/loss_ema.h"
 #include "train/schedule.h"
-#include "train/sgd_rules.h"
+#include "train/optim_rules.h"
 
 void lr_finder_rule_init(lr_finder_rule *r) { r->best = 1e9; }
 
@@ -35,7 +35,7 @@ int lr_finder_run_io(net *n, const train_params *p, loader *trn, int show_progre
     net_reset_momentum(n);
     /* the first phase's Nesterov and lr groups and epoch 0's frozen tensors: the sweep steps as
      * the training it is for (not its schedule, lookahead or decoupled decay: lr_find.wd) */
-    if (sgd_rules_set(n, p, NULL) != C_OK || sgd_rules_freeze(n, p, 0) != C_OK) return C_ERR;
+    if (optim_rules_set(n, p, NULL) != C_OK || optim_rules_freeze(n, p, 0) != C_OK) return C_ERR;
     trn->limit = p->lrf_limit;   /* read by loader_start only */
     /* Its own shuffle and augmentation pass, disjoint from every training epoch. */
     if (loader_start(trn, AUGMENT_PASS_LRFIND, AUGMENT_PASS_LRFIND) != C_OK) return C_ERR;

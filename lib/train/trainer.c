@@ -11,7 +11,7 @@
 #include "core/progress.h"
 #include "train/loss_ema.h"
 #include "train/schedule.h"
-#include "train/sgd_rules.h"
+#include "train/optim_rules.h"
 #include "train/val_mean.h"
 
 static double now_s(void)
@@ -217,7 +217,7 @@ int trainer_run(trainer *t)
         const fit_phase *f = &p->phases[ph];
         long n_ep = schedule_epochs(f);
         if (pos->epoch >= first_of_phase + n_ep) continue;   /* done before a resume */
-        if (sgd_rules_set(t->net, p, f) != C_OK) return C_ERR;
+        if (optim_rules_set(t->net, p, f) != C_OK) return C_ERR;
         if (pos->epoch == first_of_phase && pos->batch == 0) {
             loss_ema_init(&pos->ema);
             net_reset_momentum(t->net);      /* a new optim.SGD per fit() call */
@@ -232,7 +232,7 @@ int trainer_run(trainer *t)
         for (; pos->epoch < first_of_phase + n_ep; pos->epoch++, pos->batch = 0) {
             long epoch = pos->epoch, e = epoch - first_of_phase;
             double ep_start = now_s();
-            if (sgd_rules_freeze(t->net, p, epoch) != C_OK) return C_ERR;
+            if (optim_rules_freeze(t->net, p, epoch) != C_OK) return C_ERR;
             if (loader_start_at(t->trn, (uint32_t)epoch, (uint32_t)epoch, pos->batch) != C_OK) return C_ERR;
             long nb = t->trn->n_batches;
             t->batches_per_epoch = nb;

@@ -1,12 +1,12 @@
-/* sgd_rules.c: a phase's optimiser rule and an epoch's frozen tensors, set on the net (see
- * sgd_rules.h). */
-#include "train/sgd_rules.h"
+/* optim_rules.c: a phase's optimiser rule and an epoch's frozen tensors, set on the net (see
+ * optim_rules.h). */
+#include "train/optim_rules.h"
 
 #include <string.h>
 
 #include "core/errors.h"
 
-int sgd_rules_set(net *n, const train_params *p, const fit_phase *f)
+int optim_rules_set(net *n, const train_params *p, const fit_phase *f)
 {
     if (!train_params_sgd_rule(p)) return net_set_sgd_rule(n, NULL);
     net_sgd_rule r;
@@ -20,7 +20,7 @@ int sgd_rules_set(net *n, const train_params *p, const fit_phase *f)
     return net_set_sgd_rule(n, &r);
 }
 
-int sgd_rules_freeze(net *n, const train_params *p, long epoch)
+int optim_rules_freeze(net *n, const train_params *p, long epoch)
 {
     for (int i = 0; i < p->n_freeze; i++) {
         int k = net_tensor_find(n, p->freeze[i].tensor);
