@@ -10,8 +10,8 @@
 #include "core/progress.h"
 #include "core/signals.h"
 #include "train/loss_ema.h"
-#include "train/schedule.h"
 #include "train/optim_rules.h"
+#include "train/schedule.h"
 
 void lr_finder_rule_init(lr_finder_rule *r) { r->best = 1e9; }
 

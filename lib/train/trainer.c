@@ -10,8 +10,8 @@
 #include "core/signals.h"
 #include "core/progress.h"
 #include "train/loss_ema.h"
-#include "train/schedule.h"
 #include "train/optim_rules.h"
+#include "train/schedule.h"
 #include "train/val_mean.h"
 
 static double now_s(void)

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # lrfind with airbench's optimiser rules (airbench94 at batch 64 on cifar-mini, 12 iterations):
 # the sweep steps as the training does, so Nesterov and the BatchNorm biases' lr scale each change
-# the curve; a "freeze" naming no tensor of the model stops it with one line naming the key and
-# no curve; the same inputs give the same bytes.
+# the curve; the same inputs give the same bytes; a "freeze" naming no tensor of the model stops it
+# at set-up with one line naming the key, and no curve.
 source "$(dirname "$0")/../lib.sh"
 for b in sort stats lrfind; do [ -x "$BIN/$b" ] || { skip lrfind_rules "${BUILD:-build}/bin/$b not built"; finish; }; done
 ART=$TMP/art
 mini_artifacts lrfind_rules_data "$ART"
+PY=${PYTHON:-python3}
 
 # params NAME NESTEROV BIAS_LR_SCALE [FREEZE_TENSOR]: $TMP/NAME.json, airbench94's rules at batch 64
 params() {
@@ -22,14 +23,14 @@ lrf() {  # lrf NAME: $TMP/NAME.json into $TMP/NAME.lrfind.json
   "$BIN/lrfind" --model "$ROOT/models/airbench94.json" --params "$TMP/$1.json" --data "$ART/data" \
     --stats "$ART/stats.json" --threads 2 --out "$TMP/$1.lrfind.json"
 }
-curve() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["loss"])' "$1"; }
+curve() { "$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["loss"])' "$1"; }
 
 params base true 64; params plain false 64; params flat true 1
 for n in base plain flat; do
   lrf "$n" >/dev/null 2>"$TMP/$n.err" || { fail "lrfind_rules_$n" "$(tail -n 2 "$TMP/$n.err")"; finish; }
 done
 pass lrfind_rules_runs
-# the first loss is before any step: equal; a later one moves with the rule
+# the curves' later losses move with the rule (the first is before any step)
 b=$(curve "$TMP/base.lrfind.json")
 [ "$b" != "$(curve "$TMP/plain.lrfind.json")" ] && pass lrfind_nesterov_changes_curve ||
   fail lrfind_nesterov_changes_curve "the curve ignores nesterov"
