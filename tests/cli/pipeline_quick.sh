@@ -2,9 +2,10 @@
 # The whole pipeline as users run it: `make report PROFILE=quick` on ../shared/data/cifar-mini.tgz
 # into temporary ART/REP/PARAMS folders (so the checkout's own artifacts are never touched):
 # every stage runs, the page references only files that exist and are valid PNGs, every model
-# is trained and evaluated (above chance for at least one; airbench94 with its own TTA), a second `make report` plans
-# nothing, and after an edit of convnet's params `make -n report` plans only convnet's stages and
-# the report. The first run uses -j2. Slow (trains every model briefly): set SKIP_PIPELINE=1 to skip it.
+# is trained and evaluated (above chance for at least one; airbench94 with its own TTA and its
+# triangle schedule chart), a second `make report` plans nothing, and after an edit of convnet's
+# params `make -n report` plans only convnet's stages and the report. The first run uses -j2.
+# Slow (trains every model briefly): set SKIP_PIPELINE=1 to skip it.
 source "$(dirname "$0")/../lib.sh"
 [ -z "${SKIP_PIPELINE:-}" ] || { skip pipeline_quick "SKIP_PIPELINE is set"; finish; }
 [ -f "$MINI" ] || { skip pipeline_quick "no $MINI"; finish; }
@@ -40,6 +41,14 @@ awk -v b="${best:-0}" 'BEGIN { exit !(b > 0.2) }' && pass some_model_learns ||
 if grep -q '"tta":[[:space:]]*"flip_translate"' "$A/airbench94.eval.json" && ! grep -q '"tta":' "$A/convnet.eval.json" &&
    grep -q "airbench's 6 fixed views" "$R/index.html"; then pass airbench94_own_tta
 else fail airbench94_own_tta "airbench94.eval.json lacks tta flip_translate, or convnet has it, or the page lacks the caption"; fi
+
+# airbench94's own schedule chart: the page shows charts/airbench94_lr.png, drawn from the
+# triangle (the lr rises from its first value to a peak inside the run, then falls).
+if grep -q 'charts/airbench94_lr.png' "$R/index.html" && [ -f "$R/charts/airbench94_iter.dat" ] &&
+   awk '!/^#/ { lr[n++] = $3 } END { m = 0; for (i = 1; i < n; i++) if (lr[i] > lr[m]) m = i
+        exit !(n > 2 && m > 0 && m < n - 1) }' "$R/charts/airbench94_iter.dat"
+then pass airbench94_schedule_chart
+else fail airbench94_schedule_chart "no charts/airbench94_lr.png on the page, or its lr is not a triangle"; fi
 
 # The plain accuracy of the evaluate stage equals the last validation accuracy of training (the
 # same weights, statistics and clean images; only the batch split differs).
