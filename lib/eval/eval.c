@@ -145,27 +145,24 @@ static int run_pass_device(net *nt, loader *dl, int pass, float *logp, int k, co
     return rc;
 }
 
-/* airbench's TTA level 2 (eval/tta.h): the clean pass is view TTA_IDENTITY (clean gets its
- * probabilities), then the five other views; tta gets the softmax of the weighted mean
- * log-probability. Always on the host path (the views are built here, each batch uploaded). */
+/* airbench's TTA level 2 (eval/tta.h) after the clean pass (logp holds its log-probabilities,
+ * view TTA_IDENTITY): the five other views, each built here and uploaded a batch at a time; tta
+ * gets the softmax of the weighted mean log-probability. */
 static int flip_translate(net *nt, const dataset *ds, const norm_stats *ns, const eval_params *ep, float *x,
-                          float *logp, float *clean, float *tta, int k, const char *ckpt, const char *arch)
+                          float *logp, float *tta, int k, const char *ckpt, const char *arch)
 {
     static const char *names[TTA_N_VIEWS] = { "clean", "mirror", "crop (0,0)", "crop (0,0) mirror", "crop (2,2)",
                                               "crop (2,2) mirror" };
-    if (ds->h < 2 || ds->w < 2) return err_msg(ckpt, "tta flip_translate needs images of at least 2x2 pixels");
     const size_t count = (size_t)ds->n * k;
     double *sum = xcalloc(count ? count : 1, sizeof *sum);
+    tta_add_weighted(sum, logp, tta_view_weight(TTA_IDENTITY), count);
     int rc = C_OK;
     for (int v = 0; v < TTA_N_VIEWS && rc == C_OK; v++) {
+        if (v == TTA_IDENTITY) continue;
         char desc[128];
         snprintf(desc, sizeof desc, "%.60s TTA view %d/%d (%s)", arch, v + 1, TTA_N_VIEWS, names[v]);
-        /* the identity view is the clean pass itself: the same code, the same bytes */
-        rc = run_pass(nt, ds, ns, ep, -1, v == TTA_IDENTITY ? -1 : v, x, logp, k, ckpt, desc);
-        if (rc != C_OK) break;
-        tta_add_weighted(sum, logp, tta_view_weight(v), count);
-        if (v == TTA_IDENTITY)
-            for (size_t i = 0; i < count; i++) clean[i] = (float)exp((double)logp[i]);
+        rc = run_pass(nt, ds, ns, ep, -1, v, x, logp, k, ckpt, desc);
+        if (rc == C_OK) tta_add_weighted(sum, logp, tta_view_weight(v), count);
     }
     if (rc == C_OK) tta_softmax_rows(sum, (size_t)ds->n, k, tta);
     free(sum);
@@ -273,27 +270,34 @@ int eval_run(const eval_opts *o)
     clean = xmalloc(sizeof *clean * count);
     tta = xmalloc(sizeof *tta * count);
     metrics_tta_init(&acc, count);
+    if (ep.tta == EVAL_TTA_FLIP_TRANSLATE && (ds.h < 2 || ds.w < 2)) {
+        err_msg(o->ckpt_path, "tta flip_translate needs images of at least 2x2 pixels");
+        goto done;
+    }
+    if (be.iface->augment_batch && ep.tta == EVAL_TTA_FASTAI) {
+        /* on the GPU: the test set is uploaded once and every fastai pass runs there */
+        augment_cfg cfg = { .pad = ds.h / 8, .flip = 1, .seed = ep.seed };
+        if (loader_init(&dl, &ds, &ns, ep.batch_size, 0, &cfg, ep.seed, 0) != C_OK) goto done;
+        have_dl = 1;
+        if (loader_attach_device(&dl, &be, net_input(nt), net_labels(nt)) != C_OK) goto done;
+    }
+    /* The clean pass is one code path for every TTA mode, on the batches of a plain evaluation
+     * (n_aug 0) with the same batch size: accuracy, log_loss and clean_probs are that
+     * evaluation's bytes by construction (docs/determinism.md). */
+    for (int p = -1; p < (ep.tta == EVAL_TTA_FASTAI ? ep.n_aug : 0); p++) {
+        char desc[128];
+        if (p < 0) snprintf(desc, sizeof desc, "%.60s clean pass", m->arch);
+        else snprintf(desc, sizeof desc, "%.60s TTA pass %d/%d", m->arch, p + 1, ep.n_aug);
+        if ((have_dl ? run_pass_device(nt, &dl, p, logp, k, o->ckpt_path, desc)
+                     : run_pass(nt, &ds, &ns, &ep, p, -1, x, logp, k, o->ckpt_path, desc)) != C_OK)
+            goto done;
+        if (p < 0)
+            for (size_t i = 0; i < count; i++) clean[i] = (float)exp((double)logp[i]);   /* as metrics_tta */
+        if (ep.tta == EVAL_TTA_FASTAI) metrics_tta_add_logp(&acc, logp);
+    }
     if (ep.tta == EVAL_TTA_FLIP_TRANSLATE) {
-        if (flip_translate(nt, &ds, &ns, &ep, x, logp, clean, tta, k, o->ckpt_path, m->arch) != C_OK) goto done;
+        if (flip_translate(nt, &ds, &ns, &ep, x, logp, tta, k, o->ckpt_path, m->arch) != C_OK) goto done;
     } else {
-        if (be.iface->augment_batch) {
-            /* on the GPU: the test set is uploaded once and every pass runs there */
-            augment_cfg cfg = { .pad = ds.h / 8, .flip = 1, .seed = ep.seed };
-            if (loader_init(&dl, &ds, &ns, ep.batch_size, 0, &cfg, ep.seed, 0) != C_OK) goto done;
-            have_dl = 1;
-            if (loader_attach_device(&dl, &be, net_input(nt), net_labels(nt)) != C_OK) goto done;
-        }
-        for (int p = -1; p < ep.n_aug; p++) {
-            char desc[128];
-            if (p < 0) snprintf(desc, sizeof desc, "%.60s clean pass", m->arch);
-            else snprintf(desc, sizeof desc, "%.60s TTA pass %d/%d", m->arch, p + 1, ep.n_aug);
-            if ((have_dl ? run_pass_device(nt, &dl, p, logp, k, o->ckpt_path, desc)
-                         : run_pass(nt, &ds, &ns, &ep, p, -1, x, logp, k, o->ckpt_path, desc)) != C_OK)
-                goto done;
-            metrics_tta_add_logp(&acc, logp);
-            if (p < 0)
-                for (size_t i = 0; i < count; i++) clean[i] = (float)exp((double)logp[i]);   /* as metrics_tta */
-        }
         metrics_tta_mean(&acc, tta);
     }
 

@@ -3,8 +3,9 @@
 # (BatchNorm in eval mode): its TTA probabilities equal a reference built from six separate plain
 # evaluations, one per view, of test sets whose images numpy made (np.pad 'reflect', the mirror
 # after the crop): the softmax of the views' log-probabilities weighted 1/4, 1/4, 1/8 x 4. The
-# clean pass is the default's, byte for byte; bad "tta" values and n_aug beside flip_translate are
-# refused with one line.
+# clean pass of every TTA mode is the plain evaluation (n_aug 0) at the same batch size, byte for
+# byte (one code path on the same batches); at another batch size only within a tolerance
+# (docs/determinism.md). Bad "tta" values and n_aug beside flip_translate are refused with one line.
 source "$(dirname "$0")/../lib.sh"
 for b in sort stats train evaluate; do
   [ -x "$BIN/$b" ] || { skip eval_tta_views "${BUILD:-build}/bin/$b not built"; finish; }
@@ -29,8 +30,13 @@ else fail flip_translate_runs "$(cat "$TMP/err")"; finish; fi
 grep -q '"tta":[[:space:]]*"flip_translate"' "$TMP/ft.eval.json" && grep -q '"n_aug":[[:space:]]*5' "$TMP/ft.eval.json" &&
   pass flip_translate_recorded || fail flip_translate_recorded "eval.json lacks \"tta\": \"flip_translate\" or n_aug 5"
 
-echo '{"n_aug": 0, "batch_size": 256, "seed": 0}' > "$TMP/plain.json"
+# the plain evaluation on the same batches as ft.json (batch 96), and at another batch size
+echo '{"n_aug": 0, "batch_size": 96, "seed": 0}' > "$TMP/plain.json"
 evaluate "$TMP/plain.json" "$TMP/plain" 2>/dev/null || { fail eval_tta_plain "evaluate with n_aug 0 failed"; finish; }
+echo '{"n_aug": 0, "batch_size": 256, "seed": 0}' > "$TMP/plain256.json"
+evaluate "$TMP/plain256.json" "$TMP/plain256" 2>/dev/null || { fail eval_tta_plain "evaluate at batch 256 failed"; finish; }
+echo '{"n_aug": 2, "batch_size": 96, "seed": 0}' > "$TMP/fastai.json"
+evaluate "$TMP/fastai.json" "$TMP/fastai" 2>/dev/null || { fail eval_tta_plain "evaluate with n_aug 2 failed"; finish; }
 
 PY=$ROOT/.venv/bin/python
 if [ -x "$PY" ] && "$PY" -c 'import numpy, safetensors' 2>/dev/null; then
@@ -79,12 +85,46 @@ else
   skip flip_translate_equals_view_passes "no .venv with numpy and safetensors (make deps)"
 fi
 
-# the clean pass is the default's: same accuracy, log loss, per-class values and clean_probs bytes
-for k in accuracy log_loss per_class; do
-  a=$(tr -d ' \n' < "$TMP/ft.eval.json" | grep -o "\"$k\":[^]a-z]*" | head -1)
-  b=$(tr -d ' \n' < "$TMP/plain.eval.json" | grep -o "\"$k\":[^]a-z]*" | head -1)
-  [ -n "$a" ] && [ "$a" = "$b" ] || { fail flip_translate_clean_is_default "$k: $a vs $b"; break; }
-done && pass flip_translate_clean_is_default
+# the clean pass of each mode is the plain evaluation's at the same batch size: same accuracy,
+# log loss, per-class values and clean_probs bytes
+json_value() {  # json_value KEY FILE: the key's value as written, spaces removed
+  tr -d ' \n' < "$2" | grep -o "\"$1\":[^]a-z]*" | head -1
+}
+clean_probs() {  # clean_probs FILE.probs.safetensors: the bytes of the clean_probs tensor, hex
+  "$PY" -c 'import sys; from safetensors.numpy import load_file; sys.stdout.write(load_file(sys.argv[1])["clean_probs"].tobytes().hex())' "$1"
+}
+for mode in ft fastai; do
+  for k in accuracy log_loss per_class; do
+    a=$(json_value "$k" "$TMP/$mode.eval.json"); b=$(json_value "$k" "$TMP/plain.eval.json")
+    [ -n "$a" ] && [ "$a" = "$b" ] || { fail "clean_is_plain_$mode" "$k: $a vs $b"; continue 2; }
+  done
+  if [ -x "$PY" ] && "$PY" -c 'import safetensors' 2>/dev/null; then
+    [ "$(clean_probs "$TMP/$mode.probs.safetensors")" = "$(clean_probs "$TMP/plain.probs.safetensors")" ] ||
+      { fail "clean_is_plain_$mode" "clean_probs bytes differ from the plain evaluation's"; continue; }
+  fi
+  pass "clean_is_plain_$mode"
+done
+# across batch sizes only a tolerance holds (oneDNN's blocking follows the minibatch and the CPU)
+if ! [ -x "$PY" ]; then skip clean_across_batch_sizes_within_tolerance "no .venv with numpy and safetensors (make deps)"
+elif "$PY" - "$TMP" <<'PY'
+import json, sys
+import numpy as np
+from safetensors.numpy import load_file
+d = sys.argv[1]
+a, b = (load_file(f"{d}/{n}.probs.safetensors")["clean_probs"].astype(np.float64) for n in ("plain", "plain256"))
+ea, eb = (json.load(open(f"{d}/{n}.eval.json")) for n in ("plain", "plain256"))
+err = np.abs(a - b).max()
+assert err < 1e-5, f"clean_probs at batch 96 and 256 differ by {err}"
+assert abs(ea["log_loss"] - eb["log_loss"]) <= 1e-6 * abs(ea["log_loss"]), (ea["log_loss"], eb["log_loss"])
+# an argmax may flip only where two classes tie within the tolerance
+flips = np.nonzero(a.argmax(1) != b.argmax(1))[0]
+for i in flips:
+    top = np.sort(a[i])[-2:]
+    assert top[1] - top[0] < 2e-5, f"image {i}: the prediction moves between batch sizes"
+print(f"batch 96 vs 256: max |clean_probs| difference {err:.2e}", file=sys.stderr)
+PY
+then pass clean_across_batch_sizes_within_tolerance
+else fail clean_across_batch_sizes_within_tolerance "see the assertion above"; fi
 
 evaluate "$TMP/ft.json" "$TMP/ft2" 2>/dev/null && cmp -s "$TMP/ft.eval.json" "$TMP/ft2.eval.json" &&
   cmp -s "$TMP/ft.probs.safetensors" "$TMP/ft2.probs.safetensors" && pass flip_translate_deterministic ||
