@@ -1,6 +1,9 @@
 # tests/lib.sh: helpers for shell tests (sourced). Each case prints PASS/FAIL/SKIP like test.h.
 # Usage: source tests/lib.sh; pass name | fail name why | skip name why; finish (exit status).
 set -u
+# The byte comparisons hold on the CPU (docs/determinism.md); on a machine with a GPU, DEVICE=auto
+# would train on it with timed cuDNN choices. cuda_train.sh sets DEVICE per command.
+export DEVICE=${DEVICE:-cpu}
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SHARED_DATA=${SHARED_DATA:-$ROOT/../shared/data}
 BUILD=${BUILD:-build}              # the build tree: build, or build-san (make check SAN=1)

@@ -52,12 +52,14 @@ evaluate "$TMP/eval_fastai.json" "$TMP/f" 2>/dev/null && cmp -s "$TMP/a.eval.jso
   cmp -s "$TMP/a.probs.safetensors" "$TMP/f.probs.safetensors" && pass tta_fastai_is_default ||
   fail tta_fastai_is_default "\"tta\": \"fastai\" changed the outputs"
 
-echo '{"n_aug": 0, "batch_size": 100, "seed": 0}' > "$TMP/eval0.json"
+# at a's batch size: its clean pass runs on the same batches (another batch size agrees only
+# within a tolerance, docs/determinism.md)
+echo '{"n_aug": 0, "batch_size": 256, "seed": 0}' > "$TMP/eval0.json"
 evaluate "$TMP/eval0.json" "$TMP/z" 2>/dev/null &&
   [ "$(json_num accuracy "$TMP/z.eval.json")" = "$(json_num tta_accuracy "$TMP/z.eval.json")" ] &&
   [ "$(json_num log_loss "$TMP/z.eval.json")" = "$(json_num tta_log_loss "$TMP/z.eval.json")" ] &&
   [ "$(json_num accuracy "$TMP/z.eval.json")" = "$(json_num accuracy "$TMP/a.eval.json")" ] &&
-  pass no_aug_tta_equals_plain || fail no_aug_tta_equals_plain "n_aug 0: TTA differs from plain, or batch size changed the result"
+  pass no_aug_tta_equals_plain || fail no_aug_tta_equals_plain "n_aug 0: TTA differs from plain, or plain differs from the n_aug 4 run's clean pass"
 
 PY=$ROOT/.venv/bin/python
 if [ -x "$PY" ] && "$PY" -c 'import numpy, safetensors' 2>/dev/null; then

@@ -3,6 +3,7 @@
 #include "ops/harness.h"
 
 #include <math.h>
+#include <omp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,8 @@ typedef struct ops_record {
 
 struct ops_env {
     backend *be;
+    backend_iface watched;     /* be's table, its oneDNN entries counted (ops_iface hands it out) */
+    int onednn;                /* the case made a convolution plan or ran a linear layer */
     int reference, cuda;
     rng_stream data, fd;
     const char *name;          /* the case's name as printed */
@@ -37,7 +40,23 @@ struct ops_env {
     int n_recs, cap_recs;
 };
 
-const backend_iface *ops_iface(const ops_env *e) { return e->be->iface; }
+const backend_iface *ops_iface(const ops_env *e) { return &e->watched; }
+
+/* The case that runs now (cases run one at a time) and its backend's own entries: on the CPU a
+ * convolution and a linear layer are oneDNN's, whose sums follow the thread count. */
+static ops_env *running;
+
+static conv2d_plan *watch_conv2d_plan_make(void *ctx, const conv2d_desc *d)
+{
+    running->onednn = 1;
+    return running->be->iface->conv2d_plan_make(ctx, d);
+}
+
+static int watch_linear_fwd(void *ctx, const tensor *x, const tensor *w, const tensor *b, tensor *y)
+{
+    running->onednn = 1;
+    return running->be->iface->linear_fwd(ctx, x, w, b, y);
+}
 void *ops_ctx(const ops_env *e) { return e->be->ctx; }
 int ops_on_cuda(const ops_env *e) { return e->cuda; }
 int ops_reference(const ops_env *e) { return e->reference; }
@@ -216,6 +235,10 @@ static void env_run(ops_env *e, backend *be, const ops_case *c, const char *name
     e->reference = reference;
     e->cuda = cuda;
     e->name = name;
+    e->watched = *be->iface;
+    e->watched.conv2d_plan_make = watch_conv2d_plan_make;
+    e->watched.linear_fwd = watch_linear_fwd;
+    running = e;
     rng_stream_init(&e->data, 1234, RNG_TEST, name_hash(c->name));
     rng_stream_init(&e->fd, 4321, RNG_TEST, name_hash(c->name));
     c->run(e, c->param);
@@ -299,6 +322,37 @@ static int first_path(void)
     return p;
 }
 
+/* Thread counts each case also runs at on the widest path, against its run on all cores: 1, and
+ * 3 (an odd split, more threads than a 2-core machine has). */
+static const int other_threads[] = { 1, 3 };
+
+/* Runs case c on a fresh CPU backend of `threads` threads (a backend's plans are made for the
+ * thread count they run with) with the reference checks on; restores all_threads after. Own
+ * kernels must give ce's bits; oneDNN's ops pass their reference checks (tolerance) at each count. */
+static void check_threads(ops_env *ce, const ops_case *c, const char *name, int threads, int all_threads)
+{
+    backend bt = { 0 };
+    ops_env te;
+    omp_set_num_threads(threads);
+    if (backend_cpu_init(&bt, threads) != C_OK) {
+        fail(ce, "no CPU backend with %d threads", threads);
+        omp_set_num_threads(all_threads);
+        return;
+    }
+    char tname[300];
+    snprintf(tname, sizeof tname, "%s, %d threads", name, threads);
+    env_run(&te, &bt, c, tname, 1, 0);
+    double err;
+    int same = records_same(&te, ce, &err);
+    if (te.failed) ce->failed = 1;   /* its FAIL line (a reference check) is printed */
+    else if (same) printf("    %d threads against %d: bit-identical\n", threads, all_threads);
+    else if (te.onednn) printf("    %d threads against %d: error %.3g (oneDNN; each within its tol)\n", threads, all_threads, err);
+    else fail(ce, "%d threads give other bits than %d (error %.3g): an own kernel depends on the thread count", threads, all_threads, err);
+    env_free_records(&te);
+    backend_free(&bt);
+    omp_set_num_threads(all_threads);
+}
+
 int ops_run_all(const ops_suite *const *suites, int n_suites)
 {
     int failed = 0, n_cases = 0;
@@ -328,6 +382,7 @@ int ops_run_all(const ops_suite *const *suites, int n_suites)
         return 1;
     }
     char name[256];
+    const int all_threads = omp_get_max_threads();
     for (int p = p0; p < N_PATHS; p++) {
         backend cpu = { 0 };
         setenv("CPU_MAX_ISA", cpu_paths[p], 1);
@@ -352,6 +407,9 @@ int ops_run_all(const ops_suite *const *suites, int n_suites)
             if (again.failed) ce.failed = 1;   /* its FAIL line is printed */
             else if (!records_same(&again, &ce, &err)) fail(&ce, "a second run differs (error %.3g): not deterministic", err);
             env_free_records(&again);
+            if (p == p0)
+                for (size_t t = 0; t < sizeof other_threads / sizeof *other_threads; t++)
+                    if (other_threads[t] != all_threads) check_threads(&ce, c, name, other_threads[t], all_threads);
             if (p > p0) {
                 int same = records_same(&ce, &widest[k], &err);
                 if (same) printf("    against %-32s bit-identical\n", cpu_paths[p0]);

@@ -1,24 +1,26 @@
 /* logsoftmax.c: log-softmax, the batch-mean NLL and their fused gradient (ops/logsoftmax.h).
  *
- * Rows are split over the threads. Each row has three kernels chosen by the context's ISA: the
- * plain C row maths of ops/logsoftmax.h, and AVX2 + FMA and AVX-512 ones that do the same maths
- * with glibc's vector exp (libmvec: exp in double for the sum, expf for the gradient). The row
- * is copied into a buffer padded to whole vectors with -inf, which the maximum ignores and whose
- * exp is exactly 0, so no lane needs a mask. The vector paths sum exp in lanes, then the lanes in
- * a fixed order, so they differ from the plain one by rounding (libmvec is within 4 ulp of exp)
- * and each is deterministic; tests/ops/logsoftmax.c checks all three against the double reference.
- * The NLL itself reads one value per row and stays a plain double sum in batch order. The
- * label-smoothed NLL (sum or mean) and its gradient, airbench94's loss, are the plain row maths. */
+ * Rows are split over the threads (each row is one thread's, so the thread count changes
+ * nothing). Each row has two kernels: the plain C row maths of ops/logsoftmax.h, and one vector
+ * kernel that does the same maths with glibc's vector exp (libmvec: exp in double for the sum,
+ * expf for the gradient). The vector kernel is AVX2 + FMA code and serves the AVX-512 path too
+ * (a row is ten classes: wider vectors buy nothing), so the two vector paths give the same bits
+ * by construction. The row is copied into a buffer padded to whole vectors with -inf, which the
+ * maximum ignores and whose exp is exactly 0, so no lane needs a mask. The exp terms are summed
+ * in 8 double lanes (two 4-lane halves), then halves, pairs and the last two in a fixed order (the
+ * order of GCC's _mm512_reduce_add_pd, which the AVX-512 kernel used before: its bits are kept);
+ * the plain path sums in order, so the two differ by rounding (libmvec is within 4 ulp of exp);
+ * tests/ops/logsoftmax.c checks both against the double reference. The NLL itself reads one value
+ * per row and stays a plain double sum in batch order. The label-smoothed NLL (sum or mean) and
+ * its gradient, airbench94's loss, are the plain row maths. */
 #include <immintrin.h>
 #include <math.h>
 #include <string.h>
 #include "backend/cpu/cpu_backend.h"
 #include "ops/logsoftmax.h"
 
-/* glibc's libmvec (-lmvec): exp on 8 and 4 doubles, expf on 16 and 8 floats */
-__m512d _ZGVeN8v_exp(__m512d x);
+/* glibc's libmvec (-lmvec): exp on 4 doubles, expf on 8 floats (AVX2 variants) */
 __m256d _ZGVdN4v_exp(__m256d x);
-__m512 _ZGVeN16v_expf(__m512 x);
 __m256 _ZGVdN8v_expf(__m256 x);
 
 enum { LANES = 16 };   /* row buffers are padded to this many floats */
@@ -31,32 +33,16 @@ static void pad_row(const float *r, float *buf, int k)
     for (int j = k; j < padded(k); j++) buf[j] = -INFINITY;
 }
 
-CPU_AVX512 static void row_fwd16(const float *r, float *y, int k)
+/* 8 double lanes (lo: 0-3, hi: 4-7) summed as hi + lo, then the upper pair plus the lower, then
+ * the last two */
+CPU_AVX2 static double sum8(__m256d lo, __m256d hi)
 {
-    int kp = padded(k);
-    float buf[kp], out[kp];
-    pad_row(r, buf, k);
-    __m512 mv = _mm512_loadu_ps(buf);
-    for (int j = LANES; j < kp; j += LANES) mv = _mm512_max_ps(mv, _mm512_loadu_ps(buf + j));
-    float mx = _mm512_reduce_max_ps(mv);
-    __m512d mxd = _mm512_set1_pd(mx), acc = _mm512_setzero_pd();
-    for (int j = 0; j < kp; j += 8)
-        acc = _mm512_add_pd(acc, _ZGVeN8v_exp(_mm512_sub_pd(_mm512_cvtps_pd(_mm256_loadu_ps(buf + j)), mxd)));
-    __m512d lse = _mm512_set1_pd(mx + log(_mm512_reduce_add_pd(acc)));
-    for (int j = 0; j < kp; j += 8)
-        _mm256_storeu_ps(out + j, _mm512_cvtpd_ps(_mm512_sub_pd(_mm512_cvtps_pd(_mm256_loadu_ps(buf + j)), lse)));
-    memcpy(y, out, (size_t)k * sizeof *y);
-}
-
-/* the 4 lanes' sum in a fixed order */
-CPU_AVX2 static double sum4(__m256d v)
-{
-    __m128d lo = _mm256_castpd256_pd128(v), hi = _mm256_extractf128_pd(v, 1);
-    __m128d s = _mm_add_pd(lo, hi);
+    __m256d t = _mm256_add_pd(hi, lo);
+    __m128d s = _mm_add_pd(_mm256_extractf128_pd(t, 1), _mm256_castpd256_pd128(t));
     return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
 }
 
-CPU_AVX2 static void row_fwd8(const float *r, float *y, int k)
+CPU_AVX2 static void row_fwd(const float *r, float *y, int k)
 {
     int kp = padded(k);
     float buf[kp], out[kp];
@@ -66,32 +52,19 @@ CPU_AVX2 static void row_fwd8(const float *r, float *y, int k)
     float lanes[8], mx = -INFINITY;
     _mm256_storeu_ps(lanes, mv);
     for (int j = 0; j < 8; j++) mx = lanes[j] > mx ? lanes[j] : mx;
-    __m256d mxd = _mm256_set1_pd(mx), acc = _mm256_setzero_pd();
-    for (int j = 0; j < kp; j += 4)
-        acc = _mm256_add_pd(acc, _ZGVdN4v_exp(_mm256_sub_pd(_mm256_cvtps_pd(_mm_loadu_ps(buf + j)), mxd)));
-    __m256d lse = _mm256_set1_pd(mx + log(sum4(acc)));
+    __m256d mxd = _mm256_set1_pd(mx), lo = _mm256_setzero_pd(), hi = _mm256_setzero_pd();
+    for (int j = 0; j < kp; j += 8) {
+        lo = _mm256_add_pd(lo, _ZGVdN4v_exp(_mm256_sub_pd(_mm256_cvtps_pd(_mm_loadu_ps(buf + j)), mxd)));
+        hi = _mm256_add_pd(hi, _ZGVdN4v_exp(_mm256_sub_pd(_mm256_cvtps_pd(_mm_loadu_ps(buf + j + 4)), mxd)));
+    }
+    __m256d lse = _mm256_set1_pd(mx + log(sum8(lo, hi)));
     for (int j = 0; j < kp; j += 4)
         _mm_storeu_ps(out + j, _mm256_cvtpd_ps(_mm256_sub_pd(_mm256_cvtps_pd(_mm_loadu_ps(buf + j)), lse)));
     memcpy(y, out, (size_t)k * sizeof *y);
 }
 
 /* (softmax - onehot) / n from one row of log-probabilities: expf, minus 1 at the label, over n */
-CPU_AVX512 static void row_grad16(const float *p, int label, int n, float *d, int k)
-{
-    int kp = padded(k);
-    float buf[kp], out[kp];
-    pad_row(p, buf, k);
-    __m512 nv = _mm512_set1_ps((float)n), one = _mm512_set1_ps(1.0f);
-    for (int j = 0; j < kp; j += LANES) {
-        __m512i idx = _mm512_add_epi32(_mm512_set1_epi32(j), _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0));
-        __mmask16 is_label = _mm512_cmpeq_epi32_mask(idx, _mm512_set1_epi32(label));
-        __m512 e = _ZGVeN16v_expf(_mm512_loadu_ps(buf + j));
-        _mm512_storeu_ps(out + j, _mm512_div_ps(_mm512_mask_sub_ps(e, is_label, e, one), nv));
-    }
-    memcpy(d, out, (size_t)k * sizeof *d);
-}
-
-CPU_AVX2 static void row_grad8(const float *p, int label, int n, float *d, int k)
+CPU_AVX2 static void row_grad(const float *p, int label, int n, float *d, int k)
 {
     int kp = padded(k);
     float buf[kp], out[kp];
@@ -117,8 +90,7 @@ int cpu_logsoftmax_fwd(void *ctx, const tensor *x, tensor *y)
     for (int i = 0; i < n; i++) {
         const float *r = xv + (size_t)i * k;
         float *o = yv + (size_t)i * k;
-        if (isa == CPU_ISA_AVX512) row_fwd16(r, o, k);
-        else if (isa == CPU_ISA_AVX2) row_fwd8(r, o, k);
+        if (isa != CPU_ISA_GENERIC) row_fwd(r, o, k);
         else logsoftmax_row(r, o, k);
     }
     return C_OK;
@@ -142,8 +114,7 @@ int cpu_logsoftmax_nll_bwd(void *ctx, const tensor *logp, const tensor *labels, 
     for (int i = 0; i < n; i++) {
         const float *r = p + (size_t)i * k;
         float *o = d + (size_t)i * k;
-        if (isa == CPU_ISA_AVX512) row_grad16(r, l[i], n, o, k);
-        else if (isa == CPU_ISA_AVX2) row_grad8(r, l[i], n, o, k);
+        if (isa != CPU_ISA_GENERIC) row_grad(r, l[i], n, o, k);
         else for (int j = 0; j < k; j++) o[j] = logsoftmax_nll_grad(r[j], j == l[i], n);
     }
     return C_OK;
