@@ -5,11 +5,10 @@
  * The work is split in chunks of one image and one channel block (H*W positions x B lanes),
  * shared statically between the threads; each chunk writes its own partial sums and they are
  * added in image order, so nothing depends on the thread count. In a chunk, runs of SUB
- * positions are summed in float, then added in double. Every path (AVX-512 for 16-lane blocks,
- * AVX2 + FMA 8 lanes at a time, the generic loops for plain tensors or CPU_MAX_ISA=generic) does
- * per lane the same float operations, fused multiply-adds included, so all three give the same
- * bits. Padded lanes get scale, shift and the gradient coefficients 0, so they stay 0. */
-#include <immintrin.h>
+ * positions are summed in float, then added in double. Every path (the vector kernels, written
+ * once with simd.h: AVX-512 for 16-lane blocks, AVX2 + FMA 8 lanes at a time; the generic loops
+ * for plain tensors or CPU_MAX_ISA=generic) does per lane the same float operations, fused
+ * multiply-adds included, so all three give the same bits. Padded lanes get scale, shift and the gradient coefficients 0, so they stay 0. */
 #include <math.h>
 #include <string.h>
 #include "backend/cpu/cpu_backend.h"
@@ -17,6 +16,58 @@
 
 /* positions summed in float before adding to the double sums (bounds the float rounding) */
 #define SUB 32
+
+#ifdef SIMD_W   /* ---- vector kernels, W lanes at stride B (B = W, or 8 lanes of a 16-lane block
+                   at a time): sums16, pass16 and sums8, pass8; per lane the generic loops ---- */
+
+SIMD_FN static void V(sums)(const float *x, const float *g, const float *K, int HW, int B, double *o)
+{
+    vf z = vf_zero();
+    B = simd_block(B);
+    for (int j = 0; j < B; j += SIMD_W) {
+        vf k = vf_load(K + j);
+        vd s0 = vd_zero(), s1 = s0, q0 = s0, q1 = s0;
+        for (int h0 = 0; h0 < HW; h0 += SUB) {
+            int h1 = h0 + SUB < HW ? h0 + SUB : HW;
+            vf fs = z, fq = z;
+            for (int hw = h0; hw < h1; hw++) {
+                size_t i = (size_t)hw * B + j;
+                vf d = vf_sub(vf_load(x + i), k);
+                if (g) {
+                    vf e = vf_load(g + i);
+                    fs = vf_add(fs, e);
+                    fq = vf_fmadd(e, d, fq);
+                } else {
+                    fs = vf_add(fs, d);
+                    fq = vf_fmadd(d, d, fq);
+                }
+            }
+            vd_acc(&s0, &s1, fs);
+            vd_acc(&q0, &q1, fq);
+        }
+        vd_store(o + j, s0); vd_store(o + j + SIMD_W / 2, s1);
+        vd_store(o + B + j, q0); vd_store(o + B + j + SIMD_W / 2, q1);
+    }
+}
+
+SIMD_FN static void V(pass)(const float *x, const float *g, float *out, int HW, int B, const float *a, const float *b,
+                            const float *c)
+{
+    B = simd_block(B);
+    for (int j = 0; j < B; j += SIMD_W) {
+        vf va = vf_load(a + j), vb = vf_load(b + j), vc = vf_load(c + j);
+        for (int hw = 0; hw < HW; hw++) {
+            size_t i = (size_t)hw * B + j;
+            vf v = vf_load(x + i);
+            vf_store(out + i, g ? vf_fmadd(va, vf_load(g + i), vf_fmadd(vb, v, vc)) : vf_fmadd(v, va, vc));
+        }
+    }
+}
+
+#else
+
+#define SIMD_BODY "backend/cpu/batchnorm.c"
+#include "backend/cpu/simd.h"
 
 /* ---- generic (any B): o[l] = sum f1, o[B + l] = sum f2 over the chunk, lanes 0..B-1 ---- */
 
@@ -52,103 +103,6 @@ static void pass_gen(const float *x, const float *g, float *out, int HW, int B, 
         }
 }
 
-/* ---- AVX-512 (B = 16) ---- */
-
-/* d0 += low 8 lanes of f, d1 += high 8 lanes, in double */
-CPU_AVX512 static inline void acc16(__m512d *d0, __m512d *d1, __m512 f)
-{
-    *d0 = _mm512_add_pd(*d0, _mm512_cvtps_pd(_mm512_castps512_ps256(f)));
-    *d1 = _mm512_add_pd(*d1, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(f), 1))));
-}
-
-CPU_AVX512 static void sums16(const float *x, const float *g, const float *K, int HW, double *o)
-{
-    __m512 k = _mm512_loadu_ps(K), z = _mm512_setzero_ps();
-    __m512d s0 = _mm512_setzero_pd(), s1 = s0, q0 = s0, q1 = s0;
-    for (int h0 = 0; h0 < HW; h0 += SUB) {
-        int h1 = h0 + SUB < HW ? h0 + SUB : HW;
-        __m512 fs = z, fq = z;
-        for (int hw = h0; hw < h1; hw++) {
-            __m512 d = _mm512_sub_ps(_mm512_loadu_ps(x + (size_t)hw * 16), k);
-            if (g) {
-                __m512 e = _mm512_loadu_ps(g + (size_t)hw * 16);
-                fs = _mm512_add_ps(fs, e);
-                fq = _mm512_fmadd_ps(e, d, fq);
-            } else {
-                fs = _mm512_add_ps(fs, d);
-                fq = _mm512_fmadd_ps(d, d, fq);
-            }
-        }
-        acc16(&s0, &s1, fs);
-        acc16(&q0, &q1, fq);
-    }
-    _mm512_storeu_pd(o, s0); _mm512_storeu_pd(o + 8, s1);
-    _mm512_storeu_pd(o + 16, q0); _mm512_storeu_pd(o + 24, q1);
-}
-
-CPU_AVX512 static void pass16(const float *x, const float *g, float *out, int HW, const float *a, const float *b,
-                              const float *c)
-{
-    __m512 va = _mm512_loadu_ps(a), vb = _mm512_loadu_ps(b), vc = _mm512_loadu_ps(c);
-    for (int hw = 0; hw < HW; hw++) {
-        size_t i = (size_t)hw * 16;
-        __m512 v = _mm512_loadu_ps(x + i);
-        _mm512_storeu_ps(out + i, g ? _mm512_fmadd_ps(va, _mm512_loadu_ps(g + i), _mm512_fmadd_ps(vb, v, vc))
-                                    : _mm512_fmadd_ps(v, va, vc));
-    }
-}
-
-/* ---- AVX2 + FMA (B = 8 or 16: lanes j..j+7 at stride B, per lane the operations above) ---- */
-
-CPU_AVX2 static inline void acc8(__m256d *d0, __m256d *d1, __m256 f)
-{
-    *d0 = _mm256_add_pd(*d0, _mm256_cvtps_pd(_mm256_castps256_ps128(f)));
-    *d1 = _mm256_add_pd(*d1, _mm256_cvtps_pd(_mm256_extractf128_ps(f, 1)));
-}
-
-CPU_AVX2 static void sums8(const float *x, const float *g, const float *K, int HW, int B, double *o)
-{
-    __m256 z = _mm256_setzero_ps();
-    for (int j = 0; j < B; j += 8) {
-        __m256 k = _mm256_loadu_ps(K + j);
-        __m256d s0 = _mm256_setzero_pd(), s1 = s0, q0 = s0, q1 = s0;
-        for (int h0 = 0; h0 < HW; h0 += SUB) {
-            int h1 = h0 + SUB < HW ? h0 + SUB : HW;
-            __m256 fs = z, fq = z;
-            for (int hw = h0; hw < h1; hw++) {
-                size_t i = (size_t)hw * B + j;
-                __m256 d = _mm256_sub_ps(_mm256_loadu_ps(x + i), k);
-                if (g) {
-                    __m256 e = _mm256_loadu_ps(g + i);
-                    fs = _mm256_add_ps(fs, e);
-                    fq = _mm256_fmadd_ps(e, d, fq);
-                } else {
-                    fs = _mm256_add_ps(fs, d);
-                    fq = _mm256_fmadd_ps(d, d, fq);
-                }
-            }
-            acc8(&s0, &s1, fs);
-            acc8(&q0, &q1, fq);
-        }
-        _mm256_storeu_pd(o + j, s0); _mm256_storeu_pd(o + j + 4, s1);
-        _mm256_storeu_pd(o + B + j, q0); _mm256_storeu_pd(o + B + j + 4, q1);
-    }
-}
-
-CPU_AVX2 static void pass8(const float *x, const float *g, float *out, int HW, int B, const float *a, const float *b,
-                           const float *c)
-{
-    for (int j = 0; j < B; j += 8) {
-        __m256 va = _mm256_loadu_ps(a + j), vb = _mm256_loadu_ps(b + j), vc = _mm256_loadu_ps(c + j);
-        for (int hw = 0; hw < HW; hw++) {
-            size_t i = (size_t)hw * B + j;
-            __m256 v = _mm256_loadu_ps(x + i);
-            _mm256_storeu_ps(out + i, g ? _mm256_fmadd_ps(va, _mm256_loadu_ps(g + i), _mm256_fmadd_ps(vb, v, vc))
-                                        : _mm256_fmadd_ps(v, va, vc));
-        }
-    }
-}
-
 /* ---- drivers ---- */
 
 typedef struct bn_shape { int N, C, HW, B, CB, CP, isa; size_t chunk; } bn_shape;
@@ -170,7 +124,7 @@ static void chunk_sums(const bn_shape *s, const float *x, const float *g, const 
     for (int k = 0; k < s->N * s->CB; k++) {
         const float *xc = x + k * s->chunk, *gc = g ? g + k * s->chunk : NULL, *kc = K + (k % s->CB) * s->B;
         double *o = part + (size_t)k * 2 * s->B;
-        if (s->isa == CPU_ISA_AVX512) sums16(xc, gc, kc, s->HW, o);
+        if (s->isa == CPU_ISA_AVX512) sums16(xc, gc, kc, s->HW, s->B, o);
         else if (s->isa == CPU_ISA_AVX2) sums8(xc, gc, kc, s->HW, s->B, o);
         else sums_gen(xc, gc, kc, s->HW, s->B, o);
     }
@@ -190,7 +144,7 @@ static void chunk_pass(const bn_shape *s, const float *x, const float *g, float 
     for (int k = 0; k < s->N * s->CB; k++) {
         size_t off = (size_t)(k % s->CB) * s->B;
         const float *xc = x + k * s->chunk, *gc = g ? g + k * s->chunk : NULL;
-        if (s->isa == CPU_ISA_AVX512) pass16(xc, gc, out + k * s->chunk, s->HW, a + off, b + off, c + off);
+        if (s->isa == CPU_ISA_AVX512) pass16(xc, gc, out + k * s->chunk, s->HW, s->B, a + off, b + off, c + off);
         else if (s->isa == CPU_ISA_AVX2) pass8(xc, gc, out + k * s->chunk, s->HW, s->B, a + off, b + off, c + off);
         else pass_gen(xc, gc, out + k * s->chunk, s->HW, s->B, a + off, b + off, c + off);
     }
@@ -265,3 +219,5 @@ int cpu_batchnorm_bwd(void *ctx, const tensor *x, const tensor *weight, const te
     if (dx) chunk_pass(&s, x->data, dy->data, dx->data, ka, kc, k0);
     return C_OK;
 }
+
+#endif

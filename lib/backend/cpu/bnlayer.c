@@ -4,23 +4,122 @@
  * two (gradient sums, then the input gradient).
  *
  * Speed: the work is split in chunks of one image and one channel block (HW positions x B
- * lanes), shared statically between the threads. Each chunk runs a branch-free vector kernel:
- * AVX-512 for 16-lane blocks (one register per position), AVX2 + FMA for 8- or 16-lane blocks
- * (8 lanes at a time); the build has no -march, hence the per-function target and the run-time
- * choice (cpu_isa_for); plain layouts and CPU_MAX_ISA=generic use the generic loops.
+ * lanes), shared statically between the threads. Each chunk runs a branch-free vector kernel,
+ * written once with simd.h: AVX-512 for 16-lane blocks (one register per position), AVX2 + FMA
+ * for 8- or 16-lane blocks (8 lanes at a time); the build has no -march, hence the per-function
+ * target and the run-time choice (cpu_isa_for); plain layouts and CPU_MAX_ISA=generic use the
+ * generic loops.
  * Sums: in the vector kernels SUB positions in float, then in double; the generic loops sum in
- * double throughout. The AVX2 kernels do per lane exactly the operations of the AVX-512 ones
+ * double throughout. The one vector kernel does per lane the same operations at both widths
  * (same order, same fused multiply-adds), so the two give the same bits; the generic loops
  * differ from them by rounding (within the op tests' tolerances). Each chunk writes its own
  * partial sums (no shared accumulators) and they are added in image order, so results do not
  * depend on the number of threads. */
-#include <immintrin.h>
 #include <math.h>
 #include <string.h>
 #include "backend/cpu/cpu_backend.h"
 
 /* positions summed in float before adding to the double sums (bounds the float rounding) */
 #define SUB 32
+
+#ifdef SIMD_W   /* ---- vector chunk kernels, W lanes at stride B (B = W, or 8 lanes of a 16-lane
+                   block at a time): stats16, norm16, gsums16, gpass16 and the same with 8 ---- */
+
+SIMD_FN static void V(stats)(const float *p, int HW, int B, double *o)
+{
+    vf z = vf_zero();
+    B = simd_block(B);
+    for (int j = 0; j < B; j += SIMD_W) {
+        vd s0 = vd_zero(), s1 = s0, q0 = s0, q1 = s0;
+        for (int h0 = 0; h0 < HW; h0 += SUB) {
+            int h1 = h0 + SUB < HW ? h0 + SUB : HW, hw = h0;
+            vf fs = z, fq = z, gs = z, gq = z;
+            for (; hw + 1 < h1; hw += 2) {
+                vf v = vf_max(vf_load(p + (size_t)hw * B + j), z);
+                vf w = vf_max(vf_load(p + (size_t)(hw + 1) * B + j), z);
+                fs = vf_add(fs, v); fq = vf_fmadd(v, v, fq);
+                gs = vf_add(gs, w); gq = vf_fmadd(w, w, gq);
+            }
+            if (hw < h1) {
+                vf v = vf_max(vf_load(p + (size_t)hw * B + j), z);
+                fs = vf_add(fs, v); fq = vf_fmadd(v, v, fq);
+            }
+            vd_acc(&s0, &s1, vf_add(fs, gs));
+            vd_acc(&q0, &q1, vf_add(fq, gq));
+        }
+        vd_store(o + j, s0); vd_store(o + j + SIMD_W / 2, s1);
+        vd_store(o + B + j, q0); vd_store(o + B + j + SIMD_W / 2, q1);
+    }
+}
+
+SIMD_FN static void V(norm)(const float *c, const float *skip, float *y, int HW, int B, const float *sc, const float *sh)
+{
+    vf z = vf_zero();
+    B = simd_block(B);
+    for (int j = 0; j < B; j += SIMD_W) {
+        vf a = vf_load(sc + j), b = vf_load(sh + j);
+        if (skip)
+            for (int hw = 0; hw < HW; hw++) {
+                size_t i = (size_t)hw * B + j;
+                vf v = vf_max(vf_load(c + i), z);
+                vf_store(y + i, vf_add(vf_fmadd(v, a, b), vf_load(skip + i)));
+            }
+        else
+            for (int hw = 0; hw < HW; hw++) {
+                size_t i = (size_t)hw * B + j;
+                vf_store(y + i, vf_fmadd(vf_max(vf_load(c + i), z), a, b));
+            }
+    }
+}
+
+SIMD_FN static void V(gsums)(const float *c, const float *g, int HW, int B, double *o)
+{
+    vf z = vf_zero();
+    B = simd_block(B);
+    for (int j = 0; j < B; j += SIMD_W) {
+        vd s0 = vd_zero(), s1 = s0, q0 = s0, q1 = s0;
+        for (int h0 = 0; h0 < HW; h0 += SUB) {
+            int h1 = h0 + SUB < HW ? h0 + SUB : HW, hw = h0;
+            vf fs = z, fq = z, gs = z, gq = z;
+            for (; hw + 1 < h1; hw += 2) {
+                size_t i = (size_t)hw * B + j, i2 = i + (size_t)B;
+                vf d = vf_load(g + i), e = vf_load(g + i2);
+                fs = vf_add(fs, d); fq = vf_fmadd(d, vf_max(vf_load(c + i), z), fq);
+                gs = vf_add(gs, e); gq = vf_fmadd(e, vf_max(vf_load(c + i2), z), gq);
+            }
+            if (hw < h1) {
+                size_t i = (size_t)hw * B + j;
+                vf d = vf_load(g + i);
+                fs = vf_add(fs, d); fq = vf_fmadd(d, vf_max(vf_load(c + i), z), fq);
+            }
+            vd_acc(&s0, &s1, vf_add(fs, gs));
+            vd_acc(&q0, &q1, vf_add(fq, gq));
+        }
+        vd_store(o + j, s0); vd_store(o + j + SIMD_W / 2, s1);
+        vd_store(o + B + j, q0); vd_store(o + B + j + SIMD_W / 2, q1);
+    }
+}
+
+SIMD_FN static void V(gpass)(const float *c, const float *g, float *dc, int HW, int B, const float *ka, const float *kc,
+                             const float *k0)
+{
+    vf z = vf_zero();
+    B = simd_block(B);
+    for (int j = 0; j < B; j += SIMD_W) {
+        vf a = vf_load(ka + j), b = vf_load(kc + j), e = vf_load(k0 + j);
+        for (int hw = 0; hw < HW; hw++) {
+            size_t i = (size_t)hw * B + j;
+            vf v = vf_load(c + i);
+            vf r = vf_fmadd(a, vf_load(g + i), vf_fmadd(b, v, e));
+            vf_store(dc + i, vf_maskz(vm_gt(v, z), r));
+        }
+    }
+}
+
+#else
+
+#define SIMD_BODY "backend/cpu/bnlayer.c"
+#include "backend/cpu/simd.h"
 
 /* ---- generic chunk kernels (any B) ---- */
 
@@ -72,190 +171,6 @@ static void gpass_gen(const float *c, const float *g, float *dc, int HW, int B, 
         }
 }
 
-/* ---- AVX-512 chunk kernels (B = 16: one register per position) ---- */
-#define AVX512 __attribute__((target("avx512f")))
-
-/* d0 += low 8 lanes of f, d1 += high 8 lanes, in double */
-AVX512 static inline void acc_pd(__m512d *d0, __m512d *d1, __m512 f)
-{
-    *d0 = _mm512_add_pd(*d0, _mm512_cvtps_pd(_mm512_castps512_ps256(f)));
-    *d1 = _mm512_add_pd(*d1, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(f), 1))));
-}
-
-AVX512 static void stats16(const float *p, int HW, double *o)
-{
-    __m512 z = _mm512_setzero_ps();
-    __m512d s0 = _mm512_setzero_pd(), s1 = s0, q0 = s0, q1 = s0;
-    for (int h0 = 0; h0 < HW; h0 += SUB) {
-        int h1 = h0 + SUB < HW ? h0 + SUB : HW, hw = h0;
-        __m512 fs = z, fq = z, gs = z, gq = z;
-        for (; hw + 1 < h1; hw += 2) {
-            __m512 v = _mm512_max_ps(_mm512_loadu_ps(p + (size_t)hw * 16), z);
-            __m512 w = _mm512_max_ps(_mm512_loadu_ps(p + (size_t)hw * 16 + 16), z);
-            fs = _mm512_add_ps(fs, v); fq = _mm512_fmadd_ps(v, v, fq);
-            gs = _mm512_add_ps(gs, w); gq = _mm512_fmadd_ps(w, w, gq);
-        }
-        if (hw < h1) {
-            __m512 v = _mm512_max_ps(_mm512_loadu_ps(p + (size_t)hw * 16), z);
-            fs = _mm512_add_ps(fs, v); fq = _mm512_fmadd_ps(v, v, fq);
-        }
-        acc_pd(&s0, &s1, _mm512_add_ps(fs, gs));
-        acc_pd(&q0, &q1, _mm512_add_ps(fq, gq));
-    }
-    _mm512_storeu_pd(o, s0); _mm512_storeu_pd(o + 8, s1);
-    _mm512_storeu_pd(o + 16, q0); _mm512_storeu_pd(o + 24, q1);
-}
-
-AVX512 static void norm16(const float *c, const float *skip, float *y, int HW, const float *sc, const float *sh)
-{
-    __m512 z = _mm512_setzero_ps(), a = _mm512_loadu_ps(sc), b = _mm512_loadu_ps(sh);
-    if (skip)
-        for (int hw = 0; hw < HW; hw++) {
-            size_t i = (size_t)hw * 16;
-            __m512 v = _mm512_max_ps(_mm512_loadu_ps(c + i), z);
-            _mm512_storeu_ps(y + i, _mm512_add_ps(_mm512_fmadd_ps(v, a, b), _mm512_loadu_ps(skip + i)));
-        }
-    else
-        for (int hw = 0; hw < HW; hw++) {
-            size_t i = (size_t)hw * 16;
-            _mm512_storeu_ps(y + i, _mm512_fmadd_ps(_mm512_max_ps(_mm512_loadu_ps(c + i), z), a, b));
-        }
-}
-
-AVX512 static void gsums16(const float *c, const float *g, int HW, double *o)
-{
-    __m512 z = _mm512_setzero_ps();
-    __m512d s0 = _mm512_setzero_pd(), s1 = s0, q0 = s0, q1 = s0;
-    for (int h0 = 0; h0 < HW; h0 += SUB) {
-        int h1 = h0 + SUB < HW ? h0 + SUB : HW, hw = h0;
-        __m512 fs = z, fq = z, gs = z, gq = z;
-        for (; hw + 1 < h1; hw += 2) {
-            size_t i = (size_t)hw * 16;
-            __m512 d = _mm512_loadu_ps(g + i), e = _mm512_loadu_ps(g + i + 16);
-            fs = _mm512_add_ps(fs, d); fq = _mm512_fmadd_ps(d, _mm512_max_ps(_mm512_loadu_ps(c + i), z), fq);
-            gs = _mm512_add_ps(gs, e); gq = _mm512_fmadd_ps(e, _mm512_max_ps(_mm512_loadu_ps(c + i + 16), z), gq);
-        }
-        if (hw < h1) {
-            size_t i = (size_t)hw * 16;
-            __m512 d = _mm512_loadu_ps(g + i);
-            fs = _mm512_add_ps(fs, d); fq = _mm512_fmadd_ps(d, _mm512_max_ps(_mm512_loadu_ps(c + i), z), fq);
-        }
-        acc_pd(&s0, &s1, _mm512_add_ps(fs, gs));
-        acc_pd(&q0, &q1, _mm512_add_ps(fq, gq));
-    }
-    _mm512_storeu_pd(o, s0); _mm512_storeu_pd(o + 8, s1);
-    _mm512_storeu_pd(o + 16, q0); _mm512_storeu_pd(o + 24, q1);
-}
-
-AVX512 static void gpass16(const float *c, const float *g, float *dc, int HW, const float *ka, const float *kc,
-                           const float *k0)
-{
-    __m512 z = _mm512_setzero_ps(), a = _mm512_loadu_ps(ka), b = _mm512_loadu_ps(kc), e = _mm512_loadu_ps(k0);
-    for (int hw = 0; hw < HW; hw++) {
-        size_t i = (size_t)hw * 16;
-        __m512 v = _mm512_loadu_ps(c + i);
-        __m512 r = _mm512_fmadd_ps(a, _mm512_loadu_ps(g + i), _mm512_fmadd_ps(b, v, e));
-        _mm512_storeu_ps(dc + i, _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, z, _CMP_GT_OQ), r));
-    }
-}
-
-/* ---- AVX2 + FMA chunk kernels (B = 8 or 16: lanes j..j+7 at stride B, per lane the operations
- * of the AVX-512 kernels above) ---- */
-
-/* d0 += low 4 lanes of f, d1 += high 4 lanes, in double */
-CPU_AVX2 static inline void acc_pd8(__m256d *d0, __m256d *d1, __m256 f)
-{
-    *d0 = _mm256_add_pd(*d0, _mm256_cvtps_pd(_mm256_castps256_ps128(f)));
-    *d1 = _mm256_add_pd(*d1, _mm256_cvtps_pd(_mm256_extractf128_ps(f, 1)));
-}
-
-CPU_AVX2 static void stats8(const float *p, int HW, int B, double *o)
-{
-    __m256 z = _mm256_setzero_ps();
-    for (int j = 0; j < B; j += 8) {
-        __m256d s0 = _mm256_setzero_pd(), s1 = s0, q0 = s0, q1 = s0;
-        for (int h0 = 0; h0 < HW; h0 += SUB) {
-            int h1 = h0 + SUB < HW ? h0 + SUB : HW, hw = h0;
-            __m256 fs = z, fq = z, gs = z, gq = z;
-            for (; hw + 1 < h1; hw += 2) {
-                __m256 v = _mm256_max_ps(_mm256_loadu_ps(p + (size_t)hw * B + j), z);
-                __m256 w = _mm256_max_ps(_mm256_loadu_ps(p + (size_t)(hw + 1) * B + j), z);
-                fs = _mm256_add_ps(fs, v); fq = _mm256_fmadd_ps(v, v, fq);
-                gs = _mm256_add_ps(gs, w); gq = _mm256_fmadd_ps(w, w, gq);
-            }
-            if (hw < h1) {
-                __m256 v = _mm256_max_ps(_mm256_loadu_ps(p + (size_t)hw * B + j), z);
-                fs = _mm256_add_ps(fs, v); fq = _mm256_fmadd_ps(v, v, fq);
-            }
-            acc_pd8(&s0, &s1, _mm256_add_ps(fs, gs));
-            acc_pd8(&q0, &q1, _mm256_add_ps(fq, gq));
-        }
-        _mm256_storeu_pd(o + j, s0); _mm256_storeu_pd(o + j + 4, s1);
-        _mm256_storeu_pd(o + B + j, q0); _mm256_storeu_pd(o + B + j + 4, q1);
-    }
-}
-
-CPU_AVX2 static void norm8(const float *c, const float *skip, float *y, int HW, int B, const float *sc, const float *sh)
-{
-    __m256 z = _mm256_setzero_ps();
-    for (int j = 0; j < B; j += 8) {
-        __m256 a = _mm256_loadu_ps(sc + j), b = _mm256_loadu_ps(sh + j);
-        if (skip)
-            for (int hw = 0; hw < HW; hw++) {
-                size_t i = (size_t)hw * B + j;
-                __m256 v = _mm256_max_ps(_mm256_loadu_ps(c + i), z);
-                _mm256_storeu_ps(y + i, _mm256_add_ps(_mm256_fmadd_ps(v, a, b), _mm256_loadu_ps(skip + i)));
-            }
-        else
-            for (int hw = 0; hw < HW; hw++) {
-                size_t i = (size_t)hw * B + j;
-                _mm256_storeu_ps(y + i, _mm256_fmadd_ps(_mm256_max_ps(_mm256_loadu_ps(c + i), z), a, b));
-            }
-    }
-}
-
-CPU_AVX2 static void gsums8(const float *c, const float *g, int HW, int B, double *o)
-{
-    __m256 z = _mm256_setzero_ps();
-    for (int j = 0; j < B; j += 8) {
-        __m256d s0 = _mm256_setzero_pd(), s1 = s0, q0 = s0, q1 = s0;
-        for (int h0 = 0; h0 < HW; h0 += SUB) {
-            int h1 = h0 + SUB < HW ? h0 + SUB : HW, hw = h0;
-            __m256 fs = z, fq = z, gs = z, gq = z;
-            for (; hw + 1 < h1; hw += 2) {
-                size_t i = (size_t)hw * B + j, i2 = i + (size_t)B;
-                __m256 d = _mm256_loadu_ps(g + i), e = _mm256_loadu_ps(g + i2);
-                fs = _mm256_add_ps(fs, d); fq = _mm256_fmadd_ps(d, _mm256_max_ps(_mm256_loadu_ps(c + i), z), fq);
-                gs = _mm256_add_ps(gs, e); gq = _mm256_fmadd_ps(e, _mm256_max_ps(_mm256_loadu_ps(c + i2), z), gq);
-            }
-            if (hw < h1) {
-                size_t i = (size_t)hw * B + j;
-                __m256 d = _mm256_loadu_ps(g + i);
-                fs = _mm256_add_ps(fs, d); fq = _mm256_fmadd_ps(d, _mm256_max_ps(_mm256_loadu_ps(c + i), z), fq);
-            }
-            acc_pd8(&s0, &s1, _mm256_add_ps(fs, gs));
-            acc_pd8(&q0, &q1, _mm256_add_ps(fq, gq));
-        }
-        _mm256_storeu_pd(o + j, s0); _mm256_storeu_pd(o + j + 4, s1);
-        _mm256_storeu_pd(o + B + j, q0); _mm256_storeu_pd(o + B + j + 4, q1);
-    }
-}
-
-CPU_AVX2 static void gpass8(const float *c, const float *g, float *dc, int HW, int B, const float *ka, const float *kc,
-                            const float *k0)
-{
-    __m256 z = _mm256_setzero_ps();
-    for (int j = 0; j < B; j += 8) {
-        __m256 a = _mm256_loadu_ps(ka + j), b = _mm256_loadu_ps(kc + j), e = _mm256_loadu_ps(k0 + j);
-        for (int hw = 0; hw < HW; hw++) {
-            size_t i = (size_t)hw * B + j;
-            __m256 v = _mm256_loadu_ps(c + i);
-            __m256 r = _mm256_fmadd_ps(a, _mm256_loadu_ps(g + i), _mm256_fmadd_ps(b, v, e));
-            _mm256_storeu_ps(dc + i, _mm256_and_ps(_mm256_cmp_ps(v, z, _CMP_GT_OQ), r));
-        }
-    }
-}
-
 /* ---- drivers ---- */
 
 /* tot[ch] = sum over chunks of the first sums, tot[CP + ch] of the second, in image order */
@@ -298,7 +213,7 @@ int cpu_bnlayer_fwd(void *ctx, const tensor *c, const tensor *a, const tensor *m
     if (training) {
         #pragma omp parallel for schedule(static)
         for (int k = 0; k < N * CB; k++) {
-            if (isa == CPU_ISA_AVX512) stats16(cv + k * chunk, HW, part + (size_t)k * 2 * B);
+            if (isa == CPU_ISA_AVX512) stats16(cv + k * chunk, HW, B, part + (size_t)k * 2 * B);
             else if (isa == CPU_ISA_AVX2) stats8(cv + k * chunk, HW, B, part + (size_t)k * 2 * B);
             else stats_gen(cv + k * chunk, HW, B, part + (size_t)k * 2 * B);
         }
@@ -314,7 +229,7 @@ int cpu_bnlayer_fwd(void *ctx, const tensor *c, const tensor *a, const tensor *m
     for (int k = 0; k < N * CB; k++) {
         int cb = k % CB;
         const float *s = sk ? sk + k * chunk : NULL;
-        if (isa == CPU_ISA_AVX512) norm16(cv + k * chunk, s, yv + k * chunk, HW, scale + cb * B, shift + cb * B);
+        if (isa == CPU_ISA_AVX512) norm16(cv + k * chunk, s, yv + k * chunk, HW, B, scale + cb * B, shift + cb * B);
         else if (isa == CPU_ISA_AVX2) norm8(cv + k * chunk, s, yv + k * chunk, HW, B, scale + cb * B, shift + cb * B);
         else norm_gen(cv + k * chunk, s, yv + k * chunk, HW, B, scale + cb * B, shift + cb * B);
     }
@@ -337,7 +252,7 @@ int cpu_bnlayer_bwd(void *ctx, const tensor *c, const tensor *m, const tensor *m
     size_t chunk = (size_t)HW * B;
     #pragma omp parallel for schedule(static)
     for (int k = 0; k < N * CB; k++) {
-        if (isa == CPU_ISA_AVX512) gsums16(cv + k * chunk, gv + k * chunk, HW, part + (size_t)k * 2 * B);
+        if (isa == CPU_ISA_AVX512) gsums16(cv + k * chunk, gv + k * chunk, HW, B, part + (size_t)k * 2 * B);
         else if (isa == CPU_ISA_AVX2) gsums8(cv + k * chunk, gv + k * chunk, HW, B, part + (size_t)k * 2 * B);
         else gsums_gen(cv + k * chunk, gv + k * chunk, HW, B, part + (size_t)k * 2 * B);
     }
@@ -359,9 +274,11 @@ int cpu_bnlayer_bwd(void *ctx, const tensor *c, const tensor *m, const tensor *m
     #pragma omp parallel for schedule(static)
     for (int k = 0; k < N * CB; k++) {
         int cb = k % CB;
-        if (isa == CPU_ISA_AVX512) gpass16(cv + k * chunk, gv + k * chunk, dcv + k * chunk, HW, ka + cb * B, kc + cb * B, k0 + cb * B);
+        if (isa == CPU_ISA_AVX512) gpass16(cv + k * chunk, gv + k * chunk, dcv + k * chunk, HW, B, ka + cb * B, kc + cb * B, k0 + cb * B);
         else if (isa == CPU_ISA_AVX2) gpass8(cv + k * chunk, gv + k * chunk, dcv + k * chunk, HW, B, ka + cb * B, kc + cb * B, k0 + cb * B);
         else gpass_gen(cv + k * chunk, gv + k * chunk, dcv + k * chunk, HW, B, ka + cb * B, kc + cb * B, k0 + cb * B);
     }
     return C_OK;
 }
+
+#endif

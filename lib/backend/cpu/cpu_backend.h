@@ -13,6 +13,7 @@
 #define CPU_BACKEND_H
 
 #include <oneapi/dnnl/dnnl.h>
+#include <omp.h>
 #include "backend/backend.h"
 
 /* the activation block width W (8 or 16), set by backend_cpu_init before any tensor exists;
@@ -81,6 +82,15 @@ static inline size_t cpu_used_bytes(const tensor *t)
 /* Vector kernels (the build has no -march: called only when cpu_isa_for says so). */
 #define CPU_AVX512 __attribute__((target("avx512f")))
 #define CPU_AVX2 __attribute__((target("avx2,fma")))
+
+/* This thread's share [*lo, *hi) of n elements in a parallel region: ranges of whole 64-byte
+ * lines (16 floats), the last thread taking the tail; fixed by n and the thread count. */
+static inline void cpu_split(size_t n, size_t *lo, size_t *hi)
+{
+    size_t t = (size_t)omp_get_thread_num(), nt = (size_t)omp_get_num_threads();
+    *lo = n / 16 * t / nt * 16;
+    *hi = t + 1 == nt ? n : n / 16 * (t + 1) / nt * 16;
+}
 
 /* out[i] = y[i] > 0 ? g[i] : 0 (ReLU backward from its output), in parallel; out may be g */
 void cpu_mask_pos(const cpu_ctx *c, const float *y, const float *g, float *out, size_t n);

@@ -1,48 +1,37 @@
 /* sgd.c: the optimiser ops of ops/sgd.h (the fused SGD step, plain or Nesterov, and the lookahead
- * step) over a parameter tensor, with AVX-512 and AVX2 kernels beside the plain loop. The kernels
- * do sgd_update's multiplies and adds one by one (no fused multiply-add, as the C, built without
- * FP contraction, and the CUDA backend do), so every path gives the same bits. First-step and
- * later steps are separate loops, so the test is not made per element. */
-#include <immintrin.h>
+ * step) over a parameter tensor, with a vector kernel (written once, simd.h: AVX-512 and AVX2)
+ * beside the plain loop. The kernel does sgd_update's multiplies and adds one by one (no fused
+ * multiply-add, as the C, built without FP contraction, and the CUDA backend do), so every path
+ * gives the same bits. First-step and later steps are separate loops, so the test is not made
+ * per element. */
 #include <omp.h>
 #include "backend/cpu/cpu_backend.h"
 #include "ops/sgd.h"
 
-CPU_AVX512 static void sgd16(float *p, const float *g, float *b, size_t lo, size_t hi, float lr, float momentum,
-                             float wd, int nesterov, int first_step)
+#ifdef SIMD_W   /* ---- vector kernel, W lanes: sgd16 and sgd8 ---- */
+
+SIMD_FN static void V(sgd)(float *p, const float *g, float *b, size_t lo, size_t hi, float lr, float momentum,
+                           float wd, int nesterov, int first_step)
 {
-    __m512 vlr = _mm512_set1_ps(lr), vm = _mm512_set1_ps(momentum), vwd = _mm512_set1_ps(wd);
+    vf vlr = vf_set1(lr), vm_ = vf_set1(momentum), vwd = vf_set1(wd);
     size_t i = lo;
-    for (; i + 16 <= hi; i += 16) {
-        __m512 pv = _mm512_loadu_ps(p + i);
-        __m512 d = _mm512_add_ps(_mm512_loadu_ps(g + i), _mm512_mul_ps(vwd, pv));
-        __m512 bv = first_step ? d : _mm512_add_ps(_mm512_mul_ps(vm, _mm512_loadu_ps(b + i)), d);
-        _mm512_storeu_ps(b + i, bv);
-        __m512 step = nesterov ? _mm512_add_ps(d, _mm512_mul_ps(vm, bv)) : bv;
-        _mm512_storeu_ps(p + i, _mm512_sub_ps(pv, _mm512_mul_ps(vlr, step)));
+    for (; i + SIMD_W <= hi; i += SIMD_W) {
+        vf pv = vf_load(p + i);
+        vf d = vf_add(vf_load(g + i), vf_mul(vwd, pv));
+        vf bv = first_step ? d : vf_add(vf_mul(vm_, vf_load(b + i)), d);
+        vf_store(b + i, bv);
+        vf step = nesterov ? vf_add(d, vf_mul(vm_, bv)) : bv;
+        vf_store(p + i, vf_sub(pv, vf_mul(vlr, step)));
     }
     for (; i < hi; i++)
         if (nesterov) sgd_nesterov_update(&p[i], g[i], &b[i], lr, momentum, wd, first_step);
         else sgd_update(&p[i], g[i], &b[i], lr, momentum, wd, first_step);
 }
 
-CPU_AVX2 static void sgd8(float *p, const float *g, float *b, size_t lo, size_t hi, float lr, float momentum,
-                          float wd, int nesterov, int first_step)
-{
-    __m256 vlr = _mm256_set1_ps(lr), vm = _mm256_set1_ps(momentum), vwd = _mm256_set1_ps(wd);
-    size_t i = lo;
-    for (; i + 8 <= hi; i += 8) {
-        __m256 pv = _mm256_loadu_ps(p + i);
-        __m256 d = _mm256_add_ps(_mm256_loadu_ps(g + i), _mm256_mul_ps(vwd, pv));
-        __m256 bv = first_step ? d : _mm256_add_ps(_mm256_mul_ps(vm, _mm256_loadu_ps(b + i)), d);
-        _mm256_storeu_ps(b + i, bv);
-        __m256 step = nesterov ? _mm256_add_ps(d, _mm256_mul_ps(vm, bv)) : bv;
-        _mm256_storeu_ps(p + i, _mm256_sub_ps(pv, _mm256_mul_ps(vlr, step)));
-    }
-    for (; i < hi; i++)
-        if (nesterov) sgd_nesterov_update(&p[i], g[i], &b[i], lr, momentum, wd, first_step);
-        else sgd_update(&p[i], g[i], &b[i], lr, momentum, wd, first_step);
-}
+#else
+
+#define SIMD_BODY "backend/cpu/sgd.c"
+#include "backend/cpu/simd.h"
 
 /* Convolution weights: t follows param's blocked layout (padding included); *n becomes the
  * element count of that layout. */
@@ -70,8 +59,8 @@ int cpu_sgd_group_step(void *ctx, tensor *param, const tensor *grad, tensor *buf
         /* ranges of whole 64-byte lines per thread; small tensors on one thread */
         #pragma omp parallel if (n > 65536)
         {
-            int t = omp_get_thread_num(), nt = omp_get_num_threads();
-            size_t lo = n / 16 * (size_t)t / (size_t)nt * 16, hi = t + 1 == nt ? n : n / 16 * (size_t)(t + 1) / (size_t)nt * 16;
+            size_t lo, hi;
+            cpu_split(n, &lo, &hi);
             if (isa == CPU_ISA_AVX512) sgd16(p, g, b, lo, hi, lr, momentum, wd, nesterov, first_step);
             else sgd8(p, g, b, lo, hi, lr, momentum, wd, nesterov, first_step);
         }
@@ -110,3 +99,5 @@ int cpu_lookahead_step(void *ctx, tensor *ema, tensor *param, size_t n, float we
     }
     return C_OK;
 }
+
+#endif
