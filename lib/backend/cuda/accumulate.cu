@@ -1,16 +1,6 @@
-/* accumulate.cu: dst += src (ops/accumulate.h). */
-#include "backend/cuda/cuda_backend.h"
+/* accumulate.cu: dst += src (ops/accumulate.h) on the elementwise kernel. */
+#include "backend/cuda/elementwise.cuh"
 
-__global__ void add_kernel(float *d, const float *s, size_t n)
-{
-    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x)
-        d[i] += s[i];
-}
+struct add_f { __device__ float operator()(float d, float s) const { return d + s; } };
 
-int cuda_accumulate(void *ctx, tensor *dst, const tensor *src)
-{
-    cuda_ctx *c = (cuda_ctx *)ctx;
-    size_t n = tensor_numel(dst);
-    LAUNCH_RET(c, add_kernel, cuda_blocks(n), CUDA_THREADS, (float *)dst->data, (const float *)src->data, n);
-    return C_OK;
-}
+int cuda_accumulate(void *ctx, tensor *dst, const tensor *src) { return cuda_map(ctx, add_f(), dst, dst, src); }

@@ -1,16 +1,9 @@
-/* scale.cu: y = s * x (ops/scale.h), one grid-stride kernel. */
-#include "backend/cuda/cuda_backend.h"
+/* scale.cu: y = s * x (ops/scale.h) on the elementwise kernel. */
+#include "backend/cuda/elementwise.cuh"
 
-__global__ void scale_kernel(const float *x, float *y, float s, size_t n)
-{
-    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x)
-        y[i] = scale_value(x[i], s);
-}
+struct scale_f {
+    float s;
+    __device__ float operator()(float x) const { return scale_value(x, s); }
+};
 
-int cuda_scale(void *ctx, const tensor *x, tensor *y, float s)
-{
-    cuda_ctx *c = (cuda_ctx *)ctx;
-    size_t n = tensor_numel(x);
-    LAUNCH_RET(c, scale_kernel, cuda_blocks(n), CUDA_THREADS, (const float *)x->data, (float *)y->data, s, n);
-    return C_OK;
-}
+int cuda_scale(void *ctx, const tensor *x, tensor *y, float s) { return cuda_map(ctx, scale_f{s}, y, x); }
