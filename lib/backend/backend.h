@@ -14,28 +14,16 @@
  * - Backward ops OVERWRITE their gradient outputs (each parameter is used once per forward).
  * - Batch size may change from call to call up to the max_n given when a plan was made; the
  *   backend builds its per-shape machinery once per distinct batch size and reuses it.
- * - Each op's contract (what its entries compute, shapes, layouts) and the maths both backends
- *   share live in lib/ops/<op>.h; its code in backend/cpu/<op>.c and backend/cuda/<op>.cu. */
+ * - Each op's contract (what its entries compute, shapes, layouts), its entries' signatures and
+ *   the maths both backends share live in lib/ops/<op>.h; its code in backend/cpu/<op>.c and
+ *   backend/cuda/<op>.cu; the list of ops is backend/ops_list.h. */
 #ifndef BACKEND_H
 #define BACKEND_H
 
 #include <stdint.h>
 #include "backend/tensor.h"
 #include "core/errors.h"
-#include "ops/accumulate.h"
-#include "ops/augment_batch.h"
-#include "ops/batchnorm.h"
-#include "ops/bnlayer.h"
-#include "ops/conv2d.h"
-#include "ops/dropout.h"
-#include "ops/flatten.h"
-#include "ops/gelu.h"
-#include "ops/linear.h"
-#include "ops/logsoftmax.h"
-#include "ops/maxpool.h"
-#include "ops/relu.h"
-#include "ops/scale.h"
-#include "ops/sgd.h"
+#include "backend/ops_list.h"
 
 typedef struct backend_iface {
     const char *name;                                    /* "cpu", "cuda" */
@@ -48,83 +36,16 @@ typedef struct backend_iface {
     int (*download)(void *ctx, const tensor *src, void *host);  /* src -> host plain */
     int (*copy)(void *ctx, tensor *dst, const tensor *src);     /* same shape and layout */
     int (*zero)(void *ctx, tensor *t);
-    int (*accumulate)(void *ctx, tensor *dst, const tensor *src);      /* ops/accumulate.h */
     int (*sync)(void *ctx);                             /* wait for queued work (no-op on CPU) */
 
-    /* ops/conv2d.h */
-    conv2d_plan *(*conv2d_plan_make)(void *ctx, const conv2d_desc *d);   /* NULL on error */
-    void (*conv2d_plan_free)(void *ctx, conv2d_plan *p);
-    int (*conv2d_fwd)(void *ctx, conv2d_plan *p, const tensor *x, const tensor *w, const tensor *b, tensor *y);
-    int (*conv2d_bwd)(void *ctx, conv2d_plan *p, const tensor *x, const tensor *w, const tensor *y,
-                    const tensor *dy, tensor *dx, tensor *dw, tensor *db);
-
-    /* ops/linear.h */
-    int (*linear_fwd)(void *ctx, const tensor *x, const tensor *w, const tensor *b, tensor *y);
-    int (*linear_bwd)(void *ctx, const tensor *x, const tensor *w, const tensor *dy,
-                      tensor *dx, tensor *dw, tensor *db);
-
-    /* ops/relu.h */
-    int (*relu_fwd)(void *ctx, const tensor *x, tensor *y);
-    int (*relu_bwd)(void *ctx, const tensor *y, const tensor *dy, tensor *dx);
-
-    /* ops/maxpool.h */
-    int (*maxpool_fwd)(void *ctx, const tensor *x, tensor *y, tensor *idx);
-    int (*maxpool_bwd)(void *ctx, const tensor *idx, const tensor *dy, tensor *dx);
-    int (*maxpool2d_fwd)(void *ctx, const tensor *x, tensor *y, int k);
-    int (*maxpool2d_bwd)(void *ctx, const tensor *x, const tensor *dy, tensor *dx, int k);
-
-    /* ops/gelu.h */
-    int (*gelu_fwd)(void *ctx, const tensor *x, tensor *y);
-    int (*gelu_bwd)(void *ctx, const tensor *x, const tensor *dy, tensor *dx);
-
-    /* ops/scale.h */
-    int (*scale)(void *ctx, const tensor *x, tensor *y, float s);
-
-    /* ops/flatten.h */
-    int (*flatten_fwd)(void *ctx, const tensor *x, tensor *y);
-    int (*flatten_bwd)(void *ctx, const tensor *dy, tensor *dx);
-
-    /* ops/dropout.h */
-    int (*dropout_fwd)(void *ctx, const tensor *x, tensor *y, float p, uint64_t seed, uint32_t step,
-                        uint32_t salt, int training);
-    int (*dropout_bwd)(void *ctx, const tensor *dy, tensor *dx, float p, uint64_t seed, uint32_t step,
-                        uint32_t salt);
-
-    /* ops/bnlayer.h */
-    int (*bnlayer_fwd)(void *ctx, const tensor *c, const tensor *a, const tensor *m, tensor *means,
-                   tensor *stds, const tensor *skip, tensor *y, int training);
-    int (*bnlayer_bwd)(void *ctx, const tensor *c, const tensor *m, const tensor *means, const tensor *stds,
-                   const tensor *dy, tensor *dc, tensor *da, tensor *dm);
-
-    /* ops/batchnorm.h */
-    int (*batchnorm_fwd)(void *ctx, const tensor *x, const tensor *weight, const tensor *bias, tensor *running_mean,
-                         tensor *running_var, tensor *save_mean, tensor *save_invstd, tensor *y, int training,
-                         float momentum, float eps);
-    int (*batchnorm_bwd)(void *ctx, const tensor *x, const tensor *weight, const tensor *save_mean,
-                         const tensor *save_invstd, const tensor *dy, tensor *dx, tensor *dweight, tensor *dbias);
-
-    /* ops/logsoftmax.h */
-    int (*logsoftmax_fwd)(void *ctx, const tensor *x, tensor *y);
-    int (*nll_loss)(void *ctx, const tensor *logp, const tensor *labels, float *loss);
-    int (*logsoftmax_nll_bwd)(void *ctx, const tensor *logp, const tensor *labels, tensor *dx);
-    int (*smooth_nll_loss)(void *ctx, const tensor *logp, const tensor *labels, float eps, int sum, float *loss);
-    int (*logsoftmax_smooth_nll_bwd)(void *ctx, const tensor *logp, const tensor *labels, float eps, int sum,
-                                     tensor *dx);
-
-    /* ops/sgd.h */
-    int (*sgd_step)(void *ctx, tensor *param, const tensor *grad, tensor *momentum_buf, size_t n,
-                     float lr, float momentum, float wd, int first_step);
-    int (*sgd_group_step)(void *ctx, tensor *param, const tensor *grad, tensor *momentum_buf, size_t n,
-                          float lr, float lr_scale, float momentum, float wd, int nesterov, int first_step);
-    int (*lookahead_step)(void *ctx, tensor *ema, tensor *param, size_t n, float weight, int init);
+    /* every op's entries (lib/ops/<op>.h; augment_batch is NULL on the CPU) */
+#define OP_NAME(op)
+#define OP_ENTRY(ret, name, params) ret (*name) params;
+#define OP_DEVICE_ENTRY OP_ENTRY
+#include "backend/ops_list.h"
 
     /* ---- the training loop on the device (optional: NULL on backends whose data lives on the
      * host, e.g. the CPU; callers then take the host path) ---- */
-
-    /* ops/augment_batch.h */
-    int (*augment_batch)(void *ctx, const tensor *images, const tensor *labels, const tensor *lut,
-                         const tensor *ids, long first, int n, int augment, const augment_style *style,
-                         uint64_t seed, uint32_t pass, tensor *out, tensor *labels_out);
 
     /* Asynchronous loss (ops/logsoftmax.h): nll_loss_queue computes nll_loss into the backend's
      * loss scalar on the device (capturable in a graph); loss_stash(slot) queues its copy to host

@@ -1,15 +1,15 @@
 /* layer.h: the layer table: what each layer type of a model file does inside a net.
  *
- * Every ml_type has one layer_kind, registered once in its own file under nn/layers/ and listed
- * in nn/layer_table.c. net.c walks the layers through their kinds and never asks for the type:
+ * Every ml_type has one layer_kind, defined in its own file under nn/layers/ and named by the
+ * type's line in nn/layer_types.h (layer_table.c makes the table from it). net.c walks the layers through their kinds and never asks for the type:
  *   build:    kind->params (parameter tensors, in state-dict order), then kind->build
  *             (activations, plans); a layer that declared parameters makes every later layer
  *             need its input gradient (needs_dx).
  *   forward:  kind->forward, first layer to last.
  *   backward: kind->backward, from the layer before the LogSoftmax down to the first (the loss
  *             does the LogSoftmax's backward).
- * Adding a layer type: its file under nn/layers/, its line in layer_table.c, and its parsing
- * in nn/model.c. Internal to nn/ (and its tests). */
+ * Adding a layer type: its file under nn/layers/ and its line in nn/layer_types.h (and, for a
+ * type with keys of its own, their parsing in nn/model.c). Internal to nn/ (and its tests). */
 #ifndef LAYER_H
 #define LAYER_H
 
@@ -37,8 +37,7 @@ typedef struct layer {
 } layer;
 
 typedef struct layer_kind {
-    ml_type type;
-    const char *name;           /* the model file's "type" (model_type_name) */
+    ml_type type;               /* its name in model files is model_type_name(type) */
     /* Declares the layer's parameter tensors with net_add_param (NULL: none). */
     int (*params)(net *n, layer *L);
     /* Allocates the output y and its gradient dy (or views), plans and scratch. x: the input,

@@ -10,12 +10,12 @@
 #include "ops/conv2d.h"
 #include "ops/maxpool.h"
 
-static const struct { const char *name; ml_type type; } ml_types[] = {
-    { "Linear", ML_LINEAR }, { "Conv2d", ML_CONV2D }, { "ConvLayer", ML_CONVLAYER },
-    { "BnLayer", ML_BNLAYER }, { "ResnetLayer", ML_RESNETLAYER },
-    { "AdaptiveMaxPool2d", ML_MAXPOOL }, { "Flatten", ML_FLATTEN }, { "Dropout", ML_DROPOUT },
-    { "ReLU", ML_RELU }, { "LogSoftmax", ML_LOGSOFTMAX }, { "GELU", ML_GELU }, { "BatchNorm2d", ML_BATCHNORM2D },
-    { "MaxPool2d", ML_MAXPOOL2D }, { "Mul", ML_MUL },
+/* per type (nn/layer_types.h): its name in model files, the keys it accepts besides name and
+ * type, and whether it needs a name */
+static const struct { const char *name; ml_type type; const char *keys; int named; } ml_types[] = {
+#define X(type, name, kind, keys, named, ew) { name, ML_##type, keys, named },
+    ML_TYPES(X)
+#undef X
 };
 #define N_TYPES ((int)(sizeof ml_types / sizeof ml_types[0]))
 
@@ -24,22 +24,6 @@ const char *model_type_name(ml_type t)
     for (int i = 0; i < N_TYPES; i++)
         if (ml_types[i].type == t) return ml_types[i].name;
     return "?";
-}
-
-/* Keys each type accepts (besides name and type). */
-static const char *allowed_keys(ml_type t)
-{
-    switch (t) {
-    case ML_LINEAR: return " in out bias ";
-    case ML_CONV2D: return " in out kernel stride padding bias init ";
-    case ML_CONVLAYER: case ML_BNLAYER: case ML_RESNETLAYER: return " in out kernel stride padding bias ";
-    case ML_MAXPOOL: return " output_size ";
-    case ML_DROPOUT: return " p ";
-    case ML_BATCHNORM2D: return " features eps momentum ";
-    case ML_MAXPOOL2D: return " kernel ";
-    case ML_MUL: return " scale ";
-    default: return " ";
-    }
 }
 
 /* Layer label for messages: `layers[3] (layers.1)`. */
@@ -146,8 +130,7 @@ static int parse_layer(const char *where, int i, const cJSON *o, model_layer *L,
     L->type = ml_types[k].type;
     const cJSON *nm = cJSON_GetObjectItemCaseSensitive(o, "name");
     /* modules with tensors need their PyTorch path; parameter-free ones may have one */
-    int module = L->type != ML_RELU && L->type != ML_FLATTEN && L->type != ML_LOGSOFTMAX && L->type != ML_MAXPOOL &&
-                 L->type != ML_GELU && L->type != ML_MAXPOOL2D && L->type != ML_MUL;
+    int module = ml_types[k].named;
     if (nm) {
         if (!cJSON_IsString(nm) || !nm->valuestring[0] || strlen(nm->valuestring) >= sizeof L->name - 16)
             return err_msg(where, "%s: \"name\" must be a non-empty string shorter than %zu", lab, sizeof L->name - 16);
@@ -155,7 +138,7 @@ static int parse_layer(const char *where, int i, const cJSON *o, model_layer *L,
     } else if (module) {
         return err_msg(where, "%s: missing key \"name\" (the PyTorch module path)", lab);
     }
-    const char *allowed = allowed_keys(L->type);
+    const char *allowed = ml_types[k].keys;
     for (const cJSON *c = o->child; c; c = c->next) {
         char key[80];
         snprintf(key, sizeof key, " %s ", c->string);
@@ -220,8 +203,6 @@ static int parse_layer(const char *where, int i, const cJSON *o, model_layer *L,
         if (*ndim != 1) return err_msg(where, "%s: Dropout is supported on flat input only, got %s", lab, sh);
         break;
     }
-    case ML_RELU: case ML_GELU:
-        break;
     case ML_BATCHNORM2D:
         if (get_int(where, lab, o, "features", -1, 1, 1 << 16, &L->in) ||
             get_num(where, lab, o, "eps", 1, 1e-12, 0, 1, 1, &L->eps) ||
@@ -246,6 +227,8 @@ static int parse_layer(const char *where, int i, const cJSON *o, model_layer *L,
         break;
     case ML_LOGSOFTMAX:
         if (*ndim != 1) return err_msg(where, "%s: LogSoftmax needs flat input, got %s", lab, sh);
+        break;
+    default:   /* ReLU, GELU and any other type without keys: the shape is kept */
         break;
     }
     long long values = shape_values(*ndim, cur);

@@ -38,13 +38,15 @@
 
 #include <stdio.h>
 #include <cjson/cJSON.h>
+#include "nn/layer_types.h"
 
+/* one value per line of nn/layer_types.h, then their count */
 typedef enum ml_type {
-    ML_LINEAR, ML_CONV2D, ML_CONVLAYER, ML_BNLAYER, ML_RESNETLAYER,
-    ML_MAXPOOL, ML_FLATTEN, ML_DROPOUT, ML_RELU, ML_LOGSOFTMAX,
-    ML_GELU, ML_BATCHNORM2D, ML_MAXPOOL2D, ML_MUL
+#define X(type, name, kind, keys, named, ew) ML_##type,
+    ML_TYPES(X)
+#undef X
+    ML_N_TYPES
 } ml_type;
-enum { ML_N_TYPES = ML_MUL + 1 };   /* the last type + 1 */
 
 /* Conv2d "init" */
 typedef enum ml_init { ML_INIT_DEFAULT, ML_INIT_DIRAC, ML_INIT_WHITEN } ml_init;

@@ -7,3 +7,9 @@
 #define OPS_ACCUMULATE_H
 
 #endif
+
+/* the op's backend entries, outside the include guard: backend/ops_list.h expands them */
+#ifdef OP_ENTRY
+OP_NAME(accumulate)
+OP_ENTRY(int, accumulate, (void *ctx, tensor *dst, const tensor *src))
+#endif

@@ -127,3 +127,12 @@ OPS_HD int augment_batch_src_row_mode(int y, int h, int pad, int row, int pad_mo
 }
 
 #endif
+
+/* the op's backend entries, outside the include guard: backend/ops_list.h expands them */
+#ifdef OP_ENTRY
+OP_NAME(augment_batch)
+OP_DEVICE_ENTRY(int, augment_batch, (void *ctx, const tensor *images, const tensor *labels, const tensor *lut,
+                                     const tensor *ids, long first, int n, int augment,
+                                     const augment_style *style, uint64_t seed, uint32_t pass, tensor *out,
+                                     tensor *labels_out))
+#endif

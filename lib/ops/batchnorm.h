@@ -60,3 +60,14 @@ OPS_HD void batchnorm_grad_coeffs(double s1, double s2, double M, float w, float
 }
 
 #endif
+
+/* the op's backend entries, outside the include guard: backend/ops_list.h expands them */
+#ifdef OP_ENTRY
+OP_NAME(batchnorm)
+OP_ENTRY(int, batchnorm_fwd, (void *ctx, const tensor *x, const tensor *weight, const tensor *bias,
+                              tensor *running_mean, tensor *running_var, tensor *save_mean,
+                              tensor *save_invstd, tensor *y, int training, float momentum, float eps))
+OP_ENTRY(int, batchnorm_bwd, (void *ctx, const tensor *x, const tensor *weight, const tensor *save_mean,
+                              const tensor *save_invstd, const tensor *dy, tensor *dx, tensor *dweight,
+                              tensor *dbias))
+#endif

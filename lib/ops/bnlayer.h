@@ -33,3 +33,12 @@ OPS_HD void bnlayer_scale_shift(float a, float m, float mean, float std, float *
 }
 
 #endif
+
+/* the op's backend entries, outside the include guard: backend/ops_list.h expands them */
+#ifdef OP_ENTRY
+OP_NAME(bnlayer)
+OP_ENTRY(int, bnlayer_fwd, (void *ctx, const tensor *c, const tensor *a, const tensor *m, tensor *means,
+                            tensor *stds, const tensor *skip, tensor *y, int training))
+OP_ENTRY(int, bnlayer_bwd, (void *ctx, const tensor *c, const tensor *m, const tensor *means,
+                            const tensor *stds, const tensor *dy, tensor *dc, tensor *da, tensor *dm))
+#endif

@@ -60,3 +60,14 @@ static inline int conv2d_desc_check(const conv2d_desc *d, int *oh, int *ow)
 }
 
 #endif
+
+/* the op's backend entries, outside the include guard: backend/ops_list.h expands them */
+#ifdef OP_ENTRY
+OP_NAME(conv2d)
+OP_ENTRY(conv2d_plan *, conv2d_plan_make, (void *ctx, const conv2d_desc *d))   /* NULL on error */
+OP_ENTRY(void, conv2d_plan_free, (void *ctx, conv2d_plan *p))
+OP_ENTRY(int, conv2d_fwd, (void *ctx, conv2d_plan *p, const tensor *x, const tensor *w, const tensor *b,
+                           tensor *y))
+OP_ENTRY(int, conv2d_bwd, (void *ctx, conv2d_plan *p, const tensor *x, const tensor *w, const tensor *y,
+                           const tensor *dy, tensor *dx, tensor *dw, tensor *db))
+#endif

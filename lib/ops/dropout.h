@@ -44,3 +44,12 @@ OPS_HD int dropout_keep(uint64_t seed, uint32_t step, uint32_t salt, size_t i, f
 }
 
 #endif
+
+/* the op's backend entries, outside the include guard: backend/ops_list.h expands them */
+#ifdef OP_ENTRY
+OP_NAME(dropout)
+OP_ENTRY(int, dropout_fwd, (void *ctx, const tensor *x, tensor *y, float p, uint64_t seed, uint32_t step,
+                            uint32_t salt, int training))
+OP_ENTRY(int, dropout_bwd, (void *ctx, const tensor *dy, tensor *dx, float p, uint64_t seed, uint32_t step,
+                            uint32_t salt))
+#endif

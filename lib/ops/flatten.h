@@ -8,3 +8,10 @@
 #define OPS_FLATTEN_H
 
 #endif
+
+/* the op's backend entries, outside the include guard: backend/ops_list.h expands them */
+#ifdef OP_ENTRY
+OP_NAME(flatten)
+OP_ENTRY(int, flatten_fwd, (void *ctx, const tensor *x, tensor *y))
+OP_ENTRY(int, flatten_bwd, (void *ctx, const tensor *dy, tensor *dx))
+#endif

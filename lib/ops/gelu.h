@@ -86,3 +86,10 @@ OPS_HD float gelu_grad(float x, float dy)
 }
 
 #endif
+
+/* the op's backend entries, outside the include guard: backend/ops_list.h expands them */
+#ifdef OP_ENTRY
+OP_NAME(gelu)
+OP_ENTRY(int, gelu_fwd, (void *ctx, const tensor *x, tensor *y))
+OP_ENTRY(int, gelu_bwd, (void *ctx, const tensor *x, const tensor *dy, tensor *dx))
+#endif

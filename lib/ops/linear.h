@@ -11,3 +11,11 @@
 #define OPS_LINEAR_H
 
 #endif
+
+/* the op's backend entries, outside the include guard: backend/ops_list.h expands them */
+#ifdef OP_ENTRY
+OP_NAME(linear)
+OP_ENTRY(int, linear_fwd, (void *ctx, const tensor *x, const tensor *w, const tensor *b, tensor *y))
+OP_ENTRY(int, linear_bwd, (void *ctx, const tensor *x, const tensor *w, const tensor *dy, tensor *dx,
+                           tensor *dw, tensor *db))
+#endif

@@ -78,3 +78,15 @@ OPS_HD float logsoftmax_smooth_nll_grad(float logp, int is_label, int k, float e
 }
 
 #endif
+
+/* the op's backend entries, outside the include guard: backend/ops_list.h expands them */
+#ifdef OP_ENTRY
+OP_NAME(logsoftmax)
+OP_ENTRY(int, logsoftmax_fwd, (void *ctx, const tensor *x, tensor *y))
+OP_ENTRY(int, nll_loss, (void *ctx, const tensor *logp, const tensor *labels, float *loss))
+OP_ENTRY(int, logsoftmax_nll_bwd, (void *ctx, const tensor *logp, const tensor *labels, tensor *dx))
+OP_ENTRY(int, smooth_nll_loss, (void *ctx, const tensor *logp, const tensor *labels, float eps, int sum,
+                                float *loss))
+OP_ENTRY(int, logsoftmax_smooth_nll_bwd, (void *ctx, const tensor *logp, const tensor *labels, float eps,
+                                          int sum, tensor *dx))
+#endif

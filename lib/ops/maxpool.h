@@ -23,3 +23,12 @@ OPS_HD int maxpool_takes(float v, float best) { return v > best || best != best;
 OPS_HD int maxpool2d_out_size(int in, int k) { return in / k; }
 
 #endif
+
+/* the op's backend entries, outside the include guard: backend/ops_list.h expands them */
+#ifdef OP_ENTRY
+OP_NAME(maxpool)
+OP_ENTRY(int, maxpool_fwd, (void *ctx, const tensor *x, tensor *y, tensor *idx))
+OP_ENTRY(int, maxpool_bwd, (void *ctx, const tensor *idx, const tensor *dy, tensor *dx))
+OP_ENTRY(int, maxpool2d_fwd, (void *ctx, const tensor *x, tensor *y, int k))
+OP_ENTRY(int, maxpool2d_bwd, (void *ctx, const tensor *x, const tensor *dy, tensor *dx, int k))
+#endif

@@ -15,3 +15,10 @@ OPS_HD float relu_value(float x) { return x > 0.0f ? x : 0.0f; }
 OPS_HD float relu_grad(float y, float dy) { return y > 0.0f ? dy : 0.0f; }
 
 #endif
+
+/* the op's backend entries, outside the include guard: backend/ops_list.h expands them */
+#ifdef OP_ENTRY
+OP_NAME(relu)
+OP_ENTRY(int, relu_fwd, (void *ctx, const tensor *x, tensor *y))
+OP_ENTRY(int, relu_bwd, (void *ctx, const tensor *y, const tensor *dy, tensor *dx))
+#endif

@@ -12,3 +12,9 @@
 OPS_HD float scale_value(float x, float s) { return s * x; }
 
 #endif
+
+/* the op's backend entries, outside the include guard: backend/ops_list.h expands them */
+#ifdef OP_ENTRY
+OP_NAME(scale)
+OP_ENTRY(int, scale, (void *ctx, const tensor *x, tensor *y, float s))
+#endif

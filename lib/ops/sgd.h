@@ -46,3 +46,14 @@ OPS_HD float lookahead_lerp(float self, float end, float w)
 }
 
 #endif
+
+/* the op's backend entries, outside the include guard: backend/ops_list.h expands them */
+#ifdef OP_ENTRY
+OP_NAME(sgd)
+OP_ENTRY(int, sgd_step, (void *ctx, tensor *param, const tensor *grad, tensor *momentum_buf, size_t n,
+                         float lr, float momentum, float wd, int first_step))
+OP_ENTRY(int, sgd_group_step, (void *ctx, tensor *param, const tensor *grad, tensor *momentum_buf, size_t n,
+                               float lr, float lr_scale, float momentum, float wd, int nesterov,
+                               int first_step))
+OP_ENTRY(int, lookahead_step, (void *ctx, tensor *ema, tensor *param, size_t n, float weight, int init))
+#endif

@@ -111,51 +111,11 @@ int cpu_weights_download(cpu_ctx *c, const tensor *t, void *host);
 int cpu_dnnl_check(dnnl_status_t st, const char *what);
 #define DNNL_TRY(call) do { if (cpu_dnnl_check((call), #call) != C_OK) goto fail; } while (0)
 
-/* Op entry points (cpu/<op>.c, contracts in ops/<op>.h), wired into the table in cpu_backend.c. */
-conv2d_plan *cpu_conv2d_plan_make(void *ctx, const conv2d_desc *d);
-void cpu_conv2d_plan_free(void *ctx, conv2d_plan *p);
-int cpu_conv2d_fwd(void *ctx, conv2d_plan *p, const tensor *x, const tensor *w, const tensor *b, tensor *y);
-int cpu_conv2d_bwd(void *ctx, conv2d_plan *p, const tensor *x, const tensor *w, const tensor *y,
-                 const tensor *dy, tensor *dx, tensor *dw, tensor *db);
-
-int cpu_linear_fwd(void *ctx, const tensor *x, const tensor *w, const tensor *b, tensor *y);
-int cpu_linear_bwd(void *ctx, const tensor *x, const tensor *w, const tensor *dy, tensor *dx, tensor *dw, tensor *db);
-
-int cpu_relu_fwd(void *ctx, const tensor *x, tensor *y);
-int cpu_relu_bwd(void *ctx, const tensor *y, const tensor *dy, tensor *dx);
-int cpu_maxpool_fwd(void *ctx, const tensor *x, tensor *y, tensor *idx);
-int cpu_maxpool_bwd(void *ctx, const tensor *idx, const tensor *dy, tensor *dx);
-int cpu_maxpool2d_fwd(void *ctx, const tensor *x, tensor *y, int k);
-int cpu_maxpool2d_bwd(void *ctx, const tensor *x, const tensor *dy, tensor *dx, int k);
-int cpu_gelu_fwd(void *ctx, const tensor *x, tensor *y);
-int cpu_gelu_bwd(void *ctx, const tensor *x, const tensor *dy, tensor *dx);
-int cpu_scale(void *ctx, const tensor *x, tensor *y, float s);
-int cpu_flatten_fwd(void *ctx, const tensor *x, tensor *y);
-int cpu_flatten_bwd(void *ctx, const tensor *dy, tensor *dx);
-int cpu_dropout_fwd(void *ctx, const tensor *x, tensor *y, float p, uint64_t seed, uint32_t step, uint32_t salt, int training);
-int cpu_dropout_bwd(void *ctx, const tensor *dy, tensor *dx, float p, uint64_t seed, uint32_t step, uint32_t salt);
-int cpu_accumulate(void *ctx, tensor *dst, const tensor *src);
-
-int cpu_bnlayer_fwd(void *ctx, const tensor *c, const tensor *a, const tensor *m, tensor *means, tensor *stds,
-                const tensor *skip, tensor *y, int training);
-int cpu_bnlayer_bwd(void *ctx, const tensor *c, const tensor *m, const tensor *means, const tensor *stds,
-                const tensor *dy, tensor *dc, tensor *da, tensor *dm);
-
-int cpu_batchnorm_fwd(void *ctx, const tensor *x, const tensor *weight, const tensor *bias, tensor *running_mean,
-                      tensor *running_var, tensor *save_mean, tensor *save_invstd, tensor *y, int training,
-                      float momentum, float eps);
-int cpu_batchnorm_bwd(void *ctx, const tensor *x, const tensor *weight, const tensor *save_mean,
-                      const tensor *save_invstd, const tensor *dy, tensor *dx, tensor *dweight, tensor *dbias);
-
-int cpu_logsoftmax_fwd(void *ctx, const tensor *x, tensor *y);
-int cpu_nll_loss(void *ctx, const tensor *logp, const tensor *labels, float *loss);
-int cpu_logsoftmax_nll_bwd(void *ctx, const tensor *logp, const tensor *labels, tensor *dx);
-int cpu_smooth_nll_loss(void *ctx, const tensor *logp, const tensor *labels, float eps, int sum, float *loss);
-int cpu_logsoftmax_smooth_nll_bwd(void *ctx, const tensor *logp, const tensor *labels, float eps, int sum, tensor *dx);
-int cpu_sgd_step(void *ctx, tensor *param, const tensor *grad, tensor *buf, size_t n, float lr,
-                  float momentum, float wd, int first_step);
-int cpu_sgd_group_step(void *ctx, tensor *param, const tensor *grad, tensor *buf, size_t n, float lr, float lr_scale,
-                       float momentum, float wd, int nesterov, int first_step);
-int cpu_lookahead_step(void *ctx, tensor *ema, tensor *param, size_t n, float weight, int init);
+/* Op entry points cpu_<name> (cpu/<op>.c, contracts in ops/<op>.h), wired into the table in
+ * cpu_backend.c. */
+#define OP_NAME(op)
+#define OP_ENTRY(ret, name, params) ret cpu_##name params;
+#define OP_DEVICE_ENTRY(ret, name, params)
+#include "backend/ops_list.h"
 
 #endif

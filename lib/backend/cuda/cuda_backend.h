@@ -155,59 +155,17 @@ __device__ __forceinline__ double2 chan_total(const double2 *part, int c, int P)
     return make_double2(s, q);
 }
 
-/* ---- op entry points (cuda/<op>.cu, contracts in ops/<op>.h), wired into the table in
- * cuda_backend.cu ---- */
-conv2d_plan *cuda_conv2d_plan_make(void *ctx, const conv2d_desc *d);
-void cuda_conv2d_plan_free(void *ctx, conv2d_plan *p);
-int cuda_conv2d_fwd(void *ctx, conv2d_plan *p, const tensor *x, const tensor *w, const tensor *b, tensor *y);
-int cuda_conv2d_bwd(void *ctx, conv2d_plan *p, const tensor *x, const tensor *w, const tensor *y,
-                  const tensor *dy, tensor *dx, tensor *dw, tensor *db);
+/* ---- op entry points cuda_<name> (cuda/<op>.cu, contracts in ops/<op>.h), wired into the
+ * table in cuda_backend.cu ---- */
+#define OP_NAME(op)
+#define OP_ENTRY(ret, name, params) ret cuda_##name params;
+#define OP_DEVICE_ENTRY OP_ENTRY
+#include "backend/ops_list.h"
 
-int cuda_linear_fwd(void *ctx, const tensor *x, const tensor *w, const tensor *b, tensor *y);
-int cuda_linear_bwd(void *ctx, const tensor *x, const tensor *w, const tensor *dy, tensor *dx, tensor *dw, tensor *db);
-
-int cuda_bnlayer_fwd(void *ctx, const tensor *c, const tensor *a, const tensor *m, tensor *means, tensor *stds,
-                 const tensor *skip, tensor *y, int training);
-int cuda_bnlayer_bwd(void *ctx, const tensor *c, const tensor *m, const tensor *means, const tensor *stds,
-                 const tensor *dy, tensor *dc, tensor *da, tensor *dm);
-
-int cuda_relu_fwd(void *ctx, const tensor *x, tensor *y);
-int cuda_relu_bwd(void *ctx, const tensor *y, const tensor *dy, tensor *dx);
-int cuda_maxpool_fwd(void *ctx, const tensor *x, tensor *y, tensor *idx);
-int cuda_maxpool_bwd(void *ctx, const tensor *idx, const tensor *dy, tensor *dx);
-int cuda_maxpool2d_fwd(void *ctx, const tensor *x, tensor *y, int k);
-int cuda_maxpool2d_bwd(void *ctx, const tensor *x, const tensor *dy, tensor *dx, int k);
-int cuda_gelu_fwd(void *ctx, const tensor *x, tensor *y);
-int cuda_gelu_bwd(void *ctx, const tensor *x, const tensor *dy, tensor *dx);
-int cuda_scale(void *ctx, const tensor *x, tensor *y, float s);
-int cuda_batchnorm_fwd(void *ctx, const tensor *x, const tensor *weight, const tensor *bias, tensor *running_mean,
-                       tensor *running_var, tensor *save_mean, tensor *save_invstd, tensor *y, int training,
-                       float momentum, float eps);
-int cuda_batchnorm_bwd(void *ctx, const tensor *x, const tensor *weight, const tensor *save_mean,
-                       const tensor *save_invstd, const tensor *dy, tensor *dx, tensor *dweight, tensor *dbias);
-int cuda_flatten_fwd(void *ctx, const tensor *x, tensor *y);
-int cuda_flatten_bwd(void *ctx, const tensor *dy, tensor *dx);
-int cuda_dropout_fwd(void *ctx, const tensor *x, tensor *y, float p, uint64_t seed, uint32_t step, uint32_t salt, int training);
-int cuda_dropout_bwd(void *ctx, const tensor *dy, tensor *dx, float p, uint64_t seed, uint32_t step, uint32_t salt);
-int cuda_accumulate(void *ctx, tensor *dst, const tensor *src);
-int cuda_sgd_step(void *ctx, tensor *param, const tensor *grad, tensor *buf, size_t n, float lr,
-                   float momentum, float wd, int first_step);
-
-int cuda_logsoftmax_fwd(void *ctx, const tensor *x, tensor *y);
-int cuda_nll_loss(void *ctx, const tensor *logp, const tensor *labels, float *loss);
+/* the device training loop's asynchronous loss (logsoftmax.cu) */
 int cuda_nll_loss_queue(void *ctx, const tensor *logp, const tensor *labels);
+int cuda_smooth_nll_loss_queue(void *ctx, const tensor *logp, const tensor *labels, float eps, int sum);
 int cuda_loss_stash(void *ctx, int slot);
 int cuda_loss_fetch(void *ctx, int slot, float *loss);
-
-int cuda_augment_batch(void *ctx, const tensor *images, const tensor *labels, const tensor *lut,
-                          const tensor *ids, long first, int n, int augment, const augment_style *style,
-                          uint64_t seed, uint32_t pass, tensor *out, tensor *labels_out);
-int cuda_logsoftmax_nll_bwd(void *ctx, const tensor *logp, const tensor *labels, tensor *dx);
-int cuda_smooth_nll_loss(void *ctx, const tensor *logp, const tensor *labels, float eps, int sum, float *loss);
-int cuda_smooth_nll_loss_queue(void *ctx, const tensor *logp, const tensor *labels, float eps, int sum);
-int cuda_logsoftmax_smooth_nll_bwd(void *ctx, const tensor *logp, const tensor *labels, float eps, int sum, tensor *dx);
-int cuda_sgd_group_step(void *ctx, tensor *param, const tensor *grad, tensor *buf, size_t n, float lr, float lr_scale,
-                        float momentum, float wd, int nesterov, int first_step);
-int cuda_lookahead_step(void *ctx, tensor *ema, tensor *param, size_t n, float weight, int init);
 
 #endif

@@ -32,7 +32,7 @@ static int act_backward(net *n, layer *L, const tensor *x, tensor *dx)
 }
 
 const layer_kind layer_kind_relu = {
-    .type = ML_RELU, .name = "ReLU",
+    .type = ML_RELU,
     .build = act_build, .forward = act_forward, .backward = act_backward,
 };
 
@@ -61,6 +61,6 @@ static int gelu_backward(net *n, layer *L, const tensor *x, tensor *dx)
 }
 
 const layer_kind layer_kind_gelu = {
-    .type = ML_GELU, .name = "GELU",
+    .type = ML_GELU,
     .build = gelu_build, .forward = gelu_forward, .backward = gelu_backward,
 };

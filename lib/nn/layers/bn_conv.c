@@ -58,11 +58,11 @@ static int bn_backward(net *n, layer *L, const tensor *x, tensor *dx)
 }
 
 const layer_kind layer_kind_bnlayer = {
-    .type = ML_BNLAYER, .name = "BnLayer",
+    .type = ML_BNLAYER,
     .params = bn_params, .build = bn_build, .forward = bn_forward, .backward = bn_backward,
 };
 
 const layer_kind layer_kind_resnetlayer = {
-    .type = ML_RESNETLAYER, .name = "ResnetLayer",
+    .type = ML_RESNETLAYER,
     .params = bn_params, .build = bn_build, .forward = bn_forward, .backward = bn_backward,
 };

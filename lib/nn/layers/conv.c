@@ -77,11 +77,11 @@ static int conv_backward(net *n, layer *L, const tensor *x, tensor *dx)
 }
 
 const layer_kind layer_kind_conv2d = {
-    .type = ML_CONV2D, .name = "Conv2d",
+    .type = ML_CONV2D,
     .params = conv_params, .build = conv_build, .forward = conv_forward, .backward = conv_backward,
 };
 
 const layer_kind layer_kind_convlayer = {
-    .type = ML_CONVLAYER, .name = "ConvLayer",
+    .type = ML_CONVLAYER,
     .params = conv_params, .build = conv_build, .forward = conv_forward, .backward = conv_backward,
 };

@@ -34,6 +34,6 @@ static int dense_backward(net *n, layer *L, const tensor *x, tensor *dx)
 }
 
 const layer_kind layer_kind_linear = {
-    .type = ML_LINEAR, .name = "Linear",
+    .type = ML_LINEAR,
     .params = dense_params, .build = dense_build, .forward = dense_forward, .backward = dense_backward,
 };

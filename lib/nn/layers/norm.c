@@ -48,6 +48,6 @@ static int norm_backward(net *n, layer *L, const tensor *x, tensor *dx)
 }
 
 const layer_kind layer_kind_batchnorm2d = {
-    .type = ML_BATCHNORM2D, .name = "BatchNorm2d",
+    .type = ML_BATCHNORM2D,
     .params = norm_params, .build = norm_build, .forward = norm_forward, .backward = norm_backward,
 };

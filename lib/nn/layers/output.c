@@ -17,6 +17,6 @@ static int out_forward(net *n, layer *L, const tensor *x, int training)
 }
 
 const layer_kind layer_kind_logsoftmax = {
-    .type = ML_LOGSOFTMAX, .name = "LogSoftmax",
+    .type = ML_LOGSOFTMAX,
     .build = out_build, .forward = out_forward,
 };

@@ -29,7 +29,7 @@ static int pool_backward(net *n, layer *L, const tensor *x, tensor *dx)
 }
 
 const layer_kind layer_kind_maxpool = {
-    .type = ML_MAXPOOL, .name = "AdaptiveMaxPool2d",
+    .type = ML_MAXPOOL,
     .build = pool_build, .forward = pool_forward, .backward = pool_backward,
 };
 
@@ -56,6 +56,6 @@ static int pool2d_backward(net *n, layer *L, const tensor *x, tensor *dx)
 }
 
 const layer_kind layer_kind_maxpool2d = {
-    .type = ML_MAXPOOL2D, .name = "MaxPool2d",
+    .type = ML_MAXPOOL2D,
     .build = pool2d_build, .forward = pool2d_forward, .backward = pool2d_backward,
 };

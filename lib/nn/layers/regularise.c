@@ -26,6 +26,6 @@ static int drop_backward(net *n, layer *L, const tensor *x, tensor *dx)
 }
 
 const layer_kind layer_kind_dropout = {
-    .type = ML_DROPOUT, .name = "Dropout",
+    .type = ML_DROPOUT,
     .build = drop_build, .forward = drop_forward, .backward = drop_backward,
 };

@@ -29,6 +29,6 @@ static int reshape_backward(net *n, layer *L, const tensor *x, tensor *dx)
 }
 
 const layer_kind layer_kind_flatten = {
-    .type = ML_FLATTEN, .name = "Flatten",
+    .type = ML_FLATTEN,
     .build = reshape_build, .forward = reshape_forward, .backward = reshape_backward,
 };

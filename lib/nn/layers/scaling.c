@@ -27,6 +27,6 @@ static int mul_backward(net *n, layer *L, const tensor *x, tensor *dx)
 }
 
 const layer_kind layer_kind_mul = {
-    .type = ML_MUL, .name = "Mul",
+    .type = ML_MUL,
     .build = mul_build, .forward = mul_forward, .backward = mul_backward,
 };
