@@ -1,7 +1,8 @@
 /* layer.h: the layer table: what each layer type of a model file does inside a net.
  *
  * Every ml_type has one layer_kind, defined in its own file under nn/layers/ and named by the
- * type's line in nn/layer_types.h (layer_table.c makes the table from it). net.c walks the layers through their kinds and never asks for the type:
+ * type's line in nn/layer_types.h (layer_table.c makes the table from it). net.c walks the
+ * layers through their kinds and never asks for the type:
  *   build:    kind->params (parameter tensors, in state-dict order), then kind->build
  *             (activations, plans); a layer that declared parameters makes every later layer
  *             need its input gradient (needs_dx).
@@ -95,6 +96,11 @@ enum { NET_PROF_FWD, NET_PROF_BWD, NET_PROF_FWD_CONV, NET_PROF_BWD_CONV };
 int net_prof_start(net *n, double *t0);
 /* When profiling: waits for the queued work, adds the time since t0 to the column of layer i. */
 int net_prof_add(net *n, int column, int i, double t0);
+
+/* Builds (layer_kind.build) the kinds share (layer_table.c): the output y and its gradient dy
+ * in the model's output shape, in x's layout (layer_build_same) or plain (layer_build_plain). */
+int layer_build_same(net *n, layer *L, const tensor *x, const tensor *dx_in);
+int layer_build_plain(net *n, layer *L, const tensor *x, const tensor *dx_in);
 
 /* Conv2d-family plan for L (nn/layers/conv.c): bias and fused ReLU as given. */
 int layer_conv_plan(net *n, layer *L, const tensor *x, int bias, int relu);

@@ -54,25 +54,29 @@ static int get_prob(const char *file, const cJSON *obj, const char *key, double 
     return C_OK;
 }
 
-static int get_str(const char *file, const cJSON *obj, const char *where, const char *key, char **out)
+/* obj's key when it is there and is(v), else NULL (after the error line: must be `what`) */
+static const cJSON *typed(const char *file, const cJSON *obj, const char *where, const char *key,
+                          cJSON_bool (*is)(const cJSON *), const char *what)
 {
     const cJSON *v = field(file, obj, where, key);
-    if (!v) return C_ERR;
-    if (!cJSON_IsString(v))
-        return err_msg(file, "%s%s%s: must be a string", where, *where ? "." : "", key);
-    *out = xstrdup(v->valuestring);
-    return C_OK;
+    if (v && !is(v)) {
+        err_msg(file, "%s%s%s: must be %s", where, *where ? "." : "", key, what);
+        return NULL;
+    }
+    return v;
+}
+
+static int get_str(const char *file, const cJSON *obj, const char *where, const char *key, char **out)
+{
+    const cJSON *v = typed(file, obj, where, key, cJSON_IsString, "a string");
+    if (v) *out = xstrdup(v->valuestring);
+    return v ? C_OK : C_ERR;
 }
 
 static int get_array(const char *file, const cJSON *obj, const char *where, const char *key,
                      const cJSON **out)
 {
-    const cJSON *v = field(file, obj, where, key);
-    if (!v) return C_ERR;
-    if (!cJSON_IsArray(v))
-        return err_msg(file, "%s%s%s: must be an array", where, *where ? "." : "", key);
-    *out = v;
-    return C_OK;
+    return (*out = typed(file, obj, where, key, cJSON_IsArray, "an array")) ? C_OK : C_ERR;
 }
 
 /* An array of numbers (nulls allowed as NAN) into a malloc'd vector. */

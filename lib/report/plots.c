@@ -250,6 +250,21 @@ static void epoch_tics(FILE *g, const report_arch *a)
     if (a->n_epochs <= 16) fputs("set xtics 1\n", g);
 }
 
+/* The page of an epoch chart: <n>_<file>.png titled "<n>: <what>", the phase marks, the epoch
+ * axis and the y label */
+static void epoch_chart(FILE *g, const report_arch *a, const char *n, const char *file, const char *what,
+                        const char *ylabel)
+{
+    char out[256];
+    snprintf(out, sizeof out, "%s_%s.png", n, file);
+    common(g, 720, 440, out);
+    title(g, "%s: %s", n, what);
+    phase_marks(g, a);
+    fprintf(g, "set xlabel 'epoch'\nset ylabel '%s'\nset key below spacing 1.1\nset xlabel offset 0,0.4\nset bmargin 7\n"
+            "set xrange [0:*]\n", ylabel);
+    epoch_tics(g, a);
+}
+
 static void arch_script(FILE *g, const report_page *r, const report_arch *a)
 {
     const char *n = a->name, *col = report_arch_colour(a->index);
@@ -277,12 +292,7 @@ static void arch_script(FILE *g, const report_page *r, const report_arch *a)
     }
     if (report_plot_has_training(a)) {
         char out[256];
-        snprintf(out, sizeof out, "%s_loss.png", n);
-        common(g, 720, 440, out);
-        title(g, "%s: loss per epoch", n);
-        phase_marks(g, a);
-        fputs("set xlabel 'epoch'\nset ylabel 'loss (NLL)'\nset key below spacing 1.1\nset xlabel offset 0,0.4\nset bmargin 7\nset xrange [0:*]\n", g);
-        epoch_tics(g, a);
+        epoch_chart(g, a, n, "loss", "loss per epoch", "loss (NLL)");
         if (!any_epoch_value(a, 0) && !any_epoch_value(a, 1) && !any_finite(a->iter_loss, a->n_iter))
             empty_plot(g, "no finite loss recorded");
         else
@@ -291,12 +301,7 @@ static void arch_script(FILE *g, const report_page *r, const report_arch *a)
                    "     '%s_epochs.dat' using 1:3 with linespoints pt 5 ps 0.8 lw 2 lc rgb '#333333' title 'val_loss (test set)'\n",
                 n, n, col, n);
 
-        snprintf(out, sizeof out, "%s_accuracy.png", n);
-        common(g, 720, 440, out);
-        title(g, "%s: test accuracy per epoch", n);
-        phase_marks(g, a);
-        fputs("set xlabel 'epoch'\nset ylabel 'accuracy (%)'\nset key below spacing 1.1\nset xlabel offset 0,0.4\nset bmargin 7\nset xrange [0:*]\n", g);
-        epoch_tics(g, a);
+        epoch_chart(g, a, n, "accuracy", "test accuracy per epoch", "accuracy (%)");
         fputs("set offsets 0, 0, graph 0.06, graph 0.06\n", g);   /* keep the TTA line off the border */
         if (!any_epoch_value(a, 2)) {
             empty_plot(g, "no accuracy recorded");

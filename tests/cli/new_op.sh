@@ -142,16 +142,6 @@ cat > lib/nn/layers/squash.c <<'EOF'
 /* squash.c: the Softsign layer kind (nn.Softsign(): y = x / (1 + |x|), no parameters). */
 #include "nn/layer.h"
 
-static int squash_build(net *n, layer *L, const tensor *x, const tensor *dx_in)
-{
-    (void)dx_in;
-    const model_layer *ml = L->ml;
-    if (net_alloc_act(n, &L->y, ml->out_ndim, ml->out_shape, x->layout) ||
-        net_alloc_grad(n, &L->dy, ml->out_ndim, ml->out_shape, x->layout))
-        return C_ERR;
-    return C_OK;
-}
-
 static int squash_forward(net *n, layer *L, const tensor *x, int training)
 {
     (void)training;
@@ -167,7 +157,7 @@ static int squash_backward(net *n, layer *L, const tensor *x, tensor *dx)
 
 const layer_kind layer_kind_softsign = {
     .type = ML_SOFTSIGN,
-    .build = squash_build, .forward = squash_forward, .backward = squash_backward,
+    .build = layer_build_same, .forward = squash_forward, .backward = squash_backward,
 };
 EOF
 # ---- and its one line ----
@@ -184,8 +174,7 @@ lines() { diff "$ROOT/$1" "$1" | grep -c '^>'; }
   [ "$(diff "$ROOT/lib/nn/layer_types.h" lib/nn/layer_types.h | grep -c '^<')" = 0 ] &&
   pass one_line_per_list || fail one_line_per_list "$(diff "$ROOT/lib/backend/ops_list.h" lib/backend/ops_list.h; diff "$ROOT/lib/nn/layer_types.h" lib/nn/layer_types.h)"
 
-# a model file that uses it (data: convnet with Softsign for its ReLUs), the only other model
-for f in models/*.json; do a=$(basename "$f" .json); [ "$a" = convnet ] || rm -f "$f"; done
+# a model file that uses it (data: convnet with Softsign for its ReLUs)
 sed 's/"arch": "convnet"/"arch": "convnet_softsign"/; s/{"type": "ReLU"}/{"type": "Softsign"}/' models/convnet.json \
   > models/convnet_softsign.json
 [ "$(grep -c Softsign models/convnet_softsign.json)" = 3 ] && pass model_uses_softsign ||
@@ -201,7 +190,6 @@ export OMP_NUM_THREADS=2
 out=$(OPS_ONLY=softsign "$B/tests/ops/test_backend_ops" 2>&1)
 [ $? -eq 0 ] && printf '%s\n' "$out" | grep -q '^PASS: softsign/n3 c21 5x3 blocked (cpu' && pass op_harness_runs_it ||
   fail op_harness_runs_it "$(printf '%s\n' "$out" | grep -E '^FAIL' | head -n 5)"
-make -j2 --no-print-directory NO_DEPS_CHECK=1 "$B/tests/unit/test_net" >/dev/null 2>&1
 out=$("$B/tests/unit/test_net" 2>&1)
 [ $? -eq 0 ] && printf '%s\n' "$out" | grep -q '^PASS: gradients_convnet_softsign' && pass whole_net_check_covers_it ||
   fail whole_net_check_covers_it "$(printf '%s\n' "$out" | grep -E '^FAIL|type' | head -n 5)"
@@ -222,5 +210,4 @@ if "$B/bin/train" --model models/convnet_softsign.json --params train.json --dat
   acc=$(grep -o '"accuracy":[[:space:]]*[0-9.e-]*' s.metrics.json | tail -n 1 | sed 's/.*:[[:space:]]*//')
   awk -v a="$acc" 'BEGIN { exit !(a > 0.2) }' && pass train_new_layer || fail train_new_layer "last accuracy $acc"
 else fail train_new_layer "$(tail -n 3 "$TMP/train.log")"; fi
-grep -q '"Softsign"' s.summary.json && pass summary_names_it || fail summary_names_it "$(head -c 300 s.summary.json)"
 finish

@@ -8,7 +8,8 @@
  * positions are summed in float, then added in double. Every path (the vector kernels, written
  * once with simd.h: AVX-512 for 16-lane blocks, AVX2 + FMA 8 lanes at a time; the generic loops
  * for plain tensors or CPU_MAX_ISA=generic) does per lane the same float operations, fused
- * multiply-adds included, so all three give the same bits. Padded lanes get scale, shift and the gradient coefficients 0, so they stay 0. */
+ * multiply-adds included, so all three give the same bits. Padded lanes get scale, shift and
+ * the gradient coefficients 0, so they stay 0. */
 #include <math.h>
 #include <string.h>
 #include "backend/cpu/cpu_backend.h"
@@ -124,9 +125,7 @@ static void chunk_sums(const bn_shape *s, const float *x, const float *g, const 
     for (int k = 0; k < s->N * s->CB; k++) {
         const float *xc = x + k * s->chunk, *gc = g ? g + k * s->chunk : NULL, *kc = K + (k % s->CB) * s->B;
         double *o = part + (size_t)k * 2 * s->B;
-        if (s->isa == CPU_ISA_AVX512) sums16(xc, gc, kc, s->HW, s->B, o);
-        else if (s->isa == CPU_ISA_AVX2) sums8(xc, gc, kc, s->HW, s->B, o);
-        else sums_gen(xc, gc, kc, s->HW, s->B, o);
+        SIMD_CALL(s->isa, sums, xc, gc, kc, s->HW, s->B, o);
     }
     memset(tot, 0, 2 * (size_t)s->CP * sizeof(double));
     for (int n = 0; n < s->N; n++)
@@ -144,9 +143,7 @@ static void chunk_pass(const bn_shape *s, const float *x, const float *g, float 
     for (int k = 0; k < s->N * s->CB; k++) {
         size_t off = (size_t)(k % s->CB) * s->B;
         const float *xc = x + k * s->chunk, *gc = g ? g + k * s->chunk : NULL;
-        if (s->isa == CPU_ISA_AVX512) pass16(xc, gc, out + k * s->chunk, s->HW, s->B, a + off, b + off, c + off);
-        else if (s->isa == CPU_ISA_AVX2) pass8(xc, gc, out + k * s->chunk, s->HW, s->B, a + off, b + off, c + off);
-        else pass_gen(xc, gc, out + k * s->chunk, s->HW, s->B, a + off, b + off, c + off);
+        SIMD_CALL(s->isa, pass, xc, gc, out + k * s->chunk, s->HW, s->B, a + off, b + off, c + off);
     }
 }
 

@@ -23,9 +23,13 @@
 #define SUB 32
 
 #ifdef SIMD_W   /* ---- vector chunk kernels, W lanes at stride B (B = W, or 8 lanes of a 16-lane
-                   block at a time): stats16, norm16, gsums16, gpass16 and the same with 8 ---- */
+                   block at a time): sums16, norm16, gpass16 and the same with 8 ---- */
 
-SIMD_FN static void V(stats)(const float *p, int HW, int B, double *o)
+/* o[l] = sum e, o[B + l] = sum e * relu(c) over the chunk, lanes 0..B-1: e = relu(c) for the
+ * statistics (g NULL), the gradient g for the backward's sums. Inlined twice (V(sums) below),
+ * so that neither loop tests g. */
+SIMD_FN static inline __attribute__((always_inline)) void V(sums_of)(const float *c, const float *g, int HW, int B,
+                                                                     double *o)
 {
     vf z = vf_zero();
     B = simd_block(B);
@@ -35,14 +39,16 @@ SIMD_FN static void V(stats)(const float *p, int HW, int B, double *o)
             int h1 = h0 + SUB < HW ? h0 + SUB : HW, hw = h0;
             vf fs = z, fq = z, gs = z, gq = z;
             for (; hw + 1 < h1; hw += 2) {
-                vf v = vf_max(vf_load(p + (size_t)hw * B + j), z);
-                vf w = vf_max(vf_load(p + (size_t)(hw + 1) * B + j), z);
-                fs = vf_add(fs, v); fq = vf_fmadd(v, v, fq);
-                gs = vf_add(gs, w); gq = vf_fmadd(w, w, gq);
+                size_t i = (size_t)hw * B + j, i2 = i + (size_t)B;
+                vf v = vf_max(vf_load(c + i), z), w = vf_max(vf_load(c + i2), z);
+                vf d = g ? vf_load(g + i) : v, e = g ? vf_load(g + i2) : w;
+                fs = vf_add(fs, d); fq = vf_fmadd(d, v, fq);
+                gs = vf_add(gs, e); gq = vf_fmadd(e, w, gq);
             }
             if (hw < h1) {
-                vf v = vf_max(vf_load(p + (size_t)hw * B + j), z);
-                fs = vf_add(fs, v); fq = vf_fmadd(v, v, fq);
+                size_t i = (size_t)hw * B + j;
+                vf v = vf_max(vf_load(c + i), z), d = g ? vf_load(g + i) : v;
+                fs = vf_add(fs, d); fq = vf_fmadd(d, v, fq);
             }
             vd_acc(&s0, &s1, vf_add(fs, gs));
             vd_acc(&q0, &q1, vf_add(fq, gq));
@@ -50,6 +56,12 @@ SIMD_FN static void V(stats)(const float *p, int HW, int B, double *o)
         vd_store(o + j, s0); vd_store(o + j + SIMD_W / 2, s1);
         vd_store(o + B + j, q0); vd_store(o + B + j + SIMD_W / 2, q1);
     }
+}
+
+SIMD_FN static void V(sums)(const float *c, const float *g, int HW, int B, double *o)
+{
+    if (g) V(sums_of)(c, g, HW, B, o);
+    else V(sums_of)(c, NULL, HW, B, o);
 }
 
 SIMD_FN static void V(norm)(const float *c, const float *skip, float *y, int HW, int B, const float *sc, const float *sh)
@@ -69,34 +81,6 @@ SIMD_FN static void V(norm)(const float *c, const float *skip, float *y, int HW,
                 size_t i = (size_t)hw * B + j;
                 vf_store(y + i, vf_fmadd(vf_max(vf_load(c + i), z), a, b));
             }
-    }
-}
-
-SIMD_FN static void V(gsums)(const float *c, const float *g, int HW, int B, double *o)
-{
-    vf z = vf_zero();
-    B = simd_block(B);
-    for (int j = 0; j < B; j += SIMD_W) {
-        vd s0 = vd_zero(), s1 = s0, q0 = s0, q1 = s0;
-        for (int h0 = 0; h0 < HW; h0 += SUB) {
-            int h1 = h0 + SUB < HW ? h0 + SUB : HW, hw = h0;
-            vf fs = z, fq = z, gs = z, gq = z;
-            for (; hw + 1 < h1; hw += 2) {
-                size_t i = (size_t)hw * B + j, i2 = i + (size_t)B;
-                vf d = vf_load(g + i), e = vf_load(g + i2);
-                fs = vf_add(fs, d); fq = vf_fmadd(d, vf_max(vf_load(c + i), z), fq);
-                gs = vf_add(gs, e); gq = vf_fmadd(e, vf_max(vf_load(c + i2), z), gq);
-            }
-            if (hw < h1) {
-                size_t i = (size_t)hw * B + j;
-                vf d = vf_load(g + i);
-                fs = vf_add(fs, d); fq = vf_fmadd(d, vf_max(vf_load(c + i), z), fq);
-            }
-            vd_acc(&s0, &s1, vf_add(fs, gs));
-            vd_acc(&q0, &q1, vf_add(fq, gq));
-        }
-        vd_store(o + j, s0); vd_store(o + j + SIMD_W / 2, s1);
-        vd_store(o + B + j, q0); vd_store(o + B + j + SIMD_W / 2, q1);
     }
 }
 
@@ -123,15 +107,17 @@ SIMD_FN static void V(gpass)(const float *c, const float *g, float *dc, int HW, 
 
 /* ---- generic chunk kernels (any B) ---- */
 
-/* o[l] = sum relu(c), o[B + l] = sum relu(c)^2 over the chunk's HW positions */
-static void stats_gen(const float *p, int HW, int B, double *o)
+/* o[l] = sum e, o[B + l] = sum e * relu(c) over the chunk's HW positions, e = relu(c) for the
+ * statistics (g NULL), the gradient g for the backward's sums */
+static void sums_gen(const float *c, const float *g, int HW, int B, double *o)
 {
     for (int l = 0; l < B; l++) o[l] = o[B + l] = 0;
     for (int hw = 0; hw < HW; hw++)
         for (int l = 0; l < B; l++) {
-            double v = p[(size_t)hw * B + l] > 0.0f ? p[(size_t)hw * B + l] : 0.0f;
-            o[l] += v;
-            o[B + l] += v * v;
+            size_t i = (size_t)hw * B + l;
+            double v = c[i] > 0.0f ? c[i] : 0.0f, e = g ? g[i] : v;
+            o[l] += e;
+            o[B + l] += e * v;
         }
 }
 
@@ -143,19 +129,6 @@ static void norm_gen(const float *c, const float *skip, float *y, int HW, int B,
             size_t i = (size_t)hw * B + l;
             float v = c[i] > 0.0f ? c[i] : 0.0f;
             y[i] = v * sc[l] + sh[l] + (skip ? skip[i] : 0.0f);
-        }
-}
-
-/* o[l] = sum dy, o[B + l] = sum dy * relu(c) */
-static void gsums_gen(const float *c, const float *g, int HW, int B, double *o)
-{
-    for (int l = 0; l < B; l++) o[l] = o[B + l] = 0;
-    for (int hw = 0; hw < HW; hw++)
-        for (int l = 0; l < B; l++) {
-            size_t i = (size_t)hw * B + l;
-            double v = c[i] > 0.0f ? c[i] : 0.0f;
-            o[l] += g[i];
-            o[B + l] += (double)g[i] * v;
         }
 }
 
@@ -185,39 +158,51 @@ static void sums_reduce(const double *part, double *tot, int N, int CB, int B)
         }
 }
 
-/* Per-chunk partial sums, their totals and nfloat per-channel vectors, from the context's
- * temporaries (NULL when they cannot grow). */
-static double *bn_tmp(cpu_ctx *cc, int N, int CP, int nfloat, float **f)
+typedef struct bn_dims { int N, C, HW, B, CB, CP, isa; size_t chunk; } bn_dims;
+
+/* The chunks of conv output c (d), and from the context's temporaries the per-chunk partial
+ * sums (returned), their totals (*tot) and nfloat per-channel vectors (*f); NULL when they
+ * cannot grow. */
+static double *bn_setup(cpu_ctx *cc, const tensor *c, int nfloat, bn_dims *d, double **tot, float **f)
 {
-    size_t nd = (size_t)N * 2 * CP + 2 * (size_t)CP;
-    double *part = cpu_tmp(cc, nd * sizeof(double) + (size_t)nfloat * CP * sizeof(float));
-    *f = part ? (float *)(part + nd) : NULL;
+    d->N = c->shape[0]; d->C = c->shape[1]; d->HW = c->shape[2] * c->shape[3]; d->B = cpu_blk(c);
+    d->CB = (d->C + d->B - 1) / d->B; d->CP = d->CB * d->B;
+    d->isa = cpu_isa_for(cc, d->B);
+    d->chunk = (size_t)d->HW * d->B;
+    size_t nd = (size_t)d->N * 2 * d->CP + 2 * (size_t)d->CP;
+    double *part = cpu_tmp(cc, nd * sizeof(double) + (size_t)nfloat * d->CP * sizeof(float));
+    if (!part) return NULL;
+    *tot = part + (size_t)d->N * 2 * d->CP;
+    *f = (float *)(part + nd);
     return part;
+}
+
+/* tot[ch] = sum over the chunks of e, tot[CP + ch] of e * relu(c) (sums16/8/_gen), in image order */
+static void chunk_sums(const bn_dims *d, const float *cv, const float *g, double *part, double *tot)
+{
+    #pragma omp parallel for schedule(static)
+    for (int k = 0; k < d->N * d->CB; k++)
+        SIMD_CALL(d->isa, sums, cv + k * d->chunk, g ? g + k * d->chunk : NULL, d->HW, d->B,
+                  part + (size_t)k * 2 * d->B);
+    sums_reduce(part, tot, d->N, d->CB, d->B);
 }
 
 int cpu_bnlayer_fwd(void *ctx, const tensor *c, const tensor *a, const tensor *m, tensor *means, tensor *stds,
                 const tensor *skip, tensor *y, int training)
 {
-    cpu_ctx *cc = ctx;
-    int N = c->shape[0], C = c->shape[1], HW = c->shape[2] * c->shape[3], B = cpu_blk(c), CB = (C + B - 1) / B, CP = CB * B;
-    int isa = cpu_isa_for(cc, B);
+    bn_dims d;
+    double *tot;
     float *scale;
-    double *part = bn_tmp(cc, N, CP, 2, &scale);
+    double *part = bn_setup(ctx, c, 2, &d, &tot, &scale);
     if (!part) return C_ERR;
-    double *tot = part + (size_t)N * 2 * CP;
+    int N = d.N, C = d.C, HW = d.HW, B = d.B, CB = d.CB, CP = d.CP, isa = d.isa;
     float *shift = scale + CP;
     float *mu = means->data, *sd = stds->data;
     const float *av = a->data, *mv = m->data, *cv = c->data, *sk = skip ? skip->data : NULL;
     float *yv = y->data;
-    size_t chunk = (size_t)HW * B;
+    size_t chunk = d.chunk;
     if (training) {
-        #pragma omp parallel for schedule(static)
-        for (int k = 0; k < N * CB; k++) {
-            if (isa == CPU_ISA_AVX512) stats16(cv + k * chunk, HW, B, part + (size_t)k * 2 * B);
-            else if (isa == CPU_ISA_AVX2) stats8(cv + k * chunk, HW, B, part + (size_t)k * 2 * B);
-            else stats_gen(cv + k * chunk, HW, B, part + (size_t)k * 2 * B);
-        }
-        sums_reduce(part, tot, N, CB, B);
+        chunk_sums(&d, cv, NULL, part, tot);
         double M = (double)N * HW;
         for (int ch = 0; ch < C; ch++) bnlayer_stats(tot[ch], tot[CP + ch], M, &mu[ch], &sd[ch]);
     }
@@ -229,9 +214,7 @@ int cpu_bnlayer_fwd(void *ctx, const tensor *c, const tensor *a, const tensor *m
     for (int k = 0; k < N * CB; k++) {
         int cb = k % CB;
         const float *s = sk ? sk + k * chunk : NULL;
-        if (isa == CPU_ISA_AVX512) norm16(cv + k * chunk, s, yv + k * chunk, HW, B, scale + cb * B, shift + cb * B);
-        else if (isa == CPU_ISA_AVX2) norm8(cv + k * chunk, s, yv + k * chunk, HW, B, scale + cb * B, shift + cb * B);
-        else norm_gen(cv + k * chunk, s, yv + k * chunk, HW, B, scale + cb * B, shift + cb * B);
+        SIMD_CALL(isa, norm, cv + k * chunk, s, yv + k * chunk, HW, B, scale + cb * B, shift + cb * B);
     }
     return C_OK;
 }
@@ -239,24 +222,17 @@ int cpu_bnlayer_fwd(void *ctx, const tensor *c, const tensor *a, const tensor *m
 int cpu_bnlayer_bwd(void *ctx, const tensor *c, const tensor *m, const tensor *means, const tensor *stds,
                 const tensor *dy, tensor *dc, tensor *da, tensor *dm)
 {
-    cpu_ctx *cc = ctx;
-    int N = c->shape[0], C = c->shape[1], HW = c->shape[2] * c->shape[3], B = cpu_blk(c), CB = (C + B - 1) / B, CP = CB * B;
-    int isa = cpu_isa_for(cc, B);
+    bn_dims d;
+    double *tot;
     float *ka;
-    double *part = bn_tmp(cc, N, CP, 3, &ka);
+    double *part = bn_setup(ctx, c, 3, &d, &tot, &ka);
     if (!part) return C_ERR;
-    double *tot = part + (size_t)N * 2 * CP;
+    int N = d.N, C = d.C, HW = d.HW, B = d.B, CB = d.CB, CP = d.CP, isa = d.isa;
     float *kc = ka + CP, *k0 = kc + CP;
     const float *mv = m->data, *msd = stds->data, *mmu = means->data, *cv = c->data, *gv = dy->data;
     float *dcv = dc->data;
-    size_t chunk = (size_t)HW * B;
-    #pragma omp parallel for schedule(static)
-    for (int k = 0; k < N * CB; k++) {
-        if (isa == CPU_ISA_AVX512) gsums16(cv + k * chunk, gv + k * chunk, HW, B, part + (size_t)k * 2 * B);
-        else if (isa == CPU_ISA_AVX2) gsums8(cv + k * chunk, gv + k * chunk, HW, B, part + (size_t)k * 2 * B);
-        else gsums_gen(cv + k * chunk, gv + k * chunk, HW, B, part + (size_t)k * 2 * B);
-    }
-    sums_reduce(part, tot, N, CB, B);
+    size_t chunk = d.chunk;
+    chunk_sums(&d, cv, gv, part, tot);
     double M = (double)N * HW;
     float *dav = da->data, *dmv = dm->data;
     for (int ch = 0; ch < CP; ch++) {
@@ -274,9 +250,8 @@ int cpu_bnlayer_bwd(void *ctx, const tensor *c, const tensor *m, const tensor *m
     #pragma omp parallel for schedule(static)
     for (int k = 0; k < N * CB; k++) {
         int cb = k % CB;
-        if (isa == CPU_ISA_AVX512) gpass16(cv + k * chunk, gv + k * chunk, dcv + k * chunk, HW, B, ka + cb * B, kc + cb * B, k0 + cb * B);
-        else if (isa == CPU_ISA_AVX2) gpass8(cv + k * chunk, gv + k * chunk, dcv + k * chunk, HW, B, ka + cb * B, kc + cb * B, k0 + cb * B);
-        else gpass_gen(cv + k * chunk, gv + k * chunk, dcv + k * chunk, HW, B, ka + cb * B, kc + cb * B, k0 + cb * B);
+        SIMD_CALL(isa, gpass, cv + k * chunk, gv + k * chunk, dcv + k * chunk, HW, B, ka + cb * B, kc + cb * B,
+                  k0 + cb * B);
     }
     return C_OK;
 }

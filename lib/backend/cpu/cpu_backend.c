@@ -22,29 +22,20 @@ void *cpu_alloc_bytes(size_t bytes)
     return p;
 }
 
-void *cpu_tmp(cpu_ctx *c, size_t bytes)
+/* *buf of at least `bytes`: grows (contents dropped) only when a larger size first appears */
+static int grow(void **buf, size_t *size, size_t bytes)
 {
-    if (bytes > c->tmp_size) {
-        free(c->tmp);
-        c->tmp_size = 0;
-        c->tmp = cpu_alloc_bytes(bytes);
-        if (!c->tmp) return NULL;
-        c->tmp_size = bytes;
-    }
-    return c->tmp;
-}
-
-int cpu_scratch_reserve(cpu_ctx *c, size_t bytes)
-{
-    if (bytes > c->scratch_size) {
-        free(c->scratch);
-        c->scratch_size = 0;
-        c->scratch = cpu_alloc_bytes(bytes);
-        if (!c->scratch) return C_ERR;
-        c->scratch_size = bytes;
-    }
+    if (bytes <= *size) return C_OK;
+    free(*buf);
+    *size = 0;
+    if (!(*buf = cpu_alloc_bytes(bytes))) return C_ERR;
+    *size = bytes;
     return C_OK;
 }
+
+void *cpu_tmp(cpu_ctx *c, size_t bytes) { return grow(&c->tmp, &c->tmp_size, bytes) == C_OK ? c->tmp : NULL; }
+
+int cpu_scratch_reserve(cpu_ctx *c, size_t bytes) { return grow(&c->scratch, &c->scratch_size, bytes); }
 
 int cpu_dnnl_check(dnnl_status_t st, const char *what)
 {

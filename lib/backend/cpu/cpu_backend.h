@@ -92,6 +92,10 @@ static inline void cpu_split(size_t n, size_t *lo, size_t *hi)
     *hi = t + 1 == nt ? n : n / 16 * (t + 1) / nt * 16;
 }
 
+/* Runs `call` on every thread of a parallel region, with lo, hi its cpu_split share of n. */
+#define CPU_SPLIT_RUN(n, lo, hi, call) \
+    _Pragma("omp parallel") { size_t lo, hi; cpu_split((n), &lo, &hi); call; }
+
 /* out[i] = y[i] > 0 ? g[i] : 0 (ReLU backward from its output), in parallel; out may be g */
 void cpu_mask_pos(const cpu_ctx *c, const float *y, const float *g, float *out, size_t n);
 

@@ -64,37 +64,31 @@ SIMD_FN static void V(bwd)(const float *x, const float *g, float *dx, size_t lo,
 #define SIMD_BODY "backend/cpu/gelu.c"
 #include "backend/cpu/simd.h"
 
+static void fwd_gen(const float *x, float *y, size_t lo, size_t hi)
+{
+    for (size_t i = lo; i < hi; i++) y[i] = gelu_value(x[i]);
+}
+
+static void bwd_gen(const float *x, const float *g, float *dx, size_t lo, size_t hi)
+{
+    for (size_t i = lo; i < hi; i++) dx[i] = gelu_grad(x[i], g[i]);
+}
+
 int cpu_gelu_fwd(void *ctx, const tensor *x, tensor *y)
 {
     int isa = ((const cpu_ctx *)ctx)->isa;
-    size_t n = cpu_used_bytes(x) / sizeof(float);
     const float *a = x->data;
     float *b = y->data;
-    #pragma omp parallel
-    {
-        size_t lo, hi;
-        cpu_split(n, &lo, &hi);
-        if (isa == CPU_ISA_AVX512) fwd16(a, b, lo, hi);
-        else if (isa == CPU_ISA_AVX2) fwd8(a, b, lo, hi);
-        else for (size_t i = lo; i < hi; i++) b[i] = gelu_value(a[i]);
-    }
+    CPU_SPLIT_RUN(cpu_used_bytes(x) / sizeof(float), lo, hi, SIMD_CALL(isa, fwd, a, b, lo, hi));
     return C_OK;
 }
 
 int cpu_gelu_bwd(void *ctx, const tensor *x, const tensor *dy, tensor *dx)
 {
     int isa = ((const cpu_ctx *)ctx)->isa;
-    size_t n = cpu_used_bytes(x) / sizeof(float);
     const float *a = x->data, *g = dy->data;
     float *d = dx->data;
-    #pragma omp parallel
-    {
-        size_t lo, hi;
-        cpu_split(n, &lo, &hi);
-        if (isa == CPU_ISA_AVX512) bwd16(a, g, d, lo, hi);
-        else if (isa == CPU_ISA_AVX2) bwd8(a, g, d, lo, hi);
-        else for (size_t i = lo; i < hi; i++) d[i] = gelu_grad(a[i], g[i]);
-    }
+    CPU_SPLIT_RUN(cpu_used_bytes(x) / sizeof(float), lo, hi, SIMD_CALL(isa, bwd, a, g, d, lo, hi));
     return C_OK;
 }
 

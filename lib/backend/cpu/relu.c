@@ -22,17 +22,15 @@ SIMD_FN static void V(mask_pos)(const float *y, const float *g, float *out, size
 #define SIMD_BODY "backend/cpu/relu.c"
 #include "backend/cpu/simd.h"
 
+static void mask_pos_gen(const float *y, const float *g, float *out, size_t lo, size_t hi)
+{
+    for (size_t i = lo; i < hi; i++) out[i] = relu_grad(y[i], g[i]);
+}
+
 void cpu_mask_pos(const cpu_ctx *c, const float *y, const float *g, float *out, size_t n)
 {
     int isa = c->isa;
-    #pragma omp parallel
-    {
-        size_t lo, hi;
-        cpu_split(n, &lo, &hi);
-        if (isa == CPU_ISA_AVX512) mask_pos16(y, g, out, lo, hi);
-        else if (isa == CPU_ISA_AVX2) mask_pos8(y, g, out, lo, hi);
-        else for (size_t i = lo; i < hi; i++) out[i] = relu_grad(y[i], g[i]);
-    }
+    CPU_SPLIT_RUN(n, lo, hi, SIMD_CALL(isa, mask_pos, y, g, out, lo, hi));
 }
 
 int cpu_relu_fwd(void *ctx, const tensor *x, tensor *y)

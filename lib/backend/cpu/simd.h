@@ -70,22 +70,39 @@
 /* *d0 += lanes 0..W/2-1 of f in double, *d1 += lanes W/2..W-1 */
 #define vd_acc(d0, d1, f) V(simd_acc)(d0, d1, f)
 
+/* One call of kernel fn on path isa (CPU_ISA_*): fn16 (AVX-512), fn8 (AVX2) or fn_gen (plain C),
+ * the three with the same parameters. */
+#define SIMD_CALL(isa, fn, ...) \
+    ((isa) == CPU_ISA_AVX512 ? fn##16(__VA_ARGS__) : (isa) == CPU_ISA_AVX2 ? fn##8(__VA_ARGS__) : fn##_gen(__VA_ARGS__))
+
 /* a kernel's channel block B: the 16-lane kernels run on 16-lane blocks only (cpu_isa_for), so
  * there B is the constant 16 and the stride folds into the addressing */
 #define simd_block(B) (SIMD_W == 16 ? 16 : (B))
 
 /* ---- 16 lanes: AVX-512 ---- */
 typedef __mmask16 simd_mask16;
-CPU_AVX512 static inline __m512 simd_round16(__m512 a) { return _mm512_roundscale_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+CPU_AVX512 static inline __m512 simd_round16(__m512 a)
+{
+    return _mm512_roundscale_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+}
 CPU_AVX512 static inline __mmask16 simd_gt16(__m512 a, __m512 b) { return _mm512_cmp_ps_mask(a, b, _CMP_GT_OQ); }
 CPU_AVX512 static inline __mmask16 simd_nan16(__m512 a) { return _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q); }
 CPU_AVX512 static inline __mmask16 simd_or16(__mmask16 a, __mmask16 b) { return a | b; }
 CPU_AVX512 static inline __mmask16 simd_eqi16(__m512i a, __m512i b) { return _mm512_cmpeq_epi32_mask(a, b); }
 CPU_AVX512 static inline __m512 simd_selectf16(__mmask16 m, __m512 a, __m512 b) { return _mm512_mask_mov_ps(a, m, b); }
-CPU_AVX512 static inline __m512i simd_selecti16(__mmask16 m, __m512i a, __m512i b) { return _mm512_mask_mov_epi32(a, m, b); }
+CPU_AVX512 static inline __m512i simd_selecti16(__mmask16 m, __m512i a, __m512i b)
+{
+    return _mm512_mask_mov_epi32(a, m, b);
+}
 CPU_AVX512 static inline __m512 simd_maskz16(__mmask16 m, __m512 a) { return _mm512_maskz_mov_ps(m, a); }
-CPU_AVX512 static inline void simd_store_nf16(float *p, __m512 v, int n) { _mm512_mask_storeu_ps(p, (__mmask16)((1u << n) - 1), v); }
-CPU_AVX512 static inline void simd_store_ni16(int32_t *p, __m512i v, int n) { _mm512_mask_storeu_epi32(p, (__mmask16)((1u << n) - 1), v); }
+CPU_AVX512 static inline void simd_store_nf16(float *p, __m512 v, int n)
+{
+    _mm512_mask_storeu_ps(p, (__mmask16)((1u << n) - 1), v);
+}
+CPU_AVX512 static inline void simd_store_ni16(int32_t *p, __m512i v, int n)
+{
+    _mm512_mask_storeu_epi32(p, (__mmask16)((1u << n) - 1), v);
+}
 CPU_AVX512 static inline void simd_acc16(__m512d *d0, __m512d *d1, __m512 f)
 {
     *d0 = _mm512_add_pd(*d0, _mm512_cvtps_pd(_mm512_castps512_ps256(f)));
@@ -94,7 +111,10 @@ CPU_AVX512 static inline void simd_acc16(__m512d *d0, __m512d *d1, __m512 f)
 
 /* ---- 8 lanes: AVX2 + FMA ---- */
 typedef __m256 simd_mask8;
-CPU_AVX2 static inline __m256 simd_round8(__m256 a) { return _mm256_round_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+CPU_AVX2 static inline __m256 simd_round8(__m256 a)
+{
+    return _mm256_round_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+}
 CPU_AVX2 static inline __m256 simd_gt8(__m256 a, __m256 b) { return _mm256_cmp_ps(a, b, _CMP_GT_OQ); }
 CPU_AVX2 static inline __m256 simd_nan8(__m256 a) { return _mm256_cmp_ps(a, a, _CMP_UNORD_Q); }
 CPU_AVX2 static inline __m256 simd_or8(__m256 a, __m256 b) { return _mm256_or_ps(a, b); }

@@ -40,16 +40,30 @@ __global__ void bn_norm_kernel(const float *x, const float *skip, float *y, cons
     }
 }
 
+/* The shape of conv output ct, its channel partials (P per channel) and 7 floats per channel
+ * after them, in the context's reduction buffer; C_ERR when it cannot grow. */
+typedef struct bn_work { int N, C, HW, P; double2 *part; float *f; } bn_work;
+
+static int bn_work_of(cuda_ctx *c, const tensor *ct, bn_work *w)
+{
+    w->N = ct->shape[0]; w->C = ct->shape[1]; w->HW = ct->shape[2] * ct->shape[3];
+    w->P = chan_parts(w->N, w->C, w->HW);
+    size_t pbytes = (size_t)w->C * w->P * sizeof(double2);
+    if (cuda_red_reserve(c, pbytes + 7 * (size_t)w->C * sizeof(float))) return C_ERR;
+    w->part = (double2 *)c->red;
+    w->f = (float *)((char *)c->red + pbytes);
+    return C_OK;
+}
+
 int cuda_bnlayer_fwd(void *ctx, const tensor *ct, const tensor *a, const tensor *m, tensor *means, tensor *stds,
                  const tensor *skip, tensor *y, int training)
 {
     cuda_ctx *c = (cuda_ctx *)ctx;
-    int N = ct->shape[0], C = ct->shape[1], HW = ct->shape[2] * ct->shape[3];
-    int P = chan_parts(N, C, HW);
-    size_t pbytes = (size_t)C * P * sizeof(double2);
-    if (cuda_red_reserve(c, pbytes + 7 * (size_t)C * sizeof(float))) return C_ERR;
-    double2 *part = (double2 *)c->red;
-    float *scale = (float *)((char *)c->red + pbytes), *shift = scale + C;
+    bn_work w;
+    if (bn_work_of(c, ct, &w)) return C_ERR;
+    int N = w.N, C = w.C, HW = w.HW, P = w.P;
+    double2 *part = w.part;
+    float *scale = w.f, *shift = scale + C;
     if (training) {
         relu_sq f = { (const float *)ct->data };
         LAUNCH_RET(c, chan_partial_kernel<relu_sq>, dim3(C, P), CUDA_THREADS, f, N, C, HW, P, part);
@@ -110,12 +124,11 @@ int cuda_bnlayer_bwd(void *ctx, const tensor *ct, const tensor *m, const tensor 
                  const tensor *dy, tensor *dc, tensor *da, tensor *dm)
 {
     cuda_ctx *c = (cuda_ctx *)ctx;
-    int N = ct->shape[0], C = ct->shape[1], HW = ct->shape[2] * ct->shape[3];
-    int P = chan_parts(N, C, HW);
-    size_t pbytes = (size_t)C * P * sizeof(double2);
-    if (cuda_red_reserve(c, pbytes + 7 * (size_t)C * sizeof(float))) return C_ERR;
-    double2 *part = (double2 *)c->red;
-    float *mu = (float *)((char *)c->red + pbytes) + 2 * C, *inv = mu + C, *k = inv + C, *ga = k + C, *gm = ga + C;
+    bn_work w;
+    if (bn_work_of(c, ct, &w)) return C_ERR;
+    int N = w.N, C = w.C, HW = w.HW, P = w.P;
+    double2 *part = w.part;
+    float *mu = w.f + 2 * C, *inv = mu + C, *k = inv + C, *ga = k + C, *gm = ga + C;
     LAUNCH_RET(c, bn_prep_kernel, (C + 127) / 128, 128, (const float *)means->data, (const float *)stds->data, mu, inv, C);
     bn_grad_sq f = { (const float *)ct->data, (const float *)dy->data, mu, inv };
     LAUNCH_RET(c, chan_partial_kernel<bn_grad_sq>, dim3(C, P), CUDA_THREADS, f, N, C, HW, P, part);

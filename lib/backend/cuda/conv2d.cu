@@ -71,6 +71,13 @@ static int conv_desc_make(cuda_ctx *c, const conv2d_desc *d, cudnnConvolutionDes
                 math_ok((c), (perf)[i_].mathType)) { out = i_; break; } \
     } while (0)
 
+/* The algorithms cuDNN ranks for one pass: its heuristics' list when deterministic (no timing),
+ * else the list it times (Find); get and find take the same arguments. */
+template <class Get, class Find, class... A> static cudnnStatus_t algo_list(cuda_ctx *c, Get get, Find find, A... a)
+{
+    return c->deterministic ? get(c->dnn, a...) : find(c->dnn, a...);
+}
+
 static int algo_choose(cuda_ctx *c, const conv2d_plan *P, conv_inst *I)
 {
     cuda_algo *a = &I->a;
@@ -82,33 +89,23 @@ static int algo_choose(cuda_ctx *c, const conv2d_plan *P, conv_inst *I)
     int got = 0, k;
 
     cudnnConvolutionFwdAlgoPerf_t pf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
-    if (c->deterministic)
-        DNN_RET(c, cudnnGetConvolutionForwardAlgorithm_v7(c->dnn, I->xd, P->wd, I->cf, I->yd, CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &got, pf));
-    else
-        DNN_RET(c, cudnnFindConvolutionForwardAlgorithm(c->dnn, I->xd, P->wd, I->cf, I->yd, CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &got, pf));
+    DNN_RET(c, algo_list(c, cudnnGetConvolutionForwardAlgorithm_v7, cudnnFindConvolutionForwardAlgorithm, I->xd, P->wd,
+                         I->cf, I->yd, (int)CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &got, pf));
     PICK(c, pf, got, k);
     if (k >= 0) { a->fwd = pf[k].algo; a->fwd_math = math_use(c, pf[k].mathType); }
     if (P->d.forward_only) return C_OK;   /* inference: no backward algorithms */
 
     if (P->d.need_dx) {
         cudnnConvolutionBwdDataAlgoPerf_t pd[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
-        if (c->deterministic)
-            DNN_RET(c, cudnnGetConvolutionBackwardDataAlgorithm_v7(c->dnn, P->wd, I->yd, I->cd, I->xd,
-                                                                CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &got, pd));
-        else
-            DNN_RET(c, cudnnFindConvolutionBackwardDataAlgorithm(c->dnn, P->wd, I->yd, I->cd, I->xd,
-                                                              CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &got, pd));
+        DNN_RET(c, algo_list(c, cudnnGetConvolutionBackwardDataAlgorithm_v7, cudnnFindConvolutionBackwardDataAlgorithm,
+                             P->wd, I->yd, I->cd, I->xd, (int)CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &got, pd));
         PICK(c, pd, got, k);
         if (k >= 0) { a->bwdd = pd[k].algo; a->bwdd_math = math_use(c, pd[k].mathType); }
     }
 
     cudnnConvolutionBwdFilterAlgoPerf_t pw[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
-    if (c->deterministic)
-        DNN_RET(c, cudnnGetConvolutionBackwardFilterAlgorithm_v7(c->dnn, I->xd, I->yd, I->cw, P->wd,
-                                                              CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &got, pw));
-    else
-        DNN_RET(c, cudnnFindConvolutionBackwardFilterAlgorithm(c->dnn, I->xd, I->yd, I->cw, P->wd,
-                                                            CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &got, pw));
+    DNN_RET(c, algo_list(c, cudnnGetConvolutionBackwardFilterAlgorithm_v7, cudnnFindConvolutionBackwardFilterAlgorithm,
+                         I->xd, I->yd, I->cw, P->wd, (int)CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &got, pw));
     PICK(c, pw, got, k);
     if (k >= 0) { a->bwdf = pw[k].algo; a->bwdf_math = math_use(c, pw[k].mathType); }
     return C_OK;

@@ -11,10 +11,7 @@ static int act_build(net *n, layer *L, const tensor *x, const tensor *dx_in)
         L->dy = net_view_of(n, dx_in, ml->out_ndim, ml->out_shape);
         return C_OK;
     }
-    if (net_alloc_act(n, &L->y, ml->out_ndim, ml->out_shape, x->layout) ||
-        net_alloc_grad(n, &L->dy, ml->out_ndim, ml->out_shape, x->layout))
-        return C_ERR;
-    return C_OK;
+    return layer_build_same(n, L, x, dx_in);
 }
 
 static int act_forward(net *n, layer *L, const tensor *x, int training)
@@ -36,16 +33,6 @@ const layer_kind layer_kind_relu = {
     .build = act_build, .forward = act_forward, .backward = act_backward,
 };
 
-static int gelu_build(net *n, layer *L, const tensor *x, const tensor *dx_in)
-{
-    (void)dx_in;
-    const model_layer *ml = L->ml;
-    if (net_alloc_act(n, &L->y, ml->out_ndim, ml->out_shape, x->layout) ||
-        net_alloc_grad(n, &L->dy, ml->out_ndim, ml->out_shape, x->layout))
-        return C_ERR;
-    return C_OK;
-}
-
 static int gelu_forward(net *n, layer *L, const tensor *x, int training)
 {
     (void)training;
@@ -62,5 +49,5 @@ static int gelu_backward(net *n, layer *L, const tensor *x, tensor *dx)
 
 const layer_kind layer_kind_gelu = {
     .type = ML_GELU,
-    .build = gelu_build, .forward = gelu_forward, .backward = gelu_backward,
+    .build = layer_build_same, .forward = gelu_forward, .backward = gelu_backward,
 };

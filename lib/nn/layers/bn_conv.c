@@ -57,12 +57,6 @@ static int bn_backward(net *n, layer *L, const tensor *x, tensor *dx)
     return C_OK;
 }
 
-const layer_kind layer_kind_bnlayer = {
-    .type = ML_BNLAYER,
-    .params = bn_params, .build = bn_build, .forward = bn_forward, .backward = bn_backward,
-};
-
-const layer_kind layer_kind_resnetlayer = {
-    .type = ML_RESNETLAYER,
-    .params = bn_params, .build = bn_build, .forward = bn_forward, .backward = bn_backward,
-};
+/* BnLayer and ResnetLayer (the skip add) share everything */
+#define BN_KIND(t) { .type = t, .params = bn_params, .build = bn_build, .forward = bn_forward, .backward = bn_backward }
+const layer_kind layer_kind_bnlayer = BN_KIND(ML_BNLAYER), layer_kind_resnetlayer = BN_KIND(ML_RESNETLAYER);

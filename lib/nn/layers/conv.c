@@ -76,12 +76,7 @@ static int conv_backward(net *n, layer *L, const tensor *x, tensor *dx)
     return net_prof_add(n, NET_PROF_BWD_CONV, L->index, t0);
 }
 
-const layer_kind layer_kind_conv2d = {
-    .type = ML_CONV2D,
-    .params = conv_params, .build = conv_build, .forward = conv_forward, .backward = conv_backward,
-};
-
-const layer_kind layer_kind_convlayer = {
-    .type = ML_CONVLAYER,
-    .params = conv_params, .build = conv_build, .forward = conv_forward, .backward = conv_backward,
-};
+/* Conv2d and ConvLayer (the ReLU fused) share everything */
+#define CONV_KIND(t) \
+    { .type = t, .params = conv_params, .build = conv_build, .forward = conv_forward, .backward = conv_backward }
+const layer_kind layer_kind_conv2d = CONV_KIND(ML_CONV2D), layer_kind_convlayer = CONV_KIND(ML_CONVLAYER);

@@ -13,13 +13,6 @@ static int dense_params(net *n, layer *L)
     return C_OK;
 }
 
-static int dense_build(net *n, layer *L, const tensor *x, const tensor *dx_in)
-{
-    (void)x; (void)dx_in;
-    const int *os = L->ml->out_shape;
-    return net_alloc_act(n, &L->y, 1, os, TL_PLAIN) || net_alloc_grad(n, &L->dy, 1, os, TL_PLAIN) ? C_ERR : C_OK;
-}
-
 static int dense_forward(net *n, layer *L, const tensor *x, int training)
 {
     (void)training;
@@ -35,5 +28,5 @@ static int dense_backward(net *n, layer *L, const tensor *x, tensor *dx)
 
 const layer_kind layer_kind_linear = {
     .type = ML_LINEAR,
-    .params = dense_params, .build = dense_build, .forward = dense_forward, .backward = dense_backward,
+    .params = dense_params, .build = layer_build_plain, .forward = dense_forward, .backward = dense_backward,
 };

@@ -19,12 +19,10 @@ static int norm_params(net *n, layer *L)
 
 static int norm_build(net *n, layer *L, const tensor *x, const tensor *dx_in)
 {
-    (void)dx_in;
     const model_layer *ml = L->ml;
     const backend *be = net_backend(n);
     int vs[1] = { ml->out };
-    if (net_alloc_act(n, &L->y, 3, ml->out_shape, x->layout) || net_alloc_grad(n, &L->dy, 3, ml->out_shape, x->layout) ||
-        be->iface->alloc(be->ctx, &L->save_mean, DT_F32, 1, vs, TL_PLAIN) ||
+    if (layer_build_same(n, L, x, dx_in) || be->iface->alloc(be->ctx, &L->save_mean, DT_F32, 1, vs, TL_PLAIN) ||
         be->iface->alloc(be->ctx, &L->save_invstd, DT_F32, 1, vs, TL_PLAIN))
         return C_ERR;
     return C_OK;

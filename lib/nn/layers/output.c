@@ -2,13 +2,6 @@
  * (logsoftmax_nll_bwd in net.c). */
 #include "nn/layer.h"
 
-static int out_build(net *n, layer *L, const tensor *x, const tensor *dx_in)
-{
-    (void)x; (void)dx_in;
-    const int *os = L->ml->out_shape;
-    return net_alloc_act(n, &L->y, 1, os, TL_PLAIN) || net_alloc_grad(n, &L->dy, 1, os, TL_PLAIN) ? C_ERR : C_OK;
-}
-
 static int out_forward(net *n, layer *L, const tensor *x, int training)
 {
     (void)training;
@@ -18,5 +11,5 @@ static int out_forward(net *n, layer *L, const tensor *x, int training)
 
 const layer_kind layer_kind_logsoftmax = {
     .type = ML_LOGSOFTMAX,
-    .build = out_build, .forward = out_forward,
+    .build = layer_build_plain, .forward = out_forward,
 };

@@ -4,12 +4,10 @@
 
 static int pool_build(net *n, layer *L, const tensor *x, const tensor *dx_in)
 {
-    (void)x; (void)dx_in;
     const model_layer *ml = L->ml;
     const backend *be = net_backend(n);
     int is[2] = { net_max_batch(n), ml->in_shape[0] };
-    if (net_alloc_act(n, &L->y, 3, ml->out_shape, TL_PLAIN) || net_alloc_grad(n, &L->dy, 3, ml->out_shape, TL_PLAIN) ||
-        be->iface->alloc(be->ctx, &L->idx, DT_I32, 2, is, TL_PLAIN))
+    if (layer_build_plain(n, L, x, dx_in) || be->iface->alloc(be->ctx, &L->idx, DT_I32, 2, is, TL_PLAIN))
         return C_ERR;
     return C_OK;
 }
@@ -33,15 +31,6 @@ const layer_kind layer_kind_maxpool = {
     .build = pool_build, .forward = pool_forward, .backward = pool_backward,
 };
 
-static int pool2d_build(net *n, layer *L, const tensor *x, const tensor *dx_in)
-{
-    (void)dx_in;
-    const model_layer *ml = L->ml;
-    if (net_alloc_act(n, &L->y, 3, ml->out_shape, x->layout) || net_alloc_grad(n, &L->dy, 3, ml->out_shape, x->layout))
-        return C_ERR;
-    return C_OK;
-}
-
 static int pool2d_forward(net *n, layer *L, const tensor *x, int training)
 {
     (void)training;
@@ -57,5 +46,5 @@ static int pool2d_backward(net *n, layer *L, const tensor *x, tensor *dx)
 
 const layer_kind layer_kind_maxpool2d = {
     .type = ML_MAXPOOL2D,
-    .build = pool2d_build, .forward = pool2d_forward, .backward = pool2d_backward,
+    .build = layer_build_same, .forward = pool2d_forward, .backward = pool2d_backward,
 };

@@ -2,13 +2,6 @@
  * the backward regenerates it. */
 #include "nn/layer.h"
 
-static int drop_build(net *n, layer *L, const tensor *x, const tensor *dx_in)
-{
-    (void)x; (void)dx_in;
-    const int *os = L->ml->out_shape;
-    return net_alloc_act(n, &L->y, 1, os, TL_PLAIN) || net_alloc_grad(n, &L->dy, 1, os, TL_PLAIN) ? C_ERR : C_OK;
-}
-
 static int drop_forward(net *n, layer *L, const tensor *x, int training)
 {
     const backend *be = net_backend(n);
@@ -27,5 +20,5 @@ static int drop_backward(net *n, layer *L, const tensor *x, tensor *dx)
 
 const layer_kind layer_kind_dropout = {
     .type = ML_DROPOUT,
-    .build = drop_build, .forward = drop_forward, .backward = drop_backward,
+    .build = layer_build_plain, .forward = drop_forward, .backward = drop_backward,
 };

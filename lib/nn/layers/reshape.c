@@ -11,7 +11,7 @@ static int reshape_build(net *n, layer *L, const tensor *x, const tensor *dx_in)
         else if (net_alloc_grad(n, &L->dy, 1, os, TL_PLAIN)) return C_ERR;
         return C_OK;
     }
-    return net_alloc_act(n, &L->y, 1, os, TL_PLAIN) || net_alloc_grad(n, &L->dy, 1, os, TL_PLAIN) ? C_ERR : C_OK;
+    return layer_build_plain(n, L, x, dx_in);
 }
 
 static int reshape_forward(net *n, layer *L, const tensor *x, int training)

@@ -2,16 +2,6 @@
  * backward is the same op on the gradient. */
 #include "nn/layer.h"
 
-static int mul_build(net *n, layer *L, const tensor *x, const tensor *dx_in)
-{
-    (void)dx_in;
-    const model_layer *ml = L->ml;
-    if (net_alloc_act(n, &L->y, ml->out_ndim, ml->out_shape, x->layout) ||
-        net_alloc_grad(n, &L->dy, ml->out_ndim, ml->out_shape, x->layout))
-        return C_ERR;
-    return C_OK;
-}
-
 static int mul_forward(net *n, layer *L, const tensor *x, int training)
 {
     (void)training;
@@ -28,5 +18,5 @@ static int mul_backward(net *n, layer *L, const tensor *x, tensor *dx)
 
 const layer_kind layer_kind_mul = {
     .type = ML_MUL,
-    .build = mul_build, .forward = mul_forward, .backward = mul_backward,
+    .build = layer_build_same, .forward = mul_forward, .backward = mul_backward,
 };
