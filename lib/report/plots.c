@@ -250,15 +250,20 @@ static void epoch_tics(FILE *g, const report_arch *a)
     if (a->n_epochs <= 16) fputs("set xtics 1\n", g);
 }
 
-/* The page of an epoch chart: <n>_<file>.png titled "<n>: <what>", the phase marks, the epoch
- * axis and the y label */
-static void epoch_chart(FILE *g, const report_arch *a, const char *n, const char *file, const char *what,
-                        const char *ylabel)
+/* A new chart of model n, w x h: <n>_<file>.png titled "<n>: <what>" */
+static void chart(FILE *g, int w, int h, const char *n, const char *file, const char *what)
 {
     char out[256];
     snprintf(out, sizeof out, "%s_%s.png", n, file);
-    common(g, 720, 440, out);
+    common(g, w, h, out);
     title(g, "%s: %s", n, what);
+}
+
+/* The same for an epoch chart, with the phase marks, the epoch axis and the y label */
+static void epoch_chart(FILE *g, const report_arch *a, const char *n, const char *file, const char *what,
+                        const char *ylabel)
+{
+    chart(g, 720, 440, n, file, what);
     phase_marks(g, a);
     fprintf(g, "set xlabel 'epoch'\nset ylabel '%s'\nset key below spacing 1.1\nset xlabel offset 0,0.4\nset bmargin 7\n"
             "set xrange [0:*]\n", ylabel);
@@ -269,10 +274,7 @@ static void arch_script(FILE *g, const report_page *r, const report_arch *a)
 {
     const char *n = a->name, *col = report_arch_colour(a->index);
     if (report_plot_has_lrfind(a)) {
-        char out[256];
-        snprintf(out, sizeof out, "%s_lrfind.png", n);
-        common(g, 720, 440, out);
-        title(g, "%s: learning-rate finder", n);
+        chart(g, 720, 440, n, "lrfind", "learning-rate finder");
         fputs("set logscale x\nset format x '%.0e'\nset xlabel 'learning rate (log scale)'\n"
               "set ylabel 'smoothed training loss (NLL)'\nset key below spacing 1.1\nset xlabel offset 0,0.4\nset bmargin 7\n", g);
         int lo, hi, best = -1;
@@ -291,7 +293,6 @@ static void arch_script(FILE *g, const report_page *r, const report_arch *a)
         }
     }
     if (report_plot_has_training(a)) {
-        char out[256];
         epoch_chart(g, a, n, "loss", "loss per epoch", "loss (NLL)");
         if (!any_epoch_value(a, 0) && !any_epoch_value(a, 1) && !any_finite(a->iter_loss, a->n_iter))
             empty_plot(g, "no finite loss recorded");
@@ -315,9 +316,7 @@ static void arch_script(FILE *g, const report_page *r, const report_arch *a)
         }
 
         if (a->n_iter > 0) {
-            snprintf(out, sizeof out, "%s_lr.png", n);
-            common(g, 720, 440, out);
-            title(g, "%s: learning-rate schedule", n);
+            chart(g, 720, 440, n, "lr", "learning-rate schedule");
             fputs("set xlabel 'iteration (batch)'\nset ylabel 'learning rate'\nset format y '%g'\nunset key\n", g);
             if (!any_finite(a->iter_lr, a->n_iter)) empty_plot(g, "no learning rate recorded");
             else fprintf(g, "plot '%s_iter.dat' using 1:3 with lines lw 1.5 lc rgb '%s' title 'lr per iteration'\n", n, col);
@@ -327,10 +326,7 @@ static void arch_script(FILE *g, const report_page *r, const report_arch *a)
         int k = a->n_classes;
         long max = 1;
         for (int i = 0; i < k * k; i++) if (a->confusion[i] > max) max = a->confusion[i];
-        char out[256];
-        snprintf(out, sizeof out, "%s_confusion.png", n);
-        common(g, 640, 600, out);
-        title(g, "%s: confusion matrix (TTA predictions)", n);
+        chart(g, 640, 600, n, "confusion", "confusion matrix (TTA predictions)");
         fputs("unset grid\nunset key\nset xlabel 'predicted class'\nset ylabel 'true class'\n"
               "set palette defined (0 '#ffffff', 1 '#9ecae1', 2 '#08306b')\n"
               "set cblabel 'test images'\nset size ratio -1\nset tics scale 0\n", g);
@@ -349,9 +345,7 @@ static void arch_script(FILE *g, const report_page *r, const report_arch *a)
                    "     '' matrix using 1:2:($3 <= %g ? sprintf('%%d', $3) : '') with labels tc rgb '#222222' font ',9'\n",
                 n, max * 0.55, max * 0.55);
 
-        snprintf(out, sizeof out, "%s_perclass.png", n);
-        common(g, 720, 440, out);
-        title(g, "%s: accuracy per class", n);
+        chart(g, 720, 440, n, "perclass", "accuracy per class");
         fputs("set style data histograms\nset style histogram clustered gap 1\nset style fill solid 0.9 border -1\n"
               "set boxwidth 0.9\nset ylabel 'accuracy (%)'\nset xlabel 'true class'\nset yrange [0:105]\n"
               "set xtics rotate by 30 right\nset key below spacing 1.1\nset bmargin 8\n", g);
