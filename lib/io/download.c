@@ -3,6 +3,7 @@
 
 #include "core/atomic.h"
 #include "core/errors.h"
+#include "core/fs.h"
 #include "core/progress.h"
 
 #include <ctype.h>
@@ -46,8 +47,8 @@ static void digest_hex(EVP_MD_CTX *md, char hex[65])
 
 int download_sha256_file(const char *path, char hex[65])
 {
-    FILE *fp = fopen(path, "rb");
-    if (!fp) return err_msg(path, "cannot open: %s", strerror(errno));
+    FILE *fp = fs_fopen_read(path);
+    if (!fp) return C_ERR;
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     if (!md) {
         fclose(fp);
