@@ -24,10 +24,10 @@ static struct { char *tmp; char *final; int is_dir, lock_fd; volatile int state;
 static int hooks_installed;
 static char *group_journal;   /* non-NULL: in a group */
 
-/* Test hook for the kill-and-resume tests: CIFAR_TEST_KILL=POINT:SUFFIX:N sends SIGKILL to the
- * process the N-th time POINT is reached for a path ending in SUFFIX. POINT "rename": a temporary
- * is written and fsync'd but not renamed yet; "journal": a group's journal is in place and none
- * of its renames done. */
+/* Test hook for the kill-and-resume tests: CIFAR_TEST_KILL=POINT:SUFFIX:N[:SIG] sends SIGKILL (or
+ * signal number SIG) to the process the N-th time POINT is reached for a path ending in SUFFIX.
+ * POINT "rename": a temporary is written and fsync'd but not renamed yet; "journal": a group's
+ * journal is in place and none of its renames done. */
 static void test_kill_point(const char *point, const char *path)
 {
     static int count;
@@ -35,11 +35,12 @@ static void test_kill_point(const char *point, const char *path)
     if (!spec) return;
     size_t pl = strlen(point), n = strlen(path);
     if (strncmp(spec, point, pl) || spec[pl] != ':') return;
-    const char *suffix = spec + pl + 1, *colon = strrchr(suffix, ':');
+    const char *suffix = spec + pl + 1, *colon = strchr(suffix, ':');
     if (!colon) return;
     size_t sl = (size_t)(colon - suffix);
     if (n < sl || strncmp(path + n - sl, suffix, sl)) return;
-    if (++count == atoi(colon + 1)) kill(getpid(), SIGKILL);
+    const char *sig = strchr(colon + 1, ':');
+    if (++count == atoi(colon + 1)) kill(getpid(), sig ? atoi(sig + 1) : SIGKILL);
 }
 
 /* Lock files of this process (atomic_lock), removed when it ends: at exit, or by a signal. */
