@@ -230,6 +230,9 @@ int download_url(const download_opts *o)
         int bad = stat(local, &st) != 0 ? errno : (S_ISDIR(st.st_mode) ? EISDIR : 0);
         free(local);
         if (bad) return err_msg(o->url, "cannot read local file: %s", strerror(bad));
+        /* a FIFO or a device would block curl's read (or never end) */
+        if (!S_ISREG(st.st_mode))
+            return err_msg(o->url, "local file is %s, not a regular file", fs_kind_name((unsigned)st.st_mode));
     }
 
     static int curl_ready;

@@ -182,6 +182,16 @@ mkdir -p "$TMP/fdata" && cp "$D/test.safetensors" "$TMP/fdata/" && mkfifo "$TMP/
 DATA=$TMP/fdata expect_error fifo_data 'train\.safetensors: is a FIFO, not a regular file' train22
 mkfifo "$I/x.lock"
 expect_error fifo_lock 'x\.lock: is a FIFO, not a lock file' train22
+# the other stages' inputs: the archive (sort), the fetched local file, the model (summary, evaluate)
+mkfifo "$TMP/fifo.tgz"
+expect_error fifo_archive 'fifo\.tgz: is a FIFO, not a regular file' timeout -s KILL "$T22" "$BIN/sort" --archive "$TMP/fifo.tgz" --out "$I/sorted"
+expect_error fifo_fetch_local 'fifo\.tgz: local file is a FIFO, not a regular file' \
+  timeout -s KILL "$T22" "$BIN/fetch" --url "file://$TMP/fifo.tgz" --retries 0 --out "$I/c.tgz"
+expect_error fifo_summary_model 'fifo\.json: is a FIFO, not a regular file' timeout -s KILL "$T22" "$BIN/summary" "$TMP/fifo.json"
+train22 >/dev/null 2>&1 && cp "$I/x.ckpt" "$TMP/i22.ckpt"
+expect_error fifo_evaluate_model 'fifo\.json: is a FIFO, not a regular file' timeout -s KILL "$T22" "$BIN/evaluate" --model "$TMP/fifo.json" \
+  --ckpt "$TMP/i22.ckpt" --params "$ROOT/params/quick/eval.json" --data "$D" --stats "$A/stats.json" --threads 2 \
+  --eval "$I/x.eval.json" --probs "$I/x.probs.safetensors"
 clean22
 mkfifo "$I/x.state" "$I/x.lrfind.state"
 err=$(train22 2>&1 >/dev/null); rc=$?
@@ -293,7 +303,7 @@ left=$(cd "$I" && ls -A | grep -v '^x\.ckpt$' | tr '\n' ' ')
 clean22
 mkdir "$I/x.lock"
 expect_error lock_is_folder 'x\.lock: is a folder, not a lock file; remove it' train22
-rm -rf "$I" "$TMP/fdata" "$TMP/fifo.json"
+rm -rf "$I" "$TMP/fdata" "$TMP/fifo.json" "$TMP/fifo.tgz" "$TMP/i22.ckpt"
 # ==== end of issue 22 items 1-6
 
 no_leftovers no_temporaries "$TMP"
