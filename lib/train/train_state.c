@@ -150,7 +150,7 @@ int train_state_save(const char *path, trainer *t, const train_identity *id)
     META_L("batches_per_epoch", t->batches_per_epoch);
     META_D("loop_seconds", t->loop_seconds);
     META_D("train_seconds", t->train_seconds);
-    train_state_seal(&w);
+    if (rc == C_OK) rc = train_state_seal(&w);
     if (rc == C_OK) rc = safetensors_writer_save(&w, path);
     safetensors_writer_free(&w);
     net_bufs_free(&nb);
@@ -385,7 +385,7 @@ int lrfind_state_save(const char *path, net *n, const lr_finder_pos *p, const tr
     char v[32];
     snprintf(v, sizeof v, "%ld", p->t);
     safetensors_writer_meta(&w, "t", v);
-    train_state_seal(&w);
+    if (rc == C_OK) rc = train_state_seal(&w);
     if (rc == C_OK) rc = safetensors_writer_save(&w, path);
     safetensors_writer_free(&w);
     net_bufs_free(&nb);

@@ -21,14 +21,11 @@ static void put_u64(EVP_MD_CTX *md, uint64_t v)
 
 static void put_str(EVP_MD_CTX *md, const char *s) { EVP_DigestUpdate(md, s, strlen(s) + 1); }
 
-void train_state_digest(int n_meta, char *const *keys, char *const *values, int n, const safetensors_tensor *t,
-                        char hex[65])
+int train_state_digest(int n_meta, char *const *keys, char *const *values, int n, const safetensors_tensor *t,
+                       char hex[65])
 {
     EVP_MD_CTX *md = EVP_MD_CTX_new();
-    if (!md) {
-        fprintf(stderr, "%s: out of memory\n", err_stage());
-        abort();
-    }
+    if (!md) return err_msg(NULL, "out of memory computing the checksum");
     EVP_DigestInit_ex(md, EVP_sha256(), NULL);
     put_u64(md, (uint64_t)n_meta);
     for (int i = 0; i < n_meta; i++) {
@@ -51,15 +48,17 @@ void train_state_digest(int n_meta, char *const *keys, char *const *values, int 
     EVP_MD_CTX_free(md);
     for (unsigned int i = 0; i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", i < len ? d[i] : 0);
     hex[64] = '\0';
+    return C_OK;
 }
 
-void train_state_seal(safetensors_writer *w)
+int train_state_seal(safetensors_writer *w)
 {
     char hex[65];
     /* the key is counted in n_meta once it is there; count it now so both sides agree */
     safetensors_writer_meta(w, TRAIN_STATE_SEAL_KEY, "");
-    train_state_digest(w->n_meta, w->meta_keys, w->meta_values, w->n, w->tensors, hex);
+    if (train_state_digest(w->n_meta, w->meta_keys, w->meta_values, w->n, w->tensors, hex) != C_OK) return C_ERR;
     safetensors_writer_meta(w, TRAIN_STATE_SEAL_KEY, hex);
+    return C_OK;
 }
 
 int train_state_check_seal(const safetensors_file *f, const char *format)
@@ -76,7 +75,7 @@ int train_state_check_seal(const safetensors_file *f, const char *format)
     if (strcmp(f->meta_keys[f->n_meta - 1], TRAIN_STATE_SEAL_KEY))
         return err_msg(NULL, "checksum (%s) is not the last metadata entry", TRAIN_STATE_SEAL_KEY);
     char hex[65];
-    train_state_digest(f->n_meta, f->meta_keys, f->meta_values, f->n_tensors, f->tensors, hex);
+    if (train_state_digest(f->n_meta, f->meta_keys, f->meta_values, f->n_tensors, f->tensors, hex) != C_OK) return C_ERR;
     if (strcmp(hex, seal)) return err_msg(NULL, "checksum mismatch (%s): the file is corrupt", TRAIN_STATE_SEAL_KEY);
     return C_OK;
 }

@@ -16,11 +16,11 @@
 #define TRAIN_STATE_MAX_PHASES 16
 
 /* The SHA-256 (64 hex digits) of n_meta pairs (the one named TRAIN_STATE_SEAL_KEY left out)
- * and n tensors, as described above. */
-void train_state_digest(int n_meta, char *const *keys, char *const *values, int n, const safetensors_tensor *t,
-                        char hex[65]);
-/* Adds the seal to w (after every other tensor and metadata pair). */
-void train_state_seal(safetensors_writer *w);
+ * and n tensors, as described above. C_ERR (one line) when out of memory. */
+int train_state_digest(int n_meta, char *const *keys, char *const *values, int n, const safetensors_tensor *t,
+                       char hex[65]);
+/* Adds the seal to w (after every other tensor and metadata pair). C_ERR (one line) when out of memory. */
+int train_state_seal(safetensors_writer *w);
 
 /* C_OK when f's format is `format` and its seal matches; else C_ERR after one err_msg (where
  * NULL: the caller names the file). */
