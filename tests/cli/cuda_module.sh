@@ -140,4 +140,9 @@ if [ -x "$INFER" ]; then
   then pass broken_gpu_fails_net_inference_case
   else fail broken_gpu_fails_net_inference_case "rc $rc: $(grep -E '^(FAIL|SKIP)' "$TMP/infer.out" | head -n 3)"; fi
 fi
+# tests/cli/cuda_train.sh counts the same as a failure (it used to skip when CUDA did not start).
+PATH="$TMP/smi:$PATH" BUILD=$BUILD bash "$ROOT/tests/cli/cuda_train.sh" >"$TMP/ct.out" 2>&1; rc=$?
+if [ "$rc" -ne 0 ] && grep -q '^FAIL: cuda_probe: a GPU is visible but DEVICE=cuda train failed' "$TMP/ct.out" && ! grep -q '^SKIP' "$TMP/ct.out"
+then pass broken_gpu_fails_cuda_train_sh
+else fail broken_gpu_fails_cuda_train_sh "rc $rc: $(grep -E '^(FAIL|SKIP)' "$TMP/ct.out" | head -n 3)"; fi
 finish
