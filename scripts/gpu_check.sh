@@ -2,7 +2,9 @@
 # gpu_check.sh [LOGDIR]: the first run of the CUDA backend on a lent GPU, in under 10 minutes.
 # Steps, in this order, one summary line each (`STEP n name: PASS|FAIL|SKIP: what [seconds]`),
 # with each step's full output in LOGDIR/<n>-<name>.log (default gpu-check/):
-#   1 probe        nvidia-smi, the driver and runtime versions the module reports, ldd of the module
+#   1 probe        nvidia-smi (driver version, the CUDA version it supports), nvcc, the libraries
+#                  ldconfig knows; after step 2, the module's ldd and the versions it reports
+#                  (driver, runtime, cuDNN, cuBLAS, device) as one "gpu_check: ..." line
 #   2 build        a fresh build into build-gpu/ (make -j, BUILD=build-gpu; build/ is not touched)
 #   3 backend_ops  tests/run test_backend_ops: a "GPU:" line and no CUDA SKIP
 #   4 cuda_train   tests/run test_cuda_train
@@ -62,6 +64,7 @@ t0=$SECONDS
   echo "== nvcc"; (command -v nvcc || ls /usr/local/cuda/bin/nvcc) 2>&1; nvcc --version 2>&1 || /usr/local/cuda/bin/nvcc --version 2>&1
   echo "== /dev/nvidia*"; ls -l /dev/nvidia* 2>&1
   echo "== ldconfig"; ldconfig -p 2>/dev/null | grep -E 'libcuda\.so|libcudart|libcublas|libcudnn'
+  for m in "$ROOT"/build/lib/cifar-cuda.so; do [ -f "$m" ] && { echo "== ldd $m (the tree as copied)"; ldd "$m"; }; done
 } >"$LOG/1-probe.log" 2>&1
 drv=$(nvidia-smi --query-gpu=driver_version,name,compute_cap --format=csv,noheader 2>/dev/null | head -n 1)
 cuda_drv=$(nvidia-smi 2>/dev/null | grep -o 'CUDA Version: [0-9.]*' | head -n 1)

@@ -31,6 +31,10 @@ const cuda_probe *backend_cuda_probe(const char **why);
  * what a too-old driver needs. Into buf[cap]; returns buf. */
 const char *backend_cuda_describe(const cuda_probe *p, char *buf, size_t cap);
 
+/* 1 when the NVIDIA driver's library (libcuda.so.1) can be loaded: without it there is no GPU
+ * to use, whatever the module would say (checked without loading the module). */
+int backend_cuda_driver_installed(void);
+
 /* 1 when the module loads and its probe found a working device (prints nothing). */
 int backend_cuda_available(void);
 

@@ -123,6 +123,14 @@ const char *backend_cuda_describe(const cuda_probe *p, char *buf, size_t cap)
     return buf;
 }
 
+int backend_cuda_driver_installed(void)
+{
+    static int known = -1;
+    /* kept open: the runtime loads the same library when the module starts */
+    if (known < 0) known = dlopen("libcuda.so.1", RTLD_LAZY | RTLD_LOCAL) != NULL;
+    return known;
+}
+
 int backend_cuda_available(void)
 {
     const cuda_probe *p = backend_cuda_probe(NULL);
@@ -208,6 +216,7 @@ int backend_cuda_start_if_visible(backend *be, int deterministic, int allow_tf32
     int rc = backend_cuda_init_ex(be, 0, deterministic, allow_tf32);
     err_capture(NULL, 0);
     if (rc == C_OK) return 1;
-    snprintf(why, cap, "a GPU is visible (%s) but the CUDA backend did not start: %s", seen, line);
+    snprintf(why, cap, "a GPU is visible (%s) but the CUDA backend did not start: %s", seen,
+             strncmp(line, "cuda: ", 6) ? line : line + 6);
     return -1;
 }

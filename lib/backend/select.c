@@ -9,10 +9,13 @@
 
 /* auto: the GPU when the module loads and finds a working device; no driver or no device is
  * the CPU without a word (so is a build without the module); anything else is the CPU with one
- * line saying why. */
+ * line saying why. Without a driver (no libcuda.so.1 to load) the module is not even loaded, so
+ * a CPU node lacking the GPU libraries stays quiet; $CIFAR_CUDA_MODULE always loads it. */
 static int auto_wants_cuda(const char *where)
 {
-    if (backend_cuda_built() != 1 && !getenv("CIFAR_CUDA_MODULE")) return 0;
+    int forced = getenv("CIFAR_CUDA_MODULE") != NULL;
+    if (backend_cuda_built() != 1 && !forced) return 0;
+    if (!forced && !backend_cuda_driver_installed()) return 0;
     const char *why;
     const cuda_probe *p = backend_cuda_probe(&why);
     char desc[768];

@@ -4,7 +4,8 @@
  *
  * auto and cuda load the CUDA module (backend/cuda_init.h); cpu never does. auto takes the GPU
  * when the module loads and finds a working device, and the CPU otherwise: silently when there is
- * no driver or no device (or the build made no module), with one warning line saying why for
+ * no driver (libcuda.so.1 not loadable: the module is then not loaded at all) or no device (or
+ * the build made no module), with one warning line saying why for
  * anything else (the module or a library it needs is missing, the driver is older than the
  * runtime, the device fails to start). cuda is an error in every one of those cases. */
 #ifndef BACKEND_SELECT_H

@@ -85,6 +85,12 @@ if ! ldconfig -p 2>/dev/null | grep -q 'libcuda\.so\.1 '; then
   expect_error no_driver_cuda_is_one_line 'cuda requested but no CUDA device is visible \(no NVIDIA driver is installed.*runtime [0-9]+\.[0-9]' \
     env "$PROBE" --select cuda
   auto_quiet no_driver_auto_is_cpu
+  # ... without loading the module at all (a CPU node without the GPU libraries stays quiet)
+  if LD_DEBUG=files "$PROBE" --select auto 2>&1 | grep -q 'cifar-cuda\.so'; then
+    fail no_driver_auto_loads_no_module "DEVICE=auto loaded the module on a machine without a driver"
+  else pass no_driver_auto_loads_no_module; fi
+  if LD_DEBUG=files "$PROBE" --select cuda 2>&1 | grep -q 'file=.*cifar-cuda\.so'; then pass no_driver_cuda_loads_module
+  else fail no_driver_cuda_loads_module "LD_DEBUG=files shows no cifar-cuda.so under DEVICE=cuda (so the previous case proves nothing)"; fi
 else
   skip no_driver_cuda_is_one_line "an NVIDIA driver is installed here"
 fi
