@@ -80,7 +80,9 @@ if timeout "$(($(left) - 240))" make -j"$JOBS" BUILD=$BUILD all >"$LOG/2-build.l
     miss=$(ldd "$MOD" | grep 'not found' | xargs)
     prog=$(ldd "$BIN/train" | grep -Eo 'lib(cudart|cublas|cudnn)[^ ]*' | xargs)
     { echo "== ldd $MOD"; ldd "$MOD"; echo "== ldd $BIN/train"; ldd "$BIN/train"; } >>"$LOG/1-probe.log"
-    if [ -z "$miss" ] && [ -z "$prog" ]; then step 2 build PASS "module built; ldd: $l train links no CUDA" "$t0"
+    CUO=$(command -v cuobjdump || ls /usr/local/cuda/bin/cuobjdump 2>/dev/null)
+    code=${CUO:+$( { "$CUO" --list-elf "$MOD"; "$CUO" --list-ptx "$MOD"; } 2>/dev/null | grep -oE '\.sm_[0-9]+\.(cubin|ptx)' | sort | uniq -c | xargs)}
+    if [ -z "$miss" ] && [ -z "$prog" ]; then step 2 build PASS "module built (code: ${code:-no cuobjdump}); ldd: $l train links no CUDA" "$t0"
     else step 2 build FAIL "ldd: ${miss:+missing: $miss; }${prog:+train links: $prog}" "$t0"; fi
   else
     step 2 build FAIL "no $BUILD/lib/cifar-cuda.so: $(grep -m 1 '^cuda:' "$LOG/2-build.log")" "$t0"
