@@ -48,6 +48,10 @@ int backend_cuda_available(void);
  * backend_free. */
 int backend_cuda_init(backend *be, int device, int deterministic);
 int backend_cuda_init_ex(backend *be, int device, int deterministic, int allow_tf32);
+/* The same printing nothing on failure: the line goes into why[cap] (for callers that say it
+ * their own way, e.g. "device: cuda requested but <why>"). A failure of the module's own start
+ * (a failing CUDA, cuDNN or cuBLAS call) carries the device and the four versions. */
+int backend_cuda_init_why(backend *be, int device, int deterministic, int allow_tf32, char *why, size_t cap);
 
 /* The device's name, e.g. "NVIDIA H100 80GB HBM3 (sm_90)" ("" for another backend). */
 const char *backend_cuda_device_name(const backend *be);

@@ -148,23 +148,47 @@ static void report_found(const cuda_probe *p)
             p->cublas / 100 % 100, p->cublas % 100, mod_path);
 }
 
+int backend_cuda_init_why(backend *be, int device, int deterministic, int allow_tf32, char *why, size_t cap)
+{
+    why[0] = 0;
+    if (CUDA_MODULE_BUILT != 1 && !getenv("CIFAR_CUDA_MODULE")) {
+        snprintf(why, cap, "this build has no CUDA backend (%s)",
+                 CUDA_MODULE_BUILT < 0 ? "built with NO_CUDA=1" : "make found no nvcc, cuDNN or cuBLAS: its first line says which");
+        return C_ERR;
+    }
+    const char *load_why;
+    const cuda_probe *p = backend_cuda_probe(&load_why);
+    if (!p) {
+        snprintf(why, cap, "%s", load_why);
+        return C_ERR;
+    }
+    char desc[768];
+    if (p->status != CUDA_PROBE_OK) {
+        backend_cuda_describe(p, desc, sizeof desc);
+        if (p->status == CUDA_PROBE_NO_GPU) snprintf(why, cap, "no CUDA device is visible (%s)", desc);
+        else snprintf(why, cap, "CUDA does not work: %s", desc);
+        return C_ERR;
+    }
+    /* the module's own line (the failing call) with the versions it ran under */
+    char line[1024] = "";
+    err_capture(line, sizeof line);
+    int rc = mod->init(be, device, deterministic, allow_tf32);
+    err_capture(NULL, 0);
+    if (rc == C_OK) {
+        report_found(p);
+        return C_OK;
+    }
+    char d[16], r[16];
+    snprintf(why, cap, "%s (on %s; driver %s, runtime %s, cuDNN %zu, cuBLAS %d)", strncmp(line, "cuda: ", 6) ? line : line + 6,
+             p->device, cuda_ver(p->driver, d, sizeof d), cuda_ver(p->runtime, r, sizeof r), p->cudnn, p->cublas);
+    return C_ERR;
+}
+
 int backend_cuda_init_ex(backend *be, int device, int deterministic, int allow_tf32)
 {
-    if (CUDA_MODULE_BUILT != 1 && !getenv("CIFAR_CUDA_MODULE"))
-        return err_msg("cuda", "this build has no CUDA backend (%s)",
-                       CUDA_MODULE_BUILT < 0 ? "built with NO_CUDA=1"
-                                             : "make found no nvcc, cuDNN or cuBLAS: its first line says which");
-    const char *why;
-    const cuda_probe *p = backend_cuda_probe(&why);
-    if (!p) return err_msg("cuda", "%s", why);
-    char desc[768];
-    if (p->status == CUDA_PROBE_NO_GPU)
-        return err_msg("cuda", "no CUDA device is visible (%s)", backend_cuda_describe(p, desc, sizeof desc));
-    if (p->status != CUDA_PROBE_OK)
-        return err_msg("cuda", "CUDA does not work: %s", backend_cuda_describe(p, desc, sizeof desc));
-    if (mod->init(be, device, deterministic, allow_tf32) != C_OK) return C_ERR;
-    report_found(p);
-    return C_OK;
+    char why[1536];
+    if (backend_cuda_init_why(be, device, deterministic, allow_tf32, why, sizeof why) == C_OK) return C_OK;
+    return err_msg("cuda", "%s", why);
 }
 
 int backend_cuda_init(backend *be, int device, int deterministic)
@@ -211,12 +235,8 @@ int backend_cuda_start_if_visible(backend *be, int deterministic, int allow_tf32
                                                         : "no GPU visible (and this build has no CUDA module)");
         return 0;
     }
-    char line[1024] = "";
-    err_capture(line, sizeof line);
-    int rc = backend_cuda_init_ex(be, 0, deterministic, allow_tf32);
-    err_capture(NULL, 0);
-    if (rc == C_OK) return 1;
-    snprintf(why, cap, "a GPU is visible (%s) but the CUDA backend did not start: %s", seen,
-             strncmp(line, "cuda: ", 6) ? line : line + 6);
+    char line[1536];
+    if (backend_cuda_init_why(be, 0, deterministic, allow_tf32, line, sizeof line) == C_OK) return 1;
+    snprintf(why, cap, "a GPU is visible (%s) but the CUDA backend did not start: %s", seen, line);
     return -1;
 }

@@ -38,13 +38,8 @@ int backend_select_ex(backend *be, const char *device_pref, int threads, int det
     if (!want_cuda) return backend_cpu_init(be, threads);
     const char *tf = getenv("CUDA_TF32");
     int tf32 = !(tf && !strcmp(tf, "0"));
-    /* the one line of a failure, said once, as this choice's */
-    char line[1024];
-    err_capture(line, sizeof line);
-    int rc = backend_cuda_init_ex(be, 0, deterministic, tf32);
-    err_capture(NULL, 0);
-    if (rc == C_OK) return C_OK;
-    const char *why = strncmp(line, "cuda: ", 6) ? line : line + 6;
+    char why[1536];
+    if (backend_cuda_init_why(be, 0, deterministic, tf32, why, sizeof why) == C_OK) return C_OK;
     if (!is_auto) return err_msg(where, "cuda requested but %s", why);
     /* auto with a working device whose backend still fails to start: the CPU, and one line */
     err_warn(where, "auto: running on the CPU: %s", why);
