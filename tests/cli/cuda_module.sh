@@ -8,7 +8,8 @@
 #   and both versions, and one "running on the CPU" line under auto; a missing module, or a
 #   missing library of the module, is one line naming it;
 # - a visible GPU (a stub nvidia-smi on PATH listing one) whose CUDA does not start makes every
-#   GPU case of test_cuda_train and test_net_inference FAIL, never SKIP.
+#   GPU case of test_cuda_train, test_net_inference, test_backend_ops and cuda_train.sh FAIL,
+#   never SKIP.
 source "$(dirname "$0")/../lib.sh"
 MOD=$ROOT/$BUILD/lib/cifar-cuda.so
 PROBE=$ROOT/$BUILD/tests/unit/test_cuda_train
@@ -145,6 +146,15 @@ if [ -x "$INFER" ]; then
   if [ "$rc" -ne 0 ] && grep -q '^FAIL: cuda_eval_equals_training_net: a GPU is visible' "$TMP/infer.out" && ! grep -q '^SKIP: cuda' "$TMP/infer.out"
   then pass broken_gpu_fails_net_inference_case
   else fail broken_gpu_fails_net_inference_case "rc $rc: $(grep -E '^(FAIL|SKIP)' "$TMP/infer.out" | head -n 3)"; fi
+fi
+OPS=$ROOT/$BUILD/tests/ops/test_backend_ops
+if [ -x "$OPS" ]; then   # the generic CPU path only: the CUDA half is what is checked here
+  PATH="$TMP/smi:$PATH" CPU_MAX_ISA=generic "$OPS" >"$TMP/ops.out" 2>&1; rc=$?
+  nf=$(grep -c '^FAIL: .* on cuda: a GPU is visible (nvidia-smi -L' "$TMP/ops.out")
+  ncase=$(grep -c '^  .* (cpu generic)$' "$TMP/ops.out")
+  if [ "$rc" -ne 0 ] && [ "$nf" -gt 0 ] && [ "$nf" -eq "$ncase" ] && ! grep -q '^SKIP' "$TMP/ops.out"
+  then pass "broken_gpu_fails_backend_ops_cases ($nf of $ncase cases FAIL on cuda)"
+  else fail broken_gpu_fails_backend_ops_cases "rc $rc, $nf FAIL lines for $ncase cases: $(grep -m 2 -E '^(FAIL|SKIP)' "$TMP/ops.out")"; fi
 fi
 # tests/cli/cuda_train.sh counts the same as a failure (it used to skip when CUDA did not start).
 PATH="$TMP/smi:$PATH" BUILD=$BUILD bash "$ROOT/tests/cli/cuda_train.sh" >"$TMP/ct.out" 2>&1; rc=$?
