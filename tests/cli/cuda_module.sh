@@ -130,6 +130,12 @@ ${CC:-cc} -shared -fPIC -o "$TMP/libcifar_gone.so" "$TMP/gone.c" &&
 expect_error missing_library_is_named 'cuda requested but cannot load the CUDA module .*fake\.so: libcifar_gone\.so: cannot open shared object file' \
   env CIFAR_CUDA_MODULE="$TMP/fake.so" "$PROBE" --select cuda
 
+# A module from another build (another ABI): refused with one line, not called.
+echo 'static const int t[8] = { 999 }; const void *cifar_cuda_module(int abi, void *msg) { (void)abi; (void)msg; return t; }' >"$TMP/other.c"
+${CC:-cc} -shared -fPIC -o "$TMP/other.so" "$TMP/other.c"
+expect_error other_build_module_is_refused 'cuda requested but the CUDA module .*other\.so was built from other sources than this program' \
+  env CIFAR_CUDA_MODULE="$TMP/other.so" "$PROBE" --select cuda
+
 # A visible GPU (stub nvidia-smi) without a working CUDA: the GPU cases FAIL.
 mkdir -p "$TMP/smi"
 printf '#!/bin/sh\n[ "$1" = -L ] && echo "GPU 0: NVIDIA H100 80GB HBM3 (UUID: GPU-stub)"\n' >"$TMP/smi/nvidia-smi"
