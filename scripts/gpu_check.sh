@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # gpu_check.sh [LOGDIR]: the first run of the CUDA backend on a lent GPU, in under 10 minutes.
 # Steps, in this order, one summary line each (`STEP n name: PASS|FAIL|SKIP: what [seconds]`),
-# with each step's full output in LOGDIR/<n>-<name>.log (default gpu-check/):
+# with each step's full output in LOGDIR/<n>-<name>.log (default build/gpu-check/):
 #   1 probe        nvidia-smi (driver version, the CUDA version it supports), nvcc, the libraries
 #                  ldconfig knows; after step 2, the module's ldd and the versions it reports
 #                  (driver, runtime, cuDNN, cuBLAS, device) as one "gpu_check: ..." line
-#   2 build        a fresh build into build-gpu/ (make -j, BUILD=build-gpu; build/ is not touched)
+#   2 build        a fresh build into build/gpu/ (make -j BUILD=build/gpu; the rest of build/ is not touched)
 #   3 backend_ops  tests/run test_backend_ops: a "GPU:" line and no CUDA SKIP
 #   4 cuda_train   tests/run test_cuda_train
 #   5 inference    tests/run test_net_inference
@@ -13,19 +13,19 @@
 #   7 airbench94   params/quick/airbench94.json on cuda, deterministic, graphs on and off (the
 #                  checkpoints must be the same bytes, no "could not record" warning), and its
 #                  first losses against a CPU run
-#   8 memcheck     compute-sanitizer memcheck on build-gpu/tests/ops/test_backend_ops, if the tool
+#   8 memcheck     compute-sanitizer memcheck on build/gpu/tests/ops/test_backend_ops, if the tool
 #                  is there and time is left
 # The last line counts the steps. Its output is what the GPU issue starts from. Exit status:
 # nonzero when any step failed. GPU_CHECK_REUSE=1 (a dry run on a machine without a GPU) uses
-# build/ as it is instead of the fresh build-gpu/.
+# build/ as it is instead of a fresh build/gpu/.
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT" || exit 1
-LOG=${1:-gpu-check}
+LOG=${1:-build/gpu-check}
 mkdir -p "$LOG"
 LOG=$(cd "$LOG" && pwd)
 BUDGET=${GPU_CHECK_BUDGET:-570}            # seconds for everything (the lease is 10 minutes)
-export BUILD=build-gpu
+export BUILD=build/gpu
 [ -n "${GPU_CHECK_REUSE:-}" ] && BUILD=build
 BIN=$ROOT/$BUILD/bin
 MOD=$ROOT/$BUILD/lib/cifar-cuda.so
