@@ -11,6 +11,8 @@
 #   GPU case of test_cuda_train, test_net_inference, test_backend_ops and cuda_train.sh FAIL,
 #   never SKIP.
 source "$(dirname "$0")/../lib.sh"
+# it tests the device choice itself: the DEVICE=cpu that tests/lib.sh pins for byte comparisons is not wanted here
+unset DEVICE
 MOD=$ROOT/$BUILD/lib/cifar-cuda.so
 PROBE=$ROOT/$BUILD/tests/unit/test_cuda_train
 INFER=$ROOT/$BUILD/tests/unit/test_net_inference
