@@ -17,6 +17,8 @@
 # lib/sweep/sweep_plan.h; more in docs/cluster.md.
 
 SWEEP_DIR  ?= sweeps
+$(call check_path,SWEEP_DIR)
+$(call check_names,SWEEP)
 SWEEP_ALL  := $(sort $(patsubst $(SWEEP_DIR)/%.json,%,$(wildcard $(SWEEP_DIR)/*.json)))
 SWEEPS_RUN := $(strip $(if $(filter sweeps,$(MAKECMDGOALS)),$(SWEEP_ALL),$(SWEEP)))
 
@@ -24,12 +26,14 @@ ifneq ($(filter sweep sweeps sweep-plan,$(MAKECMDGOALS)),)
 ifeq ($(SWEEPS_RUN),)
 $(error make sweep needs SWEEP=<name>, one of: $(or $(SWEEP_ALL),(no sweeps/*.json yet)); `make sweeps` runs them all)
 endif
+$(foreach s,$(sort $(SWEEPS_RUN)),$(if $(word 2,$(filter $(s),$(SWEEPS_RUN))),\
+  $(error SWEEP=$(SWEEP): $(s) is named $(words $(filter $(s),$(SWEEPS_RUN))) times (name each sweep once))))
 $(foreach s,$(SWEEPS_RUN),$(if $(wildcard $(SWEEP_DIR)/$(s).json),,$(error SWEEP=$(s): no $(SWEEP_DIR)/$(s).json (sweeps: $(SWEEP_ALL)))))
 include $(SWEEPS_RUN:%=$(ART)/sweeps/%/points.mk)
 endif
 
 $(ART)/sweeps/%/points.mk: $(SWEEP_DIR)/%.json $(BUILD)/bin/sweep
-	$(call launch,SWEEP,sweep)$(BUILD)/bin/sweep --sweep $(SWEEP_DIR)/$*.json --params-dir $(PARAMS) --out $(@D)
+	$(call launch,SWEEP,sweep)$(BUILD)/bin/sweep --sweep $(SWEEP_DIR)/$*.json --params-dir $(PARAMS) --out $(@D)$(call launched,SWEEP)
 
 # Threads per point: THREADS when given (command line or environment); else the
 # --cpus-per-task=N of LAUNCH_TRAIN when it has one; else, under make -jN, the cores divided
@@ -53,13 +57,13 @@ SWEEP_EVALS += $$(SWEEP_EVALS_$(1)) $$(SWEEP_POINTS_$(1):%=$(ART)/sweeps/$(1)/%.
 $(ART)/sweeps/$(1)/%.ckpt $(ART)/sweeps/$(1)/%.metrics.json $(ART)/sweeps/$(1)/%.summary.json: \
 		$(ART)/sweeps/$(1)/%.params.json models/$(SWEEP_MODEL_$(1)).json $(ART)/stats.json $(DATA_OUT) $(BUILD)/bin/train
 	$$(call launch,TRAIN,train)$(BUILD)/bin/train --model models/$(SWEEP_MODEL_$(1)).json --params $$< $$(SWEEP_ARGS) \
-	  --ckpt $$(@D)/$$*.ckpt --metrics $$(@D)/$$*.metrics.json --summary $$(@D)/$$*.summary.json
+	  --ckpt $$(@D)/$$*.ckpt --metrics $$(@D)/$$*.metrics.json --summary $$(@D)/$$*.summary.json$$(call launched,TRAIN)
 
 $(ART)/sweeps/$(1)/%.eval.json $(ART)/sweeps/$(1)/%.probs.safetensors: $(ART)/sweeps/$(1)/%.ckpt \
 		models/$(SWEEP_MODEL_$(1)).json $(call eval_params,$(SWEEP_MODEL_$(1))) $(ART)/stats.json $(ART)/data/test.safetensors $(BUILD)/bin/evaluate
 	$$(call launch,EVALUATE,evaluate)$(BUILD)/bin/evaluate --model models/$(SWEEP_MODEL_$(1)).json --ckpt $$< \
 	  --params $(call eval_params,$(SWEEP_MODEL_$(1))) --data $(ART)/data --stats $(ART)/stats.json --threads $$(SWEEP_THREADS) \
-	  --eval $$(@D)/$$*.eval.json --probs $$(@D)/$$*.probs.safetensors
+	  --eval $$(@D)/$$*.eval.json --probs $$(@D)/$$*.probs.safetensors$$(call launched,EVALUATE)
 endef
 SWEEP_EVALS :=
 $(foreach s,$(SWEEPS_RUN),$(if $(SWEEP_MODEL_$(s)),$(eval $(call sweep_rules,$(s)))))
