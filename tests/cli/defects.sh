@@ -163,6 +163,21 @@ elif ! grep -q "^make: $I/m5/cifar.tgz: LAUNCH_FETCH exited 0 but it was not wri
 else pass make_launcher_runs_nothing; fi
 if "${MK22[@]}" ART="$I/m6" CIFAR_URL="file://$TMP/a.tgz" LAUNCH='env --' "$I/m6/cifar.tgz" >/dev/null 2>&1 &&
    cmp -s "$TMP/a.tgz" "$I/m6/cifar.tgz"; then pass make_launcher_prefix_runs; else fail make_launcher_prefix_runs "LAUNCH='env --' did not fetch"; fi
+# A full disk (a 1 MiB tmpfs, filled; root only): stats and evaluate end with one line naming the
+# file and ENOSPC, exit nonzero and leave nothing behind (sort and train: tests/cli/commit_data.sh).
+FULL=$I/full
+if [ "$(id -u)" = 0 ] && mkdir -p "$FULL" && mount -t tmpfs -o size=1m tmpfs "$FULL" 2>/dev/null; then
+  dd if=/dev/zero of="$FULL/filler" bs=4k count=1024 >/dev/null 2>&1
+  expect_error full_disk_stats "stats: $FULL/s\\.json: write failed: No space left on device" \
+    "$BIN/stats" --data "$D/train.safetensors" --out "$FULL/s.json"
+  err=$("$BIN/evaluate" --model "$TMP/simplenet.json" --ckpt "$TMP/good.ckpt" --params "$ROOT/params/quick/eval.json" \
+          --data "$D" --stats "$A/stats.json" --threads 2 --eval "$FULL/x.eval.json" --probs "$FULL/x.probs.safetensors" 2>&1 >/dev/null)
+  rc=$? left=$(ls "$FULL" | grep -v '^filler$')
+  umount "$FULL"
+  if [ $rc -ne 0 ] && printf '%s\n' "$err" | grep -q "^evaluate: $FULL/x\\.probs\\.safetensors: write failed: No space left on device$" &&
+     [ "$(printf '%s\n' "$err" | grep -vc ' pass\| view ')" = 1 ] && [ -z "$left" ]; then pass full_disk_evaluate
+  else fail full_disk_evaluate "exit $rc, left '$left': $(printf '%s' "$err" | tail -n 2)"; fi
+else skip full_disk "not root, or no tmpfs"; fi
 # ==== end of the issue 22b block
 
 # --- report: NaN probabilities beside an evaluation are refused, naming file and tensor; and
