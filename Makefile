@@ -66,7 +66,9 @@ check_count = $(if $(call strip_chars,$($(1)),0 1 2 3 4 5 6 7 8 9 $(2)),\
                 $(call value_refuse,$(1),must be a whole number$(if $(2), (or a comma-separated list))))
 check_line  = $(if $(findstring $(newline),$($(1))),$(call value_refuse,$(1),must be one line))
 , := ,
-$(foreach v,PROFILE ARCH,$(call check_names,$(v))$(if $(word 2,$($(v))),$(call value_refuse,$(v),must be one name)))
+# (ARCH and SWEEP are checked where they are used, mk/models.mk and mk/sweep.mk: an ARCH=amd64 in the
+# environment of an unrelated make must not stop it)
+$(call check_names,PROFILE)$(if $(word 2,$(PROFILE)),$(call value_refuse,PROFILE,must be one name))
 $(foreach v,BUILD DEPS_STAMP,$(call check_path,$(v)))
 $(call check_line,DEPS_EXTRA)
 

@@ -18,11 +18,11 @@
 
 SWEEP_DIR  ?= sweeps
 $(call check_path,SWEEP_DIR)
-$(call check_names,SWEEP)
 SWEEP_ALL  := $(sort $(patsubst $(SWEEP_DIR)/%.json,%,$(wildcard $(SWEEP_DIR)/*.json)))
 SWEEPS_RUN := $(strip $(if $(filter sweeps,$(MAKECMDGOALS)),$(SWEEP_ALL),$(SWEEP)))
 
 ifneq ($(filter sweep sweeps sweep-plan,$(MAKECMDGOALS)),)
+$(call check_names,SWEEP)
 ifeq ($(SWEEPS_RUN),)
 $(error make sweep needs SWEEP=<name>, one of: $(or $(SWEEP_ALL),(no sweeps/*.json yet)); `make sweeps` runs them all)
 endif
@@ -46,6 +46,9 @@ SWEEP_THREADS  = $(strip $(if $(filter command line environment override,$(origi
                    $(if $(SWEEP_CPUS),$(firstword $(SWEEP_CPUS)),\
                    $(if $(filter -j%,$(MAKEFLAGS)),\
                      $(if $(SWEEP_JOBS),$(shell n=$$(( $(SWEEP_NPROC) / $(SWEEP_JOBS) )); echo $$(( n > 0 ? n : 1 ))),1),0))))
+# a count pasted into every point's command: LAUNCH_TRAIN='srun --cpus-per-task=8;x' must not run x in evaluate's
+$(if $(call strip_chars,$(SWEEP_CPUS),0 1 2 3 4 5 6 7 8 9),\
+  $(call value_refuse,LAUNCH_TRAIN,--cpus-per-task= must be a whole number))
 SWEEP_ARGS     = --data $(ART)/data --stats $(ART)/stats.json --threads $(SWEEP_THREADS)
 
 # $(call sweep_rules,NAME): the train and evaluate rules of one sweep's points (the same programs

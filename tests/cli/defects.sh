@@ -144,13 +144,18 @@ refuse profile_quote "PROFILE=a'b: a name is letters" "PROFILE=a'b"
 refuse profile_dotdot 'PROFILE=\.\.: a name is letters' PROFILE=..
 refuse profile_two_words 'PROFILE=a b: must be one name' 'PROFILE=a b'
 refuse archs_semicolon 'ARCHS=simplenet;true: a name' 'ARCHS=simplenet;true'
-refuse arch_subst 'ARCH=\$\(true\): a name' 'ARCH=$$(true)'
 refuse art_blank "ART=$I/a b: a path here is one word" "ART=$I/a b"
 refuse rep_quote "REP=r'x: a path here" "REP=r'x"
 refuse params_colon 'PARAMS=p:q: a path here' 'PARAMS=p:q'
 refuse threads_command 'THREADS=1;true: must be a whole number' 'THREADS=1;true'
 refuse url_newline 'CIFAR_URL=a\\nb: must be one line' "CIFAR_URL=a${nl}b"
 refuse launch_newline 'LAUNCH=srun\\ntrue: must be one line' "LAUNCH=srun${nl}true"
+# ARCH (make summary) ran a $(...) in its for loop; a --cpus-per-task= of LAUNCH_TRAIN is pasted into
+# every sweep point's evaluate command as its thread count
+expect_error make_refuses_arch_subst '\*\*\* ARCH=\$\(touch [^ ]*pwned3\): a name' "${MK22[@]}" summary "ARCH=\$\$(touch $I/pwned3)"
+[ ! -e "$I/pwned3" ] && pass make_arch_not_executed || fail make_arch_not_executed "ARCH's \$(...) ran"
+expect_error make_refuses_launch_cpus '\*\*\* LAUNCH_TRAIN=srun --cpus-per-task=8;true: --cpus-per-task= must be a whole number' \
+  "${MK22[@]}" -n sweep-plan SWEEP=lr PROFILE=quick ART="$I/m3" 'LAUNCH_TRAIN=srun --cpus-per-task=8;true'
 [ ! -e "$I/m3" ] && pass make_refusals_write_nothing || fail make_refusals_write_nothing "$(find "$I/m3" | head -n 3 | xargs)"
 # LAUNCH is a command prefix by design (word-split, run as is). A launcher that fails fails the
 # target; one that exits 0 without running the program (LAUNCH=true) left make "done" with no file.
