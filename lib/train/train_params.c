@@ -241,8 +241,8 @@ int train_params_load(const char *path, train_params *p)
     /* a freeze at or past the schedule's end never happens: the tensor would train throughout */
     for (int i = 0; i < p->n_freeze; i++)
         if (p->freeze[i].after_epochs >= train_params_epochs(p)) {
-            err_msg(path, "freeze[%d].after_epochs: %ld is not before the end of the schedule (%ld epochs): %s would never be frozen",
-                    i, p->freeze[i].after_epochs, train_params_epochs(p), p->freeze[i].tensor);
+            err_msg(path, "freeze[%d].after_epochs: %ld is not before the end of the schedule (%ld epochs): "
+                    "%s would never be frozen", i, p->freeze[i].after_epochs, train_params_epochs(p), p->freeze[i].tensor);
             goto out;
         }
     rc = C_OK;
