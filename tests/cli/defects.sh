@@ -118,6 +118,73 @@ MODEL=$M expect_error evaluate_input_mismatch 'evaluate: .*data/test\.safetensor
   evaluate "$TMP/good.ckpt"
 if ls "$O"/x.* >/dev/null 2>&1; then fail refused_evaluations_write_nothing "$(ls "$O")"; else pass refused_evaluations_write_nothing; fi
 
+# ==== issue 22 items 7-8 and its hostile pass (wt-issue22b): make variables, params/model keys,
+# eval params, launchers. Self-contained: uses $TMP/i22b/ and the helpers above only.
+I=$TMP/i22b
+mkdir -p "$I"
+MK22=(make --no-print-directory -C "$ROOT")
+# item 7: a quote in CIFAR_URL broke the recipe's quoting (sh: Unterminated quoted string); a
+# quoted $(...) in it ran. Now the value reaches fetch as one word, and the stamp holds it as is.
+cp "$TMP/a.tgz" "$I/x'y.tgz"
+if "${MK22[@]}" ART="$I/m1" "CIFAR_URL=file://$I/x'y.tgz" "$I/m1/cifar.tgz" >"$I/m1.log" 2>&1 &&
+   cmp -s "$TMP/a.tgz" "$I/m1/cifar.tgz" && [ "$(cat "$I/m1/fetch.url")" = "file://$I/x'y.tgz" ]; then pass make_url_with_quote
+else fail make_url_with_quote "$(tail -n 2 "$I/m1.log")"; fi
+"${MK22[@]}" ART="$I/m2" "CIFAR_URL=file://$I/nosuch'\$\$(touch $I/pwned)'\`touch $I/pwned2\`" "$I/m2/cifar.tgz" >"$I/m2.log" 2>&1
+if [ -e "$I/pwned" ] || [ -e "$I/pwned2" ]; then fail make_url_not_executed "the URL's \$(...) ran"
+elif ! grep -q "^fetch: file://$I/nosuch'\$(touch $I/pwned)'\`touch $I/pwned2\`: " "$I/m2.log"; then fail make_url_not_executed "$(tail -n 2 "$I/m2.log")"
+else pass make_url_not_executed; fi
+# values that cannot be passed safely are refused with one line naming the variable, before anything runs
+nl='
+'
+refuse() { # name pattern VAR=value...
+  local name=$1 pattern=$2; shift 2
+  expect_error "make_refuses_$name" "\\*\\*\\* $pattern" "${MK22[@]}" ART="$I/m3" CIFAR_URL="file://$I/nosuch" "$@" "$I/m3/cifar.tgz"
+}
+refuse profile_quote "PROFILE=a'b: a name is letters" "PROFILE=a'b"
+refuse profile_dotdot 'PROFILE=\.\.: a name is letters' PROFILE=..
+refuse profile_two_words 'PROFILE=a b: must be one name' 'PROFILE=a b'
+refuse archs_semicolon 'ARCHS=simplenet;true: a name' 'ARCHS=simplenet;true'
+refuse art_blank "ART=$I/a b: a path here is one word" "ART=$I/a b"
+refuse rep_quote "REP=r'x: a path here" "REP=r'x"
+refuse params_colon 'PARAMS=p:q: a path here' 'PARAMS=p:q'
+refuse threads_command 'THREADS=1;true: must be a whole number' 'THREADS=1;true'
+refuse url_newline 'CIFAR_URL=a\\nb: must be one line' "CIFAR_URL=a${nl}b"
+refuse launch_newline 'LAUNCH=srun\\ntrue: must be one line' "LAUNCH=srun${nl}true"
+# ARCH (make summary) ran a $(...) in its for loop; a --cpus-per-task= of LAUNCH_TRAIN is pasted into
+# every sweep point's evaluate command as its thread count
+expect_error make_refuses_arch_subst '\*\*\* ARCH=\$\(touch [^ ]*pwned3\): a name' "${MK22[@]}" summary "ARCH=\$\$(touch $I/pwned3)"
+[ ! -e "$I/pwned3" ] && pass make_arch_not_executed || fail make_arch_not_executed "ARCH's \$(...) ran"
+expect_error make_refuses_launch_cpus '\*\*\* LAUNCH_TRAIN=srun --cpus-per-task=8;true: --cpus-per-task= must be a whole number' \
+  "${MK22[@]}" -n sweep-plan SWEEP=lr PROFILE=quick ART="$I/m3" 'LAUNCH_TRAIN=srun --cpus-per-task=8;true'
+[ ! -e "$I/m3" ] && pass make_refusals_write_nothing || fail make_refusals_write_nothing "$(find "$I/m3" | head -n 3 | xargs)"
+# LAUNCH is a command prefix by design (word-split, run as is). A launcher that fails fails the
+# target; one that exits 0 without running the program (LAUNCH=true) left make "done" with no file.
+if "${MK22[@]}" ART="$I/m4" CIFAR_URL="file://$TMP/a.tgz" LAUNCH=false "$I/m4/cifar.tgz" >/dev/null 2>&1 || [ -e "$I/m4/cifar.tgz" ]
+then fail make_launcher_fails "make exited 0 or left $I/m4/cifar.tgz"; else pass make_launcher_fails; fi
+if "${MK22[@]}" ART="$I/m5" CIFAR_URL="file://$TMP/a.tgz" LAUNCH=true "$I/m5/cifar.tgz" >/dev/null 2>"$I/m5.err"; then
+  fail make_launcher_runs_nothing "make exited 0 without $I/m5/cifar.tgz"
+elif ! grep -q "^make: $I/m5/cifar.tgz: LAUNCH_FETCH exited 0 but it was not written" "$I/m5.err"; then
+  fail make_launcher_runs_nothing "$(head -n 2 "$I/m5.err")"
+else pass make_launcher_runs_nothing; fi
+if "${MK22[@]}" ART="$I/m6" CIFAR_URL="file://$TMP/a.tgz" LAUNCH='env --' "$I/m6/cifar.tgz" >/dev/null 2>&1 &&
+   cmp -s "$TMP/a.tgz" "$I/m6/cifar.tgz"; then pass make_launcher_prefix_runs; else fail make_launcher_prefix_runs "LAUNCH='env --' did not fetch"; fi
+# A full disk (a 1 MiB tmpfs, filled; root only): stats and evaluate end with one line naming the
+# file and ENOSPC, exit nonzero and leave nothing behind (sort and train: tests/cli/commit_data.sh).
+FULL=$I/full
+if [ "$(id -u)" = 0 ] && mkdir -p "$FULL" && mount -t tmpfs -o size=1m tmpfs "$FULL" 2>/dev/null; then
+  dd if=/dev/zero of="$FULL/filler" bs=4k count=1024 >/dev/null 2>&1
+  expect_error full_disk_stats "stats: $FULL/s\\.json: write failed: No space left on device" \
+    "$BIN/stats" --data "$D/train.safetensors" --out "$FULL/s.json"
+  err=$("$BIN/evaluate" --model "$TMP/simplenet.json" --ckpt "$TMP/good.ckpt" --params "$ROOT/params/quick/eval.json" \
+          --data "$D" --stats "$A/stats.json" --threads 2 --eval "$FULL/x.eval.json" --probs "$FULL/x.probs.safetensors" 2>&1 >/dev/null)
+  rc=$? left=$(ls "$FULL" | grep -v '^filler$')
+  umount "$FULL"
+  if [ $rc -ne 0 ] && printf '%s\n' "$err" | grep -q "^evaluate: $FULL/x\\.probs\\.safetensors: write failed: No space left on device$" &&
+     [ "$(printf '%s\n' "$err" | grep -vc ' pass\| view ')" = 1 ] && [ -z "$left" ]; then pass full_disk_evaluate
+  else fail full_disk_evaluate "exit $rc, left '$left': $(printf '%s' "$err" | tail -n 2)"; fi
+else skip full_disk "not root, or no tmpfs"; fi
+# ==== end of the issue 22b block
+
 # --- report: NaN probabilities beside an evaluation are refused, naming file and tensor; and
 # the page without named architectures (the default list overflowed its array: SAN=1 sees it)
 if ! command -v gnuplot >/dev/null; then skip report_nan_probs "gnuplot not installed"; finish; fi
