@@ -17,7 +17,8 @@ LDFLAGS += -fopenmp
 
 # SAN=1: AddressSanitizer (with LeakSanitizer) and UndefinedBehaviorSanitizer, float-to-int
 # overflow included (gcc leaves it out of `undefined`); the first report ends the program. The
-# CUDA objects (nvcc) are not instrumented. tests/run sets the runtime options (ASAN_OPTIONS...).
+# CUDA module (nvcc, build-san/lib/cifar-cuda.so, mk/cuda.mk) is not instrumented; the sanitized
+# programs load it like any library. tests/run sets the runtime options (ASAN_OPTIONS...).
 ifneq ($(SAN),)
 SAN_FLAGS := -fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=all -fno-omit-frame-pointer
 CFLAGS  += $(SAN_FLAGS)
@@ -42,9 +43,10 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
-# Every object of the archive (mk/cuda.mk adds the CUDA ones). Archive members are named by
-# their basename, so basenames must be unique (CUDA objects are <x>.cu.o for that reason).
-LIB_MEMBERS = $(LIB_OBJ) $(CUDA_OBJ)
+# Every object of the archive (the CUDA objects are not members: they make the module of
+# mk/cuda.mk, which no program links). Archive members are named by their basename, so
+# basenames must be unique.
+LIB_MEMBERS = $(LIB_OBJ)
 LIB_DUPLICATES = $(strip $(foreach b,$(sort $(notdir $(LIB_MEMBERS))),$(if $(word 2,$(filter %/$(b),$(LIB_MEMBERS))),$(b))))
 
 $(LIBA): $(LIB_OBJ)

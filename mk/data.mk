@@ -21,20 +21,20 @@ endif
 # A temporary of its own per run (two makes at once in one checkout must not share one).
 $(ART)/fetch.url:
 	@mkdir -p $(@D)
-	@t=$$(mktemp '$@.tmp.XXXXXX') && chmod 644 "$$t" && printf '%s\n' '$(FETCH_URL)' > "$$t" && \
+	@t=$$(mktemp '$@.tmp.XXXXXX') && chmod 644 "$$t" && printf '%s\n' $(call shell_quote,$(FETCH_URL)) > "$$t" && \
 	  mv -f "$$t" $@ || { rm -f "$$t"; exit 1; }
 
 $(ART)/cifar.tgz: $(DATA_PARAMS) $(ART)/fetch.url $(BUILD)/bin/fetch
-	$(call launch,FETCH,fetch)$(BUILD)/bin/fetch --params $(DATA_PARAMS) $(if $(CIFAR_URL),--url '$(CIFAR_URL)') --out $@
+	$(call launch,FETCH,fetch)$(BUILD)/bin/fetch --params $(DATA_PARAMS) $(if $(CIFAR_URL),--url $(call shell_quote,$(CIFAR_URL))) --out $@$(call launched,FETCH)
 
 # One run of sort writes both tensor files and the class folders $(ART)/cifar10/. A pattern rule
 # with two targets is one grouped recipe (stem "data"); it is used instead of `&:` because GNU
 # Make 4.3's `make -n` does not plan the stages after an `&:` rule.
 $(ART)/%/train.safetensors $(ART)/%/test.safetensors: $(ART)/cifar.tgz $(BUILD)/bin/sort
-	$(call launch,SORT,sort)$(BUILD)/bin/sort --archive $(ART)/cifar.tgz --out $(ART)
+	$(call launch,SORT,sort)$(BUILD)/bin/sort --archive $(ART)/cifar.tgz --out $(ART)$(call launched,SORT)
 
 $(ART)/stats.json: $(ART)/data/train.safetensors $(BUILD)/bin/stats
-	$(call launch,STATS,stats)$(BUILD)/bin/stats --data $(ART)/data/train.safetensors --out $@
+	$(call launch,STATS,stats)$(BUILD)/bin/stats --data $(ART)/data/train.safetensors --out $@$(call launched,STATS)
 
 .PHONY: fetch sort stats
 fetch: $(ART)/cifar.tgz

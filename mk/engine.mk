@@ -25,10 +25,10 @@ bench:: $(ENGINE_BENCH) $(BUILD)/bin/train $(TRAIN_DATA) $(ART)/stats.json
 	@python3 tests/bench/cpu_peer.py --engine $(ENGINE_BENCH) --train $(BUILD)/bin/train --data $(ART)/data \
 	  --stats $(ART)/stats.json --archs "$$(echo $(PEER_ARCHS) | tr ' ' ,)" --threads $(BENCH_THREADS) \
 	  --rounds $(BENCH_ROUNDS) --seconds $(BENCH_SECONDS) --batches $(BENCH_LOOP_BATCHES) \
-	  --torch-python '$(TORCH_PYTHON)' --out $(BUILD)/bench/peer
+	  --torch-python $(call shell_quote,$(TORCH_PYTHON)) --out $(BUILD)/bench/peer
 	@$(if $(filter airbench94,$(ARCHS)),python3 tests/bench/airbench_bench.py --train $(BUILD)/bin/train \
 	  --data $(ART)/data --stats $(ART)/stats.json --threads $(BENCH_THREADS) --steps $(AIRBENCH_STEPS) \
-	  --torch-python '$(TORCH_PYTHON)' --out $(BUILD)/bench/airbench,:)
+	  --torch-python $(call shell_quote,$(TORCH_PYTHON)) --out $(BUILD)/bench/airbench,:)
 
 # airbench94 in C against airbench94 in PyTorch, step by step from the same initial net on the
 # same batches (tests/bench/airbench_match.py; needs the bench venv). MATCH_CKPT=X.ckpt with
@@ -36,10 +36,10 @@ bench:: $(ENGINE_BENCH) $(BUILD)/bin/train $(TRAIN_DATA) $(ART)/stats.json
 MATCH_BATCHES ?= 2
 MATCH_THREADS ?= 2
 bench-airbench-match: $(BUILD)/tests/tools/train_trace $(TRAIN_DATA) $(ART)/stats.json
-	@test -n '$(TORCH_PYTHON)' || { echo "bench-airbench-match: needs PyTorch: run make bench-deps (or set TORCH_PYTHON)" >&2; exit 1; }
-	$(TORCH_PYTHON) tests/bench/airbench_match.py --bin $(BUILD) --data $(ART)/data --stats $(ART)/stats.json \
+	@test -n $(call shell_quote,$(TORCH_PYTHON)) || { echo "bench-airbench-match: needs PyTorch: run make bench-deps (or set TORCH_PYTHON)" >&2; exit 1; }
+	$(call shell_quote,$(TORCH_PYTHON)) tests/bench/airbench_match.py --bin $(BUILD) --data $(ART)/data --stats $(ART)/stats.json \
 	  --batches $(MATCH_BATCHES) --threads $(MATCH_THREADS) \
-	  $(if $(MATCH_CKPT),--ckpt $(MATCH_CKPT) $(if $(MATCH_EVAL),--eval-json $(MATCH_EVAL)))
+	  $(if $(MATCH_CKPT),--ckpt $(call shell_quote,$(MATCH_CKPT)) $(if $(MATCH_EVAL),--eval-json $(call shell_quote,$(MATCH_EVAL))))
 
 bench-engine: $(ENGINE_BENCH)
 	$(ENGINE_BENCH) --batch 256 --seconds 3 $(ARCHS)

@@ -17,7 +17,7 @@ FUZZ_SECONDS ?= 20
 FUZZ_ARGS    ?=
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS  := -O1 -g -std=c11 -Wall -Wextra -Wno-unknown-pragmas -D_GNU_SOURCE -Ilib -Itests $(FUZZ_SAN)
-FUZZ_LDLIBS  := -larchive -lpng -lcjson -lm
+FUZZ_LDLIBS  := -larchive -lpng -lcjson -lcrypto -lm
 
 FUZZ_NAMES   := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS    := $(FUZZ_NAMES:%=$(FUZZ_DIR)/bin/fuzz_%)
@@ -26,7 +26,8 @@ FUZZ_BINS    := $(FUZZ_NAMES:%=$(FUZZ_DIR)/bin/fuzz_%)
 # harness needs.
 FUZZ_LIB_SRC := $(wildcard lib/core/*.c) lib/io/safetensors.c lib/io/png_io.c lib/data/dataset.c \
                 lib/data/norm_stats.c lib/ingest/read.c lib/ingest/labels.c lib/ingest/decode.c \
-                lib/nn/model.c lib/train/train_params.c lib/train/schedule.c lib/report/inputs.c
+                lib/nn/model.c lib/train/train_params.c lib/train/schedule.c lib/train/train_state_check.c \
+                lib/report/inputs.c
 FUZZ_LIB_OBJ := $(FUZZ_LIB_SRC:%.c=$(FUZZ_DIR)/obj/%.o)
 FUZZ_LIBA    := $(FUZZ_DIR)/libfuzzlib.a
 

@@ -19,3 +19,9 @@ LAUNCH_SWEEP    ?= $(LAUNCH)
 
 # $(call launch,STAGE,name): the prefix of a stage's command, "" without a launcher.
 launch = $(if $(strip $(LAUNCH_$(1))),SLURM_JOB_NAME=$(2) $(LAUNCH_$(1)) )
+# $(call launched,STAGE[,FILE]): the end of a launched stage's command: it fails, with one line,
+# unless FILE (default $@) exists, so that a launcher that exits 0 without running the program
+# (LAUNCH=echo, LAUNCH=true) does not pass for a made target. "" without a launcher. A launcher
+# that hangs hangs its stage: bound it with the launcher's own limit (srun --time, timeout 2h);
+# an interrupted make deletes the target (.DELETE_ON_ERROR) and the stages leave no temporaries.
+launched = $(if $(strip $(LAUNCH_$(1))), && { test -e $(or $(2),$@) || { echo "make: $(or $(2),$@): LAUNCH_$(1) exited 0 but it was not written (the launcher must run the program and exit with its status)" >&2; exit 1; }; })

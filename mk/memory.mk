@@ -8,7 +8,7 @@ BENCH_MEM_BATCHES ?= 4
 .PHONY: bench bench-memory
 bench:: bench-memory
 bench-memory: $(BUILD)/tests/tools/peak_rss $(addprefix $(BUILD)/bin/,fetch sort stats lrfind train evaluate report)
-	@URL='$(FETCH_URL)' ARCHS='$(ARCHS)' THREADS=$(THREADS) BENCH_MEM_BATCHES=$(BENCH_MEM_BATCHES) \
+	@URL=$(call shell_quote,$(FETCH_URL)) ARCHS='$(ARCHS)' THREADS=$(THREADS) BENCH_MEM_BATCHES=$(BENCH_MEM_BATCHES) \
 	  DATA_PARAMS=$(DATA_PARAMS) BIN=$(BUILD)/bin PEAK_RSS=$(BUILD)/tests/tools/peak_rss OUT=$(BUILD)/bench/memory tests/bench/memory_bench.sh
 
 # peak_rss is never sanitized: a child's ru_maxrss starts from the RSS of the process it was

@@ -4,6 +4,9 @@
 #                            gives one error line naming the file and the layer
 #   make summary             the same for every models/*.json, one after the other
 
+ifneq ($(filter summary,$(MAKECMDGOALS)),)
+$(call check_names,ARCH)
+endif
 .PHONY: summary
 summary: $(BUILD)/bin/summary
 	@set -e; for a in $(or $(ARCH),$(ARCHS)); do $(BUILD)/bin/summary models/$$a.json; echo; done

@@ -21,7 +21,7 @@ $(ART)/%.eval.json $(ART)/%.probs.safetensors: $(ART)/%.ckpt models/%.json $(EVA
 
 eval_recipe = $(call launch,EVALUATE,evaluate)$(BUILD)/bin/evaluate --model models/$(1).json --ckpt $(ART)/$(1).ckpt \
   --params $(2) --data $(ART)/data --stats $(ART)/stats.json --threads $(THREADS) \
-  --eval $(ART)/$(1).eval.json --probs $(ART)/$(1).probs.safetensors
+  --eval $(ART)/$(1).eval.json --probs $(ART)/$(1).probs.safetensors$(call launched,EVALUATE)
 
 # Models with their own eval params: an explicit rule each (it takes precedence over the pattern).
 define eval_own_rule
@@ -36,10 +36,10 @@ REPORT_IN := $(ARCHS:%=models/%.json) $(ART)/stats.json $(ART)/data/train.safete
                $(ART)/$(a).metrics.json $(ART)/$(a).eval.json)
 
 $(REP)/index.html: $(REPORT_IN) $(BUILD)/bin/report
-	$(call launch,REPORT,report)$(BUILD)/bin/report --art $(ART) --out $(REP) --models models $(ARCHS)
+	$(call launch,REPORT,report)$(BUILD)/bin/report --art $(ART) --out $(REP) --models models $(ARCHS)$(call launched,REPORT,$(REP)/index.html)
 
 .PHONY: report report-now evaluations
 report: $(REP)/index.html
 evaluations: $(EVALS)
 report-now: $(BUILD)/bin/report
-	$(call launch,REPORT,report)$(BUILD)/bin/report --art $(ART) --out $(REP) --models models $(ARCHS)
+	$(call launch,REPORT,report)$(BUILD)/bin/report --art $(ART) --out $(REP) --models models $(ARCHS)$(call launched,REPORT,$(REP)/index.html)

@@ -17,19 +17,23 @@
 # lib/sweep/sweep_plan.h; more in docs/cluster.md.
 
 SWEEP_DIR  ?= sweeps
+$(call check_path,SWEEP_DIR)
 SWEEP_ALL  := $(sort $(patsubst $(SWEEP_DIR)/%.json,%,$(wildcard $(SWEEP_DIR)/*.json)))
 SWEEPS_RUN := $(strip $(if $(filter sweeps,$(MAKECMDGOALS)),$(SWEEP_ALL),$(SWEEP)))
 
 ifneq ($(filter sweep sweeps sweep-plan,$(MAKECMDGOALS)),)
+$(call check_names,SWEEP)
 ifeq ($(SWEEPS_RUN),)
 $(error make sweep needs SWEEP=<name>, one of: $(or $(SWEEP_ALL),(no sweeps/*.json yet)); `make sweeps` runs them all)
 endif
+$(foreach s,$(sort $(SWEEPS_RUN)),$(if $(word 2,$(filter $(s),$(SWEEPS_RUN))),\
+  $(error SWEEP=$(SWEEP): $(s) is named $(words $(filter $(s),$(SWEEPS_RUN))) times (name each sweep once))))
 $(foreach s,$(SWEEPS_RUN),$(if $(wildcard $(SWEEP_DIR)/$(s).json),,$(error SWEEP=$(s): no $(SWEEP_DIR)/$(s).json (sweeps: $(SWEEP_ALL)))))
 include $(SWEEPS_RUN:%=$(ART)/sweeps/%/points.mk)
 endif
 
 $(ART)/sweeps/%/points.mk: $(SWEEP_DIR)/%.json $(BUILD)/bin/sweep
-	$(call launch,SWEEP,sweep)$(BUILD)/bin/sweep --sweep $(SWEEP_DIR)/$*.json --params-dir $(PARAMS) --out $(@D)
+	$(call launch,SWEEP,sweep)$(BUILD)/bin/sweep --sweep $(SWEEP_DIR)/$*.json --params-dir $(PARAMS) --out $(@D)$(call launched,SWEEP)
 
 # Threads per point: THREADS when given (command line or environment); else the
 # --cpus-per-task=N of LAUNCH_TRAIN when it has one; else, under make -jN, the cores divided
@@ -42,6 +46,9 @@ SWEEP_THREADS  = $(strip $(if $(filter command line environment override,$(origi
                    $(if $(SWEEP_CPUS),$(firstword $(SWEEP_CPUS)),\
                    $(if $(filter -j%,$(MAKEFLAGS)),\
                      $(if $(SWEEP_JOBS),$(shell n=$$(( $(SWEEP_NPROC) / $(SWEEP_JOBS) )); echo $$(( n > 0 ? n : 1 ))),1),0))))
+# a count pasted into every point's command: LAUNCH_TRAIN='srun --cpus-per-task=8;x' must not run x in evaluate's
+$(if $(call strip_chars,$(SWEEP_CPUS),0 1 2 3 4 5 6 7 8 9),\
+  $(call value_refuse,LAUNCH_TRAIN,--cpus-per-task= must be a whole number))
 SWEEP_ARGS     = --data $(ART)/data --stats $(ART)/stats.json --threads $(SWEEP_THREADS)
 
 # $(call sweep_rules,NAME): the train and evaluate rules of one sweep's points (the same programs
@@ -53,13 +60,13 @@ SWEEP_EVALS += $$(SWEEP_EVALS_$(1)) $$(SWEEP_POINTS_$(1):%=$(ART)/sweeps/$(1)/%.
 $(ART)/sweeps/$(1)/%.ckpt $(ART)/sweeps/$(1)/%.metrics.json $(ART)/sweeps/$(1)/%.summary.json: \
 		$(ART)/sweeps/$(1)/%.params.json models/$(SWEEP_MODEL_$(1)).json $(ART)/stats.json $(DATA_OUT) $(BUILD)/bin/train
 	$$(call launch,TRAIN,train)$(BUILD)/bin/train --model models/$(SWEEP_MODEL_$(1)).json --params $$< $$(SWEEP_ARGS) \
-	  --ckpt $$(@D)/$$*.ckpt --metrics $$(@D)/$$*.metrics.json --summary $$(@D)/$$*.summary.json
+	  --ckpt $$(@D)/$$*.ckpt --metrics $$(@D)/$$*.metrics.json --summary $$(@D)/$$*.summary.json$$(call launched,TRAIN)
 
 $(ART)/sweeps/$(1)/%.eval.json $(ART)/sweeps/$(1)/%.probs.safetensors: $(ART)/sweeps/$(1)/%.ckpt \
 		models/$(SWEEP_MODEL_$(1)).json $(call eval_params,$(SWEEP_MODEL_$(1))) $(ART)/stats.json $(ART)/data/test.safetensors $(BUILD)/bin/evaluate
 	$$(call launch,EVALUATE,evaluate)$(BUILD)/bin/evaluate --model models/$(SWEEP_MODEL_$(1)).json --ckpt $$< \
 	  --params $(call eval_params,$(SWEEP_MODEL_$(1))) --data $(ART)/data --stats $(ART)/stats.json --threads $$(SWEEP_THREADS) \
-	  --eval $$(@D)/$$*.eval.json --probs $$(@D)/$$*.probs.safetensors
+	  --eval $$(@D)/$$*.eval.json --probs $$(@D)/$$*.probs.safetensors$$(call launched,EVALUATE)
 endef
 SWEEP_EVALS :=
 $(foreach s,$(SWEEPS_RUN),$(if $(SWEEP_MODEL_$(s)),$(eval $(call sweep_rules,$(s)))))

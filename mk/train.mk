@@ -16,8 +16,8 @@ lrfinds: $(ARCHS:%=$(ART)/%.lrfind.json)
 $(ART)/%.ckpt $(ART)/%.metrics.json $(ART)/%.summary.json: models/%.json $(PARAMS)/%.json \
 		$(ART)/stats.json $(TRAIN_DATA) $(BUILD)/bin/train
 	$(call launch,TRAIN,train)$(BUILD)/bin/train --model models/$*.json --params $(PARAMS)/$*.json $(TRAIN_ARGS) \
-	  --ckpt $(ART)/$*.ckpt --metrics $(ART)/$*.metrics.json --summary $(ART)/$*.summary.json
+	  --ckpt $(ART)/$*.ckpt --metrics $(ART)/$*.metrics.json --summary $(ART)/$*.summary.json$(call launched,TRAIN)
 
 $(ART)/%.lrfind.json: models/%.json $(PARAMS)/%.json $(ART)/stats.json $(TRAIN_DATA) $(BUILD)/bin/lrfind
-	$(call launch,LRFIND,lrfind)$(BUILD)/bin/lrfind --model models/$*.json --params $(PARAMS)/$*.json $(TRAIN_ARGS) --out $@
+	$(call launch,LRFIND,lrfind)$(BUILD)/bin/lrfind --model models/$*.json --params $(PARAMS)/$*.json $(TRAIN_ARGS) --out $@$(call launched,LRFIND)
 

@@ -14,6 +14,7 @@
 
 #include "core/atomic.h"
 #include "core/errors.h"
+#include "core/fs.h"
 #include "core/json.h"
 #include "core/signals.h"
 #include "train/lr_finder.h"
@@ -43,7 +44,8 @@ static int resume(void *ctx, net *n, lr_finder_pos *p, long nb)
 int main(int argc, char **argv)
 {
     err_init(argv[0]);
-    signals_graceful();
+    /* Until the sweep starts, a signal ends the process at once (temporaries and the lock removed). */
+    signals_install(NULL);
     static const char *const outs[] = { "--out" };
     train_setup s;
     if (train_setup_args(&s, argc, argv, outs, 1) != C_OK) return 1;
@@ -55,11 +57,15 @@ int main(int argc, char **argv)
     if (atomic_lock(lock_path) < 0) goto done;
     atomic_clean_stale(s.out[0]);
     atomic_clean_stale(state_path);
+    if (atomic_check_target(s.out[0], 0) != C_OK || fs_check_regular(s.model_path) != C_OK ||
+        fs_check_regular(s.params_path) != C_OK)
+        goto done;
     if (train_setup_load(&s) != C_OK) goto done;
     train_identity id;
     if (train_identity_compute(&id, &s, "lrfind") != C_OK) goto done;
     sweep_ctx sc = { state_path, &id };
     lr_finder_io io = { save, resume, &sc, s.p.state_every };
+    signals_graceful();   /* from here the first signal ends the sweep after its iteration, state saved */
     if (lr_finder_run_io(s.net, &s.p, &s.trn, isatty(STDERR_FILENO), &io, &r) != C_OK) goto done;
     const char *arch = net_model(s.net)->arch;
     if (r.interrupted) {

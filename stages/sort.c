@@ -7,6 +7,7 @@
  * artifacts/sort.commit); a second sort into the same folder waits for the first
  * (artifacts/sort.lock). Any refused entry: one line, exit 1, no output. */
 #include "core/errors.h"
+#include "core/fs.h"
 #include "ingest/ingest.h"
 
 #include <stdio.h>
@@ -26,6 +27,7 @@ int main(int argc, char **argv)
 
     /* a commit a killed run began is finished first (one sort into a folder writes at a time) */
     CHECK_OK(ingest_recover(out));
+    CHECK_OK(fs_check_regular(archive));   /* libarchive opens it its own way: a FIFO would block it */
     ingest_set s;
     ingest_set_init(&s);
     s.show_progress = isatty(STDERR_FILENO);

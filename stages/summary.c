@@ -8,6 +8,7 @@
 #include <string.h>
 #include "core/atomic.h"
 #include "core/errors.h"
+#include "core/fs.h"
 #include "nn/model.h"
 
 int main(int argc, char **argv)
@@ -26,6 +27,7 @@ int main(int argc, char **argv)
     }
     if (!model) err_die(NULL, "usage: summary models/<arch>.json [--json out.json]");
     model_desc m;
+    CHECK_OK(fs_check_regular(model));   /* nn/model.c opens it its own way: a FIFO would block it */
     if (model_load(&m, model)) err_exit();
     model_summary_print(&m, stdout);
     if (json) {

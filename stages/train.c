@@ -21,6 +21,7 @@
 
 #include "core/atomic.h"
 #include "core/errors.h"
+#include "core/fs.h"
 #include "core/json.h"
 #include "core/params.h"
 #include "core/signals.h"
@@ -47,7 +48,9 @@ int main(int argc, char **argv)
     train_setup s;
     if (train_setup_args(&s, argc, argv, outs, 3) != C_OK) return 1;
     s.need_test = 1;
-    signals_graceful();
+    /* Until the training loop starts, a signal ends the process at once (temporaries and the lock
+     * removed): set-up has no iteration to finish and nothing to save. */
+    signals_install(NULL);
     char *state_path = train_state_path(s.out[0], ".ckpt", ".state"),
          *lock_path = train_state_path(s.out[0], ".ckpt", ".lock"), *journal = train_state_path(s.out[0], ".ckpt", ".commit");
     /* Every failure below goes to `done`, which frees what exists (LeakSanitizer runs the tests). */
@@ -55,7 +58,12 @@ int main(int argc, char **argv)
     trainer t;
     cJSON *summary = NULL, *metrics = NULL;
     /* Under the lock: finish a commit a killed run began, then drop what killed runs left. */
-    if (atomic_lock(lock_path) < 0 || atomic_recover(journal) != C_OK) goto done;
+    if (atomic_lock(lock_path) < 0 || atomic_recover_outputs(journal, s.out, 3) != C_OK) goto done;
+    /* A folder where an output goes is refused now, not after the training. The model and params
+     * files are read by helpers of their own: checked here to be regular files (a FIFO would block). */
+    for (int k = 0; k < 3; k++)
+        if (atomic_check_target(s.out[k], 0) != C_OK) goto done;
+    if (fs_check_regular(s.model_path) != C_OK || fs_check_regular(s.params_path) != C_OK) goto done;
     for (int k = 0; k < 3; k++) atomic_clean_stale(s.out[k]);
     atomic_clean_stale(state_path);
     atomic_clean_stale(journal);
@@ -81,6 +89,7 @@ int main(int argc, char **argv)
     if (resumed == 1)
         fprintf(stderr, "%s: %s: resuming at epoch %ld, batch %ld of the epoch (iteration %u of the run)\n",
                 err_stage(), state_path, t.pos.epoch, t.pos.batch, (unsigned)t.pos.step);
+    signals_graceful();   /* from here the first signal finishes the iteration and saves the state */
     if (trainer_run(&t) != C_OK) {
         if (t.diverged) unlink(state_path);   /* resuming would only diverge again */
         goto done;

@@ -24,10 +24,10 @@ static struct { char *tmp; char *final; int is_dir, lock_fd; volatile int state;
 static int hooks_installed;
 static char *group_journal;   /* non-NULL: in a group */
 
-/* Test hook for the kill-and-resume tests: CIFAR_TEST_KILL=POINT:SUFFIX:N sends SIGKILL to the
- * process the N-th time POINT is reached for a path ending in SUFFIX. POINT "rename": a temporary
- * is written and fsync'd but not renamed yet; "journal": a group's journal is in place and none
- * of its renames done. */
+/* Test hook for the kill-and-resume tests: CIFAR_TEST_KILL=POINT:SUFFIX:N[:SIG] sends SIGKILL (or
+ * signal number SIG) to the process the N-th time POINT is reached for a path ending in SUFFIX.
+ * POINT "rename": a temporary is written and fsync'd but not renamed yet; "journal": a group's
+ * journal is in place and none of its renames done. */
 static void test_kill_point(const char *point, const char *path)
 {
     static int count;
@@ -35,11 +35,12 @@ static void test_kill_point(const char *point, const char *path)
     if (!spec) return;
     size_t pl = strlen(point), n = strlen(path);
     if (strncmp(spec, point, pl) || spec[pl] != ':') return;
-    const char *suffix = spec + pl + 1, *colon = strrchr(suffix, ':');
+    const char *suffix = spec + pl + 1, *colon = strchr(suffix, ':');
     if (!colon) return;
     size_t sl = (size_t)(colon - suffix);
     if (n < sl || strncmp(path + n - sl, suffix, sl)) return;
-    if (++count == atoi(colon + 1)) kill(getpid(), SIGKILL);
+    const char *sig = strchr(colon + 1, ':');
+    if (++count == atoi(colon + 1)) kill(getpid(), sig ? atoi(sig + 1) : SIGKILL);
 }
 
 /* Lock files of this process (atomic_lock), removed when it ends: at exit, or by a signal. */
@@ -350,9 +351,20 @@ int atomic_lock(const char *lock_path)
     install_hooks();
     int said = 0;
     for (;;) {
-        int fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        /* O_NOFOLLOW, O_NONBLOCK: a link, a folder or a FIFO there is refused, never waited on */
+        int fd = open(lock_path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
+        struct stat ls;
+        if (fd < 0 && (errno == EISDIR || errno == ELOOP || errno == ENXIO) && lstat(lock_path, &ls) == 0) {
+            err_msg(lock_path, "is %s, not a lock file; remove it", fs_kind_name((unsigned)ls.st_mode));
+            return -1;
+        }
         if (fd < 0) {
             err_msg(lock_path, "cannot open lock file: %s", strerror(errno));
+            return -1;
+        }
+        if (fstat(fd, &ls) != 0 || !S_ISREG(ls.st_mode)) {
+            err_msg(lock_path, "is %s, not a lock file; remove it", fs_kind_name((unsigned)ls.st_mode));
+            close(fd);
             return -1;
         }
         if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
@@ -448,6 +460,10 @@ int atomic_group_commit(void)
         free(t);
         free(f);
     }
+    /* Every output checked before the journal: a folder where a file goes (or the reverse) would
+     * fail its rename after the others were done. */
+    for (int i = 0; i < MAX_PENDING && rc == C_OK; i++)
+        if (pending[i].tmp && pending[i].state == P_FINISHED) rc = atomic_check_target(pending[i].final, pending[i].is_dir);
     /* Journaled before the journal exists: from here on no signal or exit removes them. */
     for (int i = 0; i < MAX_PENDING && rc == C_OK; i++)
         if (pending[i].tmp && pending[i].state == P_FINISHED) pending[i].state = P_JOURNALED;
@@ -496,28 +512,151 @@ void atomic_group_abort(void)
         }
 }
 
-int atomic_recover(const char *journal)
+/* ---- rolling a journal forward ---- */
+
+/* 1 when path is absolute with no empty, "." or ".." component (what `absolute` writes). */
+static int plain_absolute(const char *path)
 {
-    FILE *f = fopen(journal, "r");
-    if (!f) return errno == ENOENT ? C_OK : err_msg(journal, "cannot open: %s", strerror(errno));
+    if (path[0] != '/') return 0;
+    for (const char *c = path + 1;;) {
+        const char *e = strchr(c, '/');
+        size_t n = e ? (size_t)(e - c) : strlen(c);
+        if (n == 0 || (n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.')) return 0;
+        if (!e) return 1;
+        c = e + 1;
+    }
+}
+
+/* The folder part of an absolute path, "/" for a file at the root. */
+static void dir_part(const char *path, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s", path);
+    char *slash = strrchr(out, '/');
+    if (slash == out) out[1] = '\0';
+    else if (slash) *slash = '\0';
+}
+
+int atomic_check_target(const char *path, int is_dir)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0) return errno == ENOENT ? C_OK : err_msg(path, "cannot check the output: %s", strerror(errno));
+    if (is_dir ? S_ISDIR(st.st_mode) : !S_ISDIR(st.st_mode)) return C_OK;
+    return err_msg(path, "is %s, where this %s is to be written; remove or rename it", fs_kind_name((unsigned)st.st_mode),
+                   is_dir ? "folder" : "file");
+}
+
+/* Checks one journal line against what a commit of this stage writes: the rename of a temporary
+ * `<final>.tmp.XXXXXX` of the final's own folder (plain absolute paths, the folder free of
+ * symbolic links) into one of the declared outputs (outs, absolute; NULL: any path under the
+ * journal's folder jdir), the temporary a file (F) or a folder (D) and not a link. Returns NULL
+ * when it is fine, else what is wrong. */
+static const char *entry_refusal(int is_dir, const char *tmp, const char *final, char *const *outs, int n_outs,
+                                 const char *jdir)
+{
+    char td[PATH_MAX], fd[PATH_MAX], real[PATH_MAX];
+    if (strlen(tmp) >= PATH_MAX || strlen(final) >= PATH_MAX) return "path too long";
+    if (!plain_absolute(tmp) || !plain_absolute(final)) return "not a plain absolute path";
+    dir_part(tmp, td, sizeof td);
+    dir_part(final, fd, sizeof fd);
+    if (strcmp(td, fd)) return "the temporary is not in the output's folder";
+    if (!realpath(fd, real) || strcmp(real, fd)) return "the output's folder is not a plain folder (missing or reached by a link)";
+    const char *fb = final + strlen(fd) + (strcmp(fd, "/") ? 1 : 0), *tb = tmp + strlen(td) + (strcmp(td, "/") ? 1 : 0);
+    size_t fl = strlen(fb);
+    if (strncmp(tb, fb, fl) || strncmp(tb + fl, ".tmp.", 5) || strlen(tb + fl + 5) != 6) return "not a temporary of that output";
+    for (const char *c = tb + fl + 5; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9')))
+            return "not a temporary of that output";
+    int declared = 0;
+    if (outs) {
+        for (int k = 0; k < n_outs && !declared; k++) declared = outs[k] && !strcmp(outs[k], final);
+    } else {
+        size_t jl = strlen(jdir);
+        declared = !strncmp(final, jdir, jl) && final[jl] == '/';
+    }
+    if (!declared) return "not an output of this stage";
+    struct stat st;
+    if (lstat(tmp, &st) == 0) {
+        if (is_dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode))
+            return is_dir ? "the temporary is not a folder" : "the temporary is not a regular file";
+    } else if (errno != ENOENT) {
+        return "the temporary cannot be checked";
+    }
+    if (lstat(final, &st) == 0 && (is_dir ? !S_ISDIR(st.st_mode) : S_ISDIR(st.st_mode)))
+        return is_dir ? "the output is not a folder" : "the output is a folder";
+    return NULL;
+}
+
+#define MAX_JOURNAL_LINES MAX_PENDING
+/* A checked line kept as "F\0tmp\0final\0". */
+static const char *line_tmp(const char *l) { return l + 2; }
+static const char *line_final(const char *l) { return l + 2 + strlen(l + 2) + 1; }
+
+int atomic_recover_outputs(const char *journal, const char *const *outputs, int n_outputs)
+{
+    struct stat st;
+    if (lstat(journal, &st) != 0) return errno == ENOENT ? C_OK : err_msg(journal, "cannot open: %s", strerror(errno));
+    FILE *f = fs_fopen_read(journal);
+    if (!f) return C_ERR;
+    char jdir[PATH_MAX];
+    char *jabs = absolute(journal);
+    if (!jabs) {
+        fclose(f);
+        return err_msg(journal, "cannot resolve the folder: %s", strerror(errno));
+    }
+    dir_part(jabs, jdir, sizeof jdir);
+    free(jabs);
+    char **outs = NULL;
+    if (outputs) {
+        outs = xcalloc((size_t)n_outputs + 1, sizeof *outs);
+        for (int k = 0; k < n_outputs; k++) outs[k] = absolute(outputs[k]);   /* NULL: its folder is missing */
+    }
+    /* Every line is read and checked before the first rename: all of them, or none. */
+    char *lines[MAX_JOURNAL_LINES];
+    int n = 0, rc = C_OK;
     char line[2 * PATH_MAX + 8];
-    int rc = C_OK, n = 0;
     while (rc == C_OK && fgets(line, sizeof line, f)) {
         char *nl = strchr(line, '\n');
         char *t1 = strchr(line, '\t'), *t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
-        if (!nl || !t2 || (line[0] != 'F' && line[0] != 'D') || t1 != line + 1) {
-            rc = err_msg(journal, "line %d: not a commit journal line", n + 1);
+        if (!nl || !t2 || (line[0] != 'F' && line[0] != 'D') || t1 != line + 1 || strchr(t2 + 1, '\t') ||
+            memchr(line, '\0', (size_t)(nl - line))) {
+            rc = err_msg(journal, "line %d: not a commit journal line; left for a person to inspect", n + 1);
+            break;
+        }
+        if (n == MAX_JOURNAL_LINES) {
+            rc = err_msg(journal, "more than %d lines; left for a person to inspect", MAX_JOURNAL_LINES);
             break;
         }
         *nl = *t1 = *t2 = '\0';
-        rc = apply_entry(line[0] == 'D', t1 + 1, t2 + 1);
-        if (rc == C_OK) fsync_parent(t2 + 1);
+        const char *why = entry_refusal(line[0] == 'D', t1 + 1, t2 + 1, outs, n_outputs, jdir);
+        for (int k = 0; k < n && !why; k++)
+            if (!strcmp(line_final(lines[k]), t2 + 1)) why = "the output is listed twice";
+        if (why) {
+            rc = err_msg(journal, "line %d: refusing to rename %s to %s: %s; nothing renamed, the journal is left for a "
+                         "person to inspect", n + 1, t1 + 1, t2 + 1, why);
+            break;
+        }
+        /* kept as "F\0tmp\0final\0" */
+        size_t len = (size_t)(nl - line) + 1;
+        lines[n] = xmalloc(len);
+        memcpy(lines[n], line, len);
         n++;
     }
+    if (rc == C_OK && ferror(f)) rc = err_msg(journal, "read failed");
     fclose(f);
+    for (int i = 0; i < n && rc == C_OK; i++) {
+        const char *tmp = line_tmp(lines[i]), *final = line_final(lines[i]);
+        rc = apply_entry(lines[i][0] == 'D', tmp, final);
+        if (rc == C_OK) fsync_parent(final);
+    }
+    for (int i = 0; i < n; i++) free(lines[i]);
+    if (outs)
+        for (int k = 0; k < n_outputs; k++) free(outs[k]);
+    free(outs);
     if (rc != C_OK) return C_ERR;
     unlink(journal);
     fsync_parent(journal);
     fprintf(stderr, "%s: %s: finished the commit of %d outputs a stopped run had begun\n", err_stage(), journal, n);
     return C_OK;
 }
+
+int atomic_recover(const char *journal) { return atomic_recover_outputs(journal, NULL, 0); }

@@ -55,8 +55,20 @@ int atomic_group_begin(const char *journal);
 int atomic_group_commit(void);
 /* Leaves group mode and removes the group's finished temporaries. */
 void atomic_group_abort(void);
-/* Rolls a journal left by a killed run forward (no journal: nothing to do). */
+/* Rolls a journal left by a killed run forward (no journal: nothing to do). Only the renames
+ * such a commit makes are done: each line must move a temporary `<final>.tmp.XXXXXX` (a regular
+ * file, or a folder for a `D` line; not a link) of the final's own folder (plain absolute paths,
+ * no link in the folder) onto one of outputs (the stage's declared outputs; atomic_recover:
+ * anything under the journal's own folder). Every line is checked before the first rename; one
+ * that is not such a rename is refused with one line and C_ERR, nothing renamed and the journal
+ * left in place for a person to inspect. */
+int atomic_recover_outputs(const char *journal, const char *const *outputs, int n_outputs);
 int atomic_recover(const char *journal);
+
+/* C_OK when path is absent or of the kind an output needs (is_dir: a folder; else anything but
+ * a folder); else one line naming what is there. atomic_group_commit checks every output so
+ * before its journal, so that a group is renamed whole or not at all. */
+int atomic_check_target(const char *path, int is_dir);
 
 /* Takes an exclusive lock on the file lock_path (created if needed), waiting with one line on
  * stderr while another process holds it. Held until the process ends, which removes the file

@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -56,4 +57,68 @@ int fs_remove_tree(const char *path)
         return rmdir(path) == 0 ? C_OK : C_ERR;
     }
     return unlink(path) == 0 ? C_OK : C_ERR;
+}
+
+const char *fs_kind_name(unsigned mode)
+{
+    switch (mode & S_IFMT) {
+    case S_IFREG: return "a regular file";
+    case S_IFDIR: return "a folder";
+    case S_IFIFO: return "a FIFO";
+    case S_IFSOCK: return "a socket";
+    case S_IFCHR: return "a character device";
+    case S_IFBLK: return "a block device";
+    case S_IFLNK: return "a symbolic link";
+    default: return "not a file";
+    }
+}
+
+int fs_open_read(const char *path)
+{
+    /* O_NONBLOCK: opening a FIFO with no writer would wait forever otherwise */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        err_msg(path, "cannot open: %s", strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        err_msg(path, "cannot open: %s", strerror(e));
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        err_msg(path, "is %s, not a regular file", fs_kind_name((unsigned)st.st_mode));
+        return -1;
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
+        int e = errno;
+        close(fd);
+        err_msg(path, "cannot open: %s", strerror(e));
+        return -1;
+    }
+    return fd;
+}
+
+FILE *fs_fopen_read(const char *path)
+{
+    int fd = fs_open_read(path);
+    if (fd < 0) return NULL;
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        err_msg(path, "cannot open: %s", strerror(errno));
+        close(fd);
+    }
+    return f;
+}
+
+int fs_check_regular(const char *path)
+{
+    int fd = fs_open_read(path);
+    if (fd < 0) return C_ERR;
+    close(fd);
+    return C_OK;
 }

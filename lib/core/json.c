@@ -3,6 +3,7 @@
 #include "core/json.h"
 #include "core/atomic.h"
 #include "core/errors.h"
+#include "core/fs.h"
 
 #include <errno.h>
 #include <math.h>
@@ -13,11 +14,8 @@
 /* Reads a whole file into a NUL-terminated malloc'd buffer. */
 static char *slurp(const char *path, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        err_msg(path, "cannot open: %s", strerror(errno));
-        return NULL;
-    }
+    FILE *f = fs_fopen_read(path);
+    if (!f) return NULL;
     size_t cap = 4096, n = 0;
     char *buf = xmalloc(cap);
     for (;;) {

@@ -3,6 +3,7 @@
 
 #include "core/atomic.h"
 #include "core/errors.h"
+#include "core/fs.h"
 #include "core/progress.h"
 
 #include <ctype.h>
@@ -46,8 +47,8 @@ static void digest_hex(EVP_MD_CTX *md, char hex[65])
 
 int download_sha256_file(const char *path, char hex[65])
 {
-    FILE *fp = fopen(path, "rb");
-    if (!fp) return err_msg(path, "cannot open: %s", strerror(errno));
+    FILE *fp = fs_fopen_read(path);
+    if (!fp) return C_ERR;
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     if (!md) {
         fclose(fp);
@@ -229,6 +230,9 @@ int download_url(const download_opts *o)
         int bad = stat(local, &st) != 0 ? errno : (S_ISDIR(st.st_mode) ? EISDIR : 0);
         free(local);
         if (bad) return err_msg(o->url, "cannot read local file: %s", strerror(bad));
+        /* a FIFO or a device would block curl's read (or never end) */
+        if (!S_ISREG(st.st_mode))
+            return err_msg(o->url, "local file is %s, not a regular file", fs_kind_name((unsigned)st.st_mode));
     }
 
     static int curl_ready;

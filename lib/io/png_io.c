@@ -4,6 +4,7 @@
 #include "io/png_io.h"
 #include "core/atomic.h"
 #include "core/errors.h"
+#include "core/fs.h"
 
 #include <errno.h>
 #include <png.h>
@@ -128,8 +129,8 @@ int png_io_decode_rgb(const void *data, size_t len, const char *where, uint8_t *
 int png_io_read_rgb(const char *path, uint8_t **rgb, int *w, int *h, int max_w, int max_h)
 {
     *rgb = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) return err_msg(path, "cannot open: %s", strerror(errno));
+    FILE *f = fs_fopen_read(path);
+    if (!f) return C_ERR;
     size_t cap = 1 << 16, n = 0;
     unsigned char *buf = xmalloc(cap);
     for (;;) {

@@ -2,6 +2,7 @@
 #include "io/safetensors.h"
 #include "core/atomic.h"
 #include "core/errors.h"
+#include "core/fs.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -67,12 +68,13 @@ static int is_uint(const cJSON *j, uint64_t *out)
  * On success f->buffer/size/data_alloc are set. */
 static int read_whole(safetensors_file *f, const char *path, uint64_t *hlen)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return err_msg(path, "cannot open: %s", strerror(errno));
+    int fd = fs_open_read(path);
+    if (fd < 0) return C_ERR;
     struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
         close(fd);
-        return err_msg(path, "not a regular file");
+        return err_msg(path, "cannot open: %s", strerror(e));
     }
     size_t size = (size_t)st.st_size;
     unsigned char head[8];

@@ -47,8 +47,10 @@ static int get_int(const char *where, const char *lab, const cJSON *o, const cha
     long long i = 0;
     switch (json_int(v, min, max, &i)) {
     case JSON_INT_NOT_INTEGER: return err_msg(where, "%s: \"%s\" must be an integer", lab, key);
-    case JSON_INT_RANGE:
-        return err_msg(where, "%s: \"%s\" = %.0f out of range [%d, %d]", lab, key, v->valuedouble, min, max);
+    case JSON_INT_RANGE:   /* digits up to 1e18; beyond, 1e+308 rather than 309 digits */
+        return err_msg(where, fabs(v->valuedouble) < 1e18 ? "%s: \"%s\" = %.0f out of range [%d, %d]"
+                                                          : "%s: \"%s\" = %g out of range [%d, %d]",
+                       lab, key, v->valuedouble, min, max);
     case JSON_INT_OK: break;
     }
     *out = (int)i;
@@ -176,6 +178,17 @@ static int parse_layer(const char *where, int i, const cJSON *o, model_layer *L,
         if (oh < 1 || ow < 1) return err_msg(where, "%s: kernel %d does not fit input %s", lab, L->kernel, sh);
         if (resl && (L->in != L->out || oh != cur[1] || ow != cur[2]))
             return err_msg(where, "%s: ResnetLayer must keep the shape %s for its skip connection", lab, sh);
+        if (L->init == ML_INIT_WHITEN) {   /* train/whiten.c fills it from the training images' patches */
+            if (i != 0 || L->in != 3)
+                return err_msg(where, "%s: \"init\": \"whiten\" is for the first layer on the RGB images (in = 3), "
+                               "got layer %d with in = %d", lab, i, L->in);
+            if (L->in * L->kernel * L->kernel > MODEL_WHITEN_MAX_PATCH)
+                return err_msg(where, "%s: \"init\": \"whiten\": kernel %d gives %d values per patch, at most %d", lab,
+                               L->kernel, L->in * L->kernel * L->kernel, MODEL_WHITEN_MAX_PATCH);
+            if (L->out != 2 * L->in * L->kernel * L->kernel)
+                return err_msg(where, "%s: \"init\": \"whiten\" with in = %d and kernel %d needs out = %d (got %d)", lab,
+                               L->in, L->kernel, 2 * L->in * L->kernel * L->kernel, L->out);
+        }
         long long wts = (long long)L->out * L->in * L->kernel * L->kernel;
         if (wts > MODEL_MAX_VALUES)
             return err_msg(where, "%s: %d x %d x %d x %d = %lld weights, more than %lld", lab, L->out, L->in,
@@ -269,6 +282,12 @@ int model_parse(model_desc *m, const char *where, const char *json)
         err_msg(where, "\"arch\" must be a short non-empty string");
         goto out;
     }
+    for (const char *s = arch->valuestring; *s; s++)   /* it names models/<arch>.json and the artifacts */
+        if (!(*s >= 'a' && *s <= 'z') && !(*s >= 'A' && *s <= 'Z') && !(*s >= '0' && *s <= '9') && *s != '_' &&
+            *s != '-' && !(*s == '.' && s != arch->valuestring)) {
+            err_msg(where, "\"arch\": \"%s\" is not a name (letters, digits, _ - and .)", arch->valuestring);
+            goto out;
+        }
     strcpy(m->arch, arch->valuestring);
     if (!cJSON_IsArray(input) || cJSON_GetArraySize(input) != 3) { err_msg(where, "\"input\" must be [C, H, W]"); goto out; }
     for (int i = 0; i < 3; i++) {

@@ -48,6 +48,9 @@ typedef enum ml_type {
     ML_N_TYPES
 } ml_type;
 
+/* Conv2d "init"; "whiten" only on layer 0, in = 3, out = 2 * 3 * kernel^2, at most this many
+ * values per patch (3 * kernel^2; train/whiten.c) */
+#define MODEL_WHITEN_MAX_PATCH 256
 /* Conv2d "init" */
 typedef enum ml_init { ML_INIT_DEFAULT, ML_INIT_DIRAC, ML_INIT_WHITEN } ml_init;
 

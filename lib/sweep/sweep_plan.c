@@ -202,6 +202,8 @@ static int expand_grid(sweep_plan *p, checker *c, const cJSON *base, const cJSON
 {
     int n_keys = cJSON_GetArraySize(grid);
     if (n_keys == 0) return err_msg(p->file, "grid: is empty (give at least one key path and its values)");
+    /* The shape and the count first: a grid of too many points is refused before any of its
+     * values goes through the params checker (one run of the checker per value). */
     double total = 1;
     char where[600];
     for (const cJSON *k = grid->child; k; k = k->next) {
@@ -210,16 +212,18 @@ static int expand_grid(sweep_plan *p, checker *c, const cJSON *base, const cJSON
         int n = cJSON_GetArraySize(k);
         if (!cJSON_IsArray(k) || n == 0)
             return err_msg(p->file, "grid.%s: must be a non-empty array of values", k->string);
-        int i = 0;
-        for (const cJSON *v = k->child; v; v = v->next, i++) {
-            snprintf(where, sizeof where, "grid.%s[%d]", k->string, i);
-            if (check_override(p, c, base, where, k->string, v) != C_OK) return C_ERR;
-        }
         total *= n;
     }
     if (total > SWEEP_MAX_POINTS)
         return err_msg(p->file, "grid: %.0f points, more than the maximum of %d (split the sweep)", total,
                        SWEEP_MAX_POINTS);
+    for (const cJSON *k = grid->child; k; k = k->next) {
+        int i = 0;
+        for (const cJSON *v = k->child; v; v = v->next, i++) {
+            snprintf(where, sizeof where, "grid.%s[%d]", k->string, i);
+            if (check_override(p, c, base, where, k->string, v) != C_OK) return C_ERR;
+        }
+    }
     int n_points = (int)total;
     for (int i = 0; i < n_points; i++) {
         cJSON *overrides = cJSON_CreateObject();

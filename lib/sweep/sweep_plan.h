@@ -9,11 +9,11 @@
  * its overrides applied by key path (sweep/key_path.h). A grid is every combination of its
  * values, the first key varying slowest.
  *
- * Loading checks everything before the caller writes anything: the sweep file's own keys, each
- * key path against the base params, every single grid value and then every whole point with the
- * train stage's params checker (train_params_load), at most SWEEP_MAX_POINTS points, and point
- * names that are unique. Each refusal is one line naming the sweep file and the key
- * (`grid.phases.0.lr`, `points[2]`). */
+ * Loading checks everything before the caller writes anything: the sweep file's own keys, the
+ * number of points (at most SWEEP_MAX_POINTS, counted before any value is checked), each key path
+ * against the base params, every single grid value and then every whole point with the train
+ * stage's params checker (train_params_load), and point names that are unique. Each refusal is
+ * one line naming the sweep file and the key (`grid.phases.0.lr`, `points[2]`). */
 #ifndef SWEEP_PLAN_H
 #define SWEEP_PLAN_H
 

@@ -61,6 +61,9 @@ static int load_rules(const char *path, const cJSON *root, const cJSON *a, train
         const char *name = params_string(o, "tensor", "");
         if (!*name || strlen(name) >= sizeof p->freeze[i].tensor)
             return err_msg(path, "%s.tensor: must name a tensor of the model", where);
+        for (int j = 0; j < i; j++)
+            if (!strcmp(p->freeze[j].tensor, name))
+                return err_msg(path, "%s.tensor: \"%s\" is already frozen by freeze[%d]", where, name, j);
         snprintf(p->freeze[i].tensor, sizeof p->freeze[i].tensor, "%s", name);
         p->freeze[i].after_epochs = params_int(o, "after_epochs", 0);
     }
@@ -235,6 +238,13 @@ int train_params_load(const char *path, train_params *p)
         if (schedule_epochs(f) > 100000) { err_msg(path, "%s: more than 100000 epochs", where); goto out; }
     }
     p->n_phases = n;
+    /* a freeze at or past the schedule's end never happens: the tensor would train throughout */
+    for (int i = 0; i < p->n_freeze; i++)
+        if (p->freeze[i].after_epochs >= train_params_epochs(p)) {
+            err_msg(path, "freeze[%d].after_epochs: %ld is not before the end of the schedule (%ld epochs): "
+                    "%s would never be frozen", i, p->freeze[i].after_epochs, train_params_epochs(p), p->freeze[i].tensor);
+            goto out;
+        }
     rc = C_OK;
 out:
     json_free(&doc);

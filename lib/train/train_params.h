@@ -36,6 +36,7 @@
  *                               becomes the EMA)
  *   "freeze": [{"tensor": "0.bias", "after_epochs": 3}],
  *                               that state-dict tensor trains in the run's epochs 0..after-1 only
+ *                               (after below the schedule's epoch count; each tensor once)
  *   "phases": [{"lr": 11.5, "wd": 0.0153, "epochs": 9.9, "units": "kilostep",
  *               "wd_mode": "decoupled",
  *               "schedule": {"type": "triangle", "start": 0.2, "peak": 0.23, "end": 0.07}}]

@@ -2,6 +2,7 @@
 #include "train/train_state.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stddef.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -13,8 +14,9 @@
 #include "io/download.h"
 #include "io/safetensors.h"
 #include "train/schedule.h"
+#include "train/train_state_check.h"
 
-#define STATE_FORMAT "cifar-train-state 1"
+#define STATE_FORMAT "cifar-train-state 2"
 
 static int hash(const char *path, char out[65]) { return download_sha256_file(path, out); }
 
@@ -148,6 +150,7 @@ int train_state_save(const char *path, trainer *t, const train_identity *id)
     META_L("batches_per_epoch", t->batches_per_epoch);
     META_D("loop_seconds", t->loop_seconds);
     META_D("train_seconds", t->train_seconds);
+    if (rc == C_OK) rc = train_state_seal(&w);
     if (rc == C_OK) rc = safetensors_writer_save(&w, path);
     safetensors_writer_free(&w);
     net_bufs_free(&nb);
@@ -159,29 +162,24 @@ int train_state_save(const char *path, trainer *t, const train_identity *id)
 static long meta_long(const safetensors_file *f, const char *key)
 {
     const char *s = safetensors_meta(f, key);
-    if (!s || !*s) return -1;
+    if (!s || *s < '0' || *s > '9') return -1;
     char *end;
     errno = 0;
     long v = strtol(s, &end, 10);
     return *end || errno || v < 0 ? -1 : v;
 }
 
-static double meta_double(const safetensors_file *f, const char *key)
-{
-    const char *s = safetensors_meta(f, key);
-    return s ? strtod(s, NULL) : 0;
-}
-
+/* The format, the checksum, then the identity: a corrupt state says so rather than naming a
+ * field that a flipped bit changed. Then every stored value must be finite. */
 static int check_identity(const safetensors_file *f, const char *format, const train_identity *id)
 {
-    const char *fmt = safetensors_meta(f, "format");
-    if (!fmt || strcmp(fmt, format)) return err_msg(NULL, "not a %s (format '%s')", format, fmt ? fmt : "");
+    if (train_state_check_seal(f, format) != C_OK) return C_ERR;
     for (int k = 0; k < N_ID; k++) {
         const char *s = safetensors_meta(f, id_fields[k].key);
         if (!s || strcmp(s, id_value(id, k)))
             return err_msg(NULL, "saved by a run with %s (%s differs)", id_fields[k].what, id_fields[k].key);
     }
-    return C_OK;
+    return train_state_check_finite(f);
 }
 
 /* Checks the net's tensors in f (shapes); *count: how many f holds for it. The lookahead copy
@@ -248,10 +246,22 @@ static int restore(const safetensors_file *f, trainer *t, const train_identity *
 {
     if (check_identity(f, STATE_FORMAT, id) != C_OK) return C_ERR;
     long total = train_params_epochs(t->p);
-    long epoch = meta_long(f, "epoch"), batch = meta_long(f, "batch"), it = meta_long(f, "it"),
-         step = meta_long(f, "step"), images = meta_long(f, "images"), bpe = meta_long(f, "batches_per_epoch");
-    if (epoch < 0 || batch < 0 || it < 0 || step < 0 || images < 0 || bpe < 0 || epoch > total || (unsigned long)step > UINT32_MAX)
-        return err_msg(NULL, "position metadata missing or out of range");
+    /* the positions a run of these params over this data passes */
+    state_layout L = { 0 };
+    L.nb = loader_epoch_batches(t->trn);
+    L.batch_size = t->trn->bs;
+    for (long k = 0; k < L.nb; k++) {
+        long left = (long)t->trn->ds->n - k * L.batch_size;
+        L.epoch_images += left < L.batch_size ? left : L.batch_size;
+    }
+    L.n_phases = t->p->n_phases;
+    for (int ph = 0; ph < t->p->n_phases && ph < TRAIN_STATE_MAX_PHASES; ph++) {
+        L.phase_epochs[ph] = schedule_epochs(&t->p->phases[ph]);
+        L.phase_steps[ph] = schedule_phase_steps(&t->p->phases[ph], L.nb);
+    }
+    state_pos sp;
+    if (train_state_check_position(f, &L, &sp) != C_OK) return C_ERR;
+    long epoch = sp.epoch, batch = sp.batch, it = sp.it, step = sp.step, images = sp.images, bpe = sp.bpe;
     net *n = t->net;
     const safetensors_tensor *ema = safetensors_expect(f, "ema", SAFETENSORS_F64, 1);
     const safetensors_tensor *ep = safetensors_expect(f, "epochs", SAFETENSORS_F64, 2);
@@ -278,8 +288,16 @@ static int restore(const safetensors_file *f, trainer *t, const train_identity *
     }
     const double *e = ep->data;
     for (long k = 0; k < epoch; k++)   /* the table printed on resume indexes the phases by these */
-        if (!(e[6 * k] >= 0 && e[6 * k] < t->p->n_phases && (k == 0 || e[6 * k] >= e[6 * (k - 1)]) && e[6 * k + 1] == k))
-            return err_msg(NULL, "epoch record %ld is out of order or names no phase", k);
+        if (!(e[6 * k] == train_state_phase_of(&L, k) && e[6 * k + 1] == k))
+            return err_msg(NULL, "epoch record %ld is out of order or names another phase", k);
+        else if (!(e[6 * k + 4] >= 0 && e[6 * k + 4] <= 1) || !(e[6 * k + 5] >= 0))
+            return err_msg(NULL, "epoch record %ld: accuracy or seconds out of range", k);
+    /* the smoothed loss of the phase in progress: one update per step of it */
+    const double *m0 = ema->data;
+    if (!sp.phase_start && !(m0[2] == (double)it && m0[0] == 0.98))
+        return err_msg(NULL, "ema: does not match the position (%g updates at iteration %ld)", m0[2], it);
+    if (!(m0[2] >= 0 && m0[2] <= (double)step && m0[2] == floor(m0[2])))
+        return err_msg(NULL, "ema: update count %g out of range", m0[2]);
     /* Everything checked: only now change the net and the trainer. */
     if (apply_net(f, n) != C_OK) return STATE_APPLY_FAILED;
     trainer_alloc_epochs(t);
@@ -305,8 +323,8 @@ static int restore(const safetensors_file *f, trainer *t, const train_identity *
     t->pos.ema.n = (long)m[2];
     t->images = images;
     t->batches_per_epoch = bpe;
-    t->loop_seconds = meta_double(f, "loop_seconds");
-    t->train_seconds = meta_double(f, "train_seconds");
+    t->loop_seconds = sp.loop_seconds;
+    t->train_seconds = sp.train_seconds;
     t->resumed = 1;
     return C_OK;
 }
@@ -350,7 +368,7 @@ int train_state_load(const char *path, trainer *t, const train_identity *id)
 
 /* ---- the lr finder's sweep ---- */
 
-#define LRFIND_FORMAT "cifar-lrfind-state 1"
+#define LRFIND_FORMAT "cifar-lrfind-state 2"
 
 int lrfind_state_save(const char *path, net *n, const lr_finder_pos *p, const train_identity *id)
 {
@@ -367,6 +385,7 @@ int lrfind_state_save(const char *path, net *n, const lr_finder_pos *p, const tr
     char v[32];
     snprintf(v, sizeof v, "%ld", p->t);
     safetensors_writer_meta(&w, "t", v);
+    if (rc == C_OK) rc = train_state_seal(&w);
     if (rc == C_OK) rc = safetensors_writer_save(&w, path);
     safetensors_writer_free(&w);
     net_bufs_free(&nb);

@@ -8,11 +8,12 @@
 
 #include "core/errors.h"
 #include "data/augment.h"
+#include "nn/model.h"
 
 /* Images per block of the covariance sums: each block is summed by one thread, the blocks are
  * added in order, so the result does not depend on the thread count. */
 #define WHITEN_BLOCK 16
-#define WHITEN_MAX_K 256         /* values per patch */
+#define WHITEN_MAX_K MODEL_WHITEN_MAX_PATCH   /* values per patch (nn/model.h) */
 
 /* The one place that says which convolutions are whitened: Conv2d layers with "init": "whiten". */
 int whiten_layer_wanted(const model_desc *m, int i)

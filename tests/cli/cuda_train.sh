@@ -3,18 +3,19 @@
 # of 32) on ../shared/data/cifar-mini.tgz with the same seed on both backends; every iteration's
 # loss must agree to 1e-3 relative (cuDNN with TF32 off, CUDA_TF32=0). Then deterministic mode:
 # two GPU runs with "deterministic": true give byte-identical checkpoints.
-# Without a GPU (or without the CUDA backend, or while the train stage does not pick its backend
-# through backend_select) every case is reported as SKIP, never PASS.
+# Without a GPU (no /dev/nvidia*, no GPU in nvidia-smi -L) every case is SKIP. Where a GPU is
+# visible every case runs or FAILs: a CUDA that does not start, a stage that trains on the CPU
+# behind DEVICE=cuda, or a missing module is a failure, never a skip.
 source "$(dirname "$0")/../lib.sh"
 for b in sort stats train; do
   [ -x "$BIN/$b" ] || { skip cuda_train "${BUILD:-build}/bin/$b not built"; finish; }
 done
 PROBE=$ROOT/${BUILD:-build}/tests/unit/test_cuda_train
 [ -x "$PROBE" ] || { skip cuda_train "${BUILD:-build}/tests/unit/test_cuda_train not built"; finish; }
-if ! "$PROBE" --gpu-available; then
-  skip cuda_cpu_loss_parity "no CUDA device visible (or no CUDA backend in this build)"
-  skip cuda_deterministic_checkpoint "no CUDA device visible"
-  skip cuda_graph_equals_uncaptured "no CUDA device visible"
+if ! "$PROBE" --gpu-visible; then
+  skip cuda_cpu_loss_parity "no GPU visible (no /dev/nvidia*, no GPU in nvidia-smi -L)"
+  skip cuda_deterministic_checkpoint "no GPU visible"
+  skip cuda_graph_equals_uncaptured "no GPU visible"
   finish
 fi
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2} CUDA_TF32=0
@@ -30,26 +31,20 @@ train() {
 }
 device_of() { sed -n 's/.*"device":[[:space:]]*"\([a-z]*\)".*/\1/p' "$1" | head -n 1; }
 
-# Probe: one batch on DEVICE=cuda. No GPU gives a one-line error; a CPU run means the stage does
-# not select its backend yet.
+# Probe: one batch on DEVICE=cuda. A GPU is visible, so any failure here is one.
 cat >"$TMP/probe.json" <<'JSON'
 {"seed": 0, "batch_size": 32, "momentum": 0.9, "augment": {"pad": 4, "flip": true},
  "lr_find": {"start_lr": 1e-5, "end_lr": 10}, "limit_batches": 1, "phases": [{"lr": 0.01, "n_cycle": 1}]}
 JSON
 if ! train cuda "$TMP/probe.json" probe; then
-  if grep -Eq 'no CUDA device is visible|no CUDA backend' "$TMP/probe.err"; then
-    skip cuda_cpu_loss_parity "no GPU: $(head -n 1 "$TMP/probe.err")"
-    skip cuda_deterministic_checkpoint "no GPU"
-  else
-    fail cuda_probe "DEVICE=cuda train failed: $(cat "$TMP/probe.err")"
-  fi
+  fail cuda_probe "a GPU is visible but DEVICE=cuda train failed: $(cat "$TMP/probe.err")"
   finish
 fi
 if [ "$(device_of "$TMP/probe.metrics.json")" != cuda ]; then
-  skip cuda_cpu_loss_parity "the train stage ran on '$(device_of "$TMP/probe.metrics.json")' with DEVICE=cuda (not using backend_select yet)"
-  skip cuda_deterministic_checkpoint "the train stage does not select the GPU"
+  fail cuda_probe "the train stage ran on '$(device_of "$TMP/probe.metrics.json")' with DEVICE=cuda"
   finish
 fi
+pass "cuda_probe ($(grep -m1 ': cuda: ' "$TMP/probe.err" || echo 'no device line'))"
 
 cat >"$TMP/run.json" <<'JSON'
 {"seed": 3, "batch_size": 32, "momentum": 0.9, "augment": {"pad": 4, "flip": true},
@@ -73,13 +68,11 @@ else
   fail cuda_cpu_loss_parity "training failed: $(cat "$TMP/gpu.err" "$TMP/cpu.err" 2>/dev/null)"
 fi
 
-# Deterministic mode (needs the params key; reported as skipped while train_params lacks it).
+# Deterministic mode: two runs, the same checkpoint bytes.
 sed 's/"seed": 3,/"seed": 3, "deterministic": true,/' "$TMP/run.json" >"$TMP/det.json"
 if train cuda "$TMP/det.json" det1 && train cuda "$TMP/det.json" det2; then
   if cmp -s "$TMP/det1.ckpt" "$TMP/det2.ckpt"; then pass cuda_deterministic_checkpoint
   else fail cuda_deterministic_checkpoint "two deterministic GPU runs gave different checkpoints"; fi
-elif grep -q 'deterministic' "$TMP/det1.err"; then
-  skip cuda_deterministic_checkpoint "params do not accept \"deterministic\" yet: $(head -n 1 "$TMP/det1.err")"
 else
   fail cuda_deterministic_checkpoint "training failed: $(cat "$TMP/det1.err" "$TMP/det2.err" 2>/dev/null)"
 fi
@@ -95,7 +88,7 @@ if [ -f "$TMP/det1.ckpt" ]; then
     fail cuda_graph_equals_uncaptured "training failed: $(cat "$TMP/nograph.err")"
   fi
 else
-  skip cuda_graph_equals_uncaptured "no deterministic GPU checkpoint to compare with"
+  fail cuda_graph_equals_uncaptured "no deterministic GPU checkpoint to compare with"
 fi
 no_leftovers no_temporaries "$TMP"
 finish

@@ -118,6 +118,73 @@ MODEL=$M expect_error evaluate_input_mismatch 'evaluate: .*data/test\.safetensor
   evaluate "$TMP/good.ckpt"
 if ls "$O"/x.* >/dev/null 2>&1; then fail refused_evaluations_write_nothing "$(ls "$O")"; else pass refused_evaluations_write_nothing; fi
 
+# ==== issue 22 items 7-8 and its hostile pass (wt-issue22b): make variables, params/model keys,
+# eval params, launchers. Self-contained: uses $TMP/i22b/ and the helpers above only.
+I=$TMP/i22b
+mkdir -p "$I"
+MK22=(make --no-print-directory -C "$ROOT")
+# item 7: a quote in CIFAR_URL broke the recipe's quoting (sh: Unterminated quoted string); a
+# quoted $(...) in it ran. Now the value reaches fetch as one word, and the stamp holds it as is.
+cp "$TMP/a.tgz" "$I/x'y.tgz"
+if "${MK22[@]}" ART="$I/m1" "CIFAR_URL=file://$I/x'y.tgz" "$I/m1/cifar.tgz" >"$I/m1.log" 2>&1 &&
+   cmp -s "$TMP/a.tgz" "$I/m1/cifar.tgz" && [ "$(cat "$I/m1/fetch.url")" = "file://$I/x'y.tgz" ]; then pass make_url_with_quote
+else fail make_url_with_quote "$(tail -n 2 "$I/m1.log")"; fi
+"${MK22[@]}" ART="$I/m2" "CIFAR_URL=file://$I/nosuch'\$\$(touch $I/pwned)'\`touch $I/pwned2\`" "$I/m2/cifar.tgz" >"$I/m2.log" 2>&1
+if [ -e "$I/pwned" ] || [ -e "$I/pwned2" ]; then fail make_url_not_executed "the URL's \$(...) ran"
+elif ! grep -q "^fetch: file://$I/nosuch'\$(touch $I/pwned)'\`touch $I/pwned2\`: " "$I/m2.log"; then fail make_url_not_executed "$(tail -n 2 "$I/m2.log")"
+else pass make_url_not_executed; fi
+# values that cannot be passed safely are refused with one line naming the variable, before anything runs
+nl='
+'
+refuse() { # name pattern VAR=value...
+  local name=$1 pattern=$2; shift 2
+  expect_error "make_refuses_$name" "\\*\\*\\* $pattern" "${MK22[@]}" ART="$I/m3" CIFAR_URL="file://$I/nosuch" "$@" "$I/m3/cifar.tgz"
+}
+refuse profile_quote "PROFILE=a'b: a name is letters" "PROFILE=a'b"
+refuse profile_dotdot 'PROFILE=\.\.: a name is letters' PROFILE=..
+refuse profile_two_words 'PROFILE=a b: must be one name' 'PROFILE=a b'
+refuse archs_semicolon 'ARCHS=simplenet;true: a name' 'ARCHS=simplenet;true'
+refuse art_blank "ART=$I/a b: a path here is one word" "ART=$I/a b"
+refuse rep_quote "REP=r'x: a path here" "REP=r'x"
+refuse params_colon 'PARAMS=p:q: a path here' 'PARAMS=p:q'
+refuse threads_command 'THREADS=1;true: must be a whole number' 'THREADS=1;true'
+refuse url_newline 'CIFAR_URL=a\\nb: must be one line' "CIFAR_URL=a${nl}b"
+refuse launch_newline 'LAUNCH=srun\\ntrue: must be one line' "LAUNCH=srun${nl}true"
+# ARCH (make summary) ran a $(...) in its for loop; a --cpus-per-task= of LAUNCH_TRAIN is pasted into
+# every sweep point's evaluate command as its thread count
+expect_error make_refuses_arch_subst '\*\*\* ARCH=\$\(touch [^ ]*pwned3\): a name' "${MK22[@]}" summary "ARCH=\$\$(touch $I/pwned3)"
+[ ! -e "$I/pwned3" ] && pass make_arch_not_executed || fail make_arch_not_executed "ARCH's \$(...) ran"
+expect_error make_refuses_launch_cpus '\*\*\* LAUNCH_TRAIN=srun --cpus-per-task=8;true: --cpus-per-task= must be a whole number' \
+  "${MK22[@]}" -n sweep-plan SWEEP=lr PROFILE=quick ART="$I/m3" 'LAUNCH_TRAIN=srun --cpus-per-task=8;true'
+[ ! -e "$I/m3" ] && pass make_refusals_write_nothing || fail make_refusals_write_nothing "$(find "$I/m3" | head -n 3 | xargs)"
+# LAUNCH is a command prefix by design (word-split, run as is). A launcher that fails fails the
+# target; one that exits 0 without running the program (LAUNCH=true) left make "done" with no file.
+if "${MK22[@]}" ART="$I/m4" CIFAR_URL="file://$TMP/a.tgz" LAUNCH=false "$I/m4/cifar.tgz" >/dev/null 2>&1 || [ -e "$I/m4/cifar.tgz" ]
+then fail make_launcher_fails "make exited 0 or left $I/m4/cifar.tgz"; else pass make_launcher_fails; fi
+if "${MK22[@]}" ART="$I/m5" CIFAR_URL="file://$TMP/a.tgz" LAUNCH=true "$I/m5/cifar.tgz" >/dev/null 2>"$I/m5.err"; then
+  fail make_launcher_runs_nothing "make exited 0 without $I/m5/cifar.tgz"
+elif ! grep -q "^make: $I/m5/cifar.tgz: LAUNCH_FETCH exited 0 but it was not written" "$I/m5.err"; then
+  fail make_launcher_runs_nothing "$(head -n 2 "$I/m5.err")"
+else pass make_launcher_runs_nothing; fi
+if "${MK22[@]}" ART="$I/m6" CIFAR_URL="file://$TMP/a.tgz" LAUNCH='env --' "$I/m6/cifar.tgz" >/dev/null 2>&1 &&
+   cmp -s "$TMP/a.tgz" "$I/m6/cifar.tgz"; then pass make_launcher_prefix_runs; else fail make_launcher_prefix_runs "LAUNCH='env --' did not fetch"; fi
+# A full disk (a 1 MiB tmpfs, filled; root only): stats and evaluate end with one line naming the
+# file and ENOSPC, exit nonzero and leave nothing behind (sort and train: tests/cli/commit_data.sh).
+FULL=$I/full
+if [ "$(id -u)" = 0 ] && mkdir -p "$FULL" && mount -t tmpfs -o size=1m tmpfs "$FULL" 2>/dev/null; then
+  dd if=/dev/zero of="$FULL/filler" bs=4k count=1024 >/dev/null 2>&1
+  expect_error full_disk_stats "stats: $FULL/s\\.json: write failed: No space left on device" \
+    "$BIN/stats" --data "$D/train.safetensors" --out "$FULL/s.json"
+  err=$("$BIN/evaluate" --model "$TMP/simplenet.json" --ckpt "$TMP/good.ckpt" --params "$ROOT/params/quick/eval.json" \
+          --data "$D" --stats "$A/stats.json" --threads 2 --eval "$FULL/x.eval.json" --probs "$FULL/x.probs.safetensors" 2>&1 >/dev/null)
+  rc=$? left=$(ls "$FULL" | grep -v '^filler$')
+  umount "$FULL"
+  if [ $rc -ne 0 ] && printf '%s\n' "$err" | grep -q "^evaluate: $FULL/x\\.probs\\.safetensors: write failed: No space left on device$" &&
+     [ "$(printf '%s\n' "$err" | grep -vc ' pass\| view ')" = 1 ] && [ -z "$left" ]; then pass full_disk_evaluate
+  else fail full_disk_evaluate "exit $rc, left '$left': $(printf '%s' "$err" | tail -n 2)"; fi
+else skip full_disk "not root, or no tmpfs"; fi
+# ==== end of the issue 22b block
+
 # --- report: NaN probabilities beside an evaluation are refused, naming file and tensor; and
 # the page without named architectures (the default list overflowed its array: SAN=1 sees it)
 if ! command -v gnuplot >/dev/null; then skip report_nan_probs "gnuplot not installed"; finish; fi
@@ -128,5 +195,183 @@ else fail report_default_list "$(cat "$TMP/report.err")"; fi
 set_f32 "$O/x.probs.safetensors" "$A/simplenet.probs.safetensors" probs 11 1 nan
 expect_error report_nan_probs 'report: .*simplenet\.probs\.safetensors: probs: element 11 is nan: the probabilities are not finite' \
   "$BIN/report" --art "$A" --out "$TMP/rep2" --models "$ROOT/models" simplenet
+
+# ==== issue 22 items 1-6 (commit journal, FIFOs, state positions and corruption, output folders,
+# lock folders, signals in set-up). Self-contained: its own output folder $I, its own train
+# wrapper (guarded by `timeout -s KILL`, so a hang fails the case instead of the suite).
+I=$(cd "$TMP" && pwd -P)/i22
+mkdir -p "$I"
+T22=${T22_TIMEOUT:-300}
+train22() { timeout -s KILL "$T22" "$BIN/train" --model "${MODEL:-$TMP/simplenet.json}" --params "${PARAMS:-$TMP/good.json}" \
+              --data "${DATA:-$D}" --stats "${STATS:-$A/stats.json}" --threads 2 --ckpt "$I/x.ckpt" \
+              --metrics "$I/x.metrics.json" --summary "$I/x.summary.json"; }
+lrfind22() { timeout -s KILL "$T22" "$BIN/lrfind" --model "$TMP/simplenet.json" --params "${PARAMS:-$TMP/good.json}" \
+               --data "$D" --stats "$A/stats.json" --threads 2 --out "$I/x.lrfind.json"; }
+clean22() { rm -rf "$I" && mkdir -p "$I"; }
+
+# --- item 1: the journal lists only renames of this stage's own temporaries into its outputs
+echo victim > "$TMP/victim"
+printf 'F\t%s\t%s/stolen\n' "$TMP/victim" "$I" > "$I/x.commit"
+expect_error journal_foreign_file 'x\.commit: line 1: refusing to rename .*/victim to .*/stolen: the temporary is not in the output.s folder' train22
+[ -f "$TMP/victim" ] && [ ! -e "$I/stolen" ] && [ -f "$I/x.commit" ] && pass journal_foreign_file_untouched ||
+  fail journal_foreign_file_untouched "the victim moved or the journal went"
+clean22
+ln -s "$TMP/victim" "$I/x.ckpt.tmp.AbC123"
+printf 'F\t%s/x.ckpt.tmp.AbC123\t%s/x.ckpt\n' "$I" "$I" > "$I/x.commit"
+expect_error journal_symlink_temporary 'x\.commit: line 1: refusing .*: the temporary is not a regular file' train22
+[ -f "$TMP/victim" ] && [ ! -e "$I/x.ckpt" ] && pass journal_symlink_not_followed || fail journal_symlink_not_followed "moved"
+clean22
+echo '{}' > "$I/x.state.tmp.AbC123"
+printf 'F\t%s/x.state.tmp.AbC123\t%s/x.state\n' "$I" "$I" > "$I/x.commit"
+expect_error journal_undeclared_output 'x\.commit: line 1: refusing .*: not an output of this stage' train22
+printf 'F\t%s/../i22/x.ckpt.tmp.AbC123\t%s/../i22/x.ckpt\n' "$I" "$I" > "$I/x.commit"
+expect_error journal_dotdot 'x\.commit: line 1: refusing .*: not a plain absolute path' train22
+printf 'F\t%s/x.ckpt.tmp.AbC123\t/etc/x.ckpt\n' "$I" > "$I/x.commit"
+expect_error journal_other_folder 'refusing .*: the temporary is not in the output.s folder' train22
+# a journal a killed run of this stage left is still finished
+clean22
+echo '{"x": 1}' > "$I/x.summary.json.tmp.AbC123"
+printf 'F\t%s/x.summary.json.tmp.AbC123\t%s/x.summary.json\n' "$I" "$I" > "$I/x.commit"
+err=$(train22 2>&1 >/dev/null); rc=$?
+[ "$rc" -eq 0 ] && grep -q 'x\.commit: finished the commit of 1 outputs' <<<"$err" && [ ! -e "$I/x.commit" ] &&
+  pass journal_own_rolls_forward || fail journal_own_rolls_forward "rc $rc: $err"
+
+# --- item 2: a FIFO in place of any artifact a stage reads is refused, never waited on
+clean22
+mkfifo "$TMP/fifo.json"
+PARAMS=$TMP/fifo.json expect_error fifo_params 'fifo\.json: is a FIFO, not a regular file' train22
+STATS=$TMP/fifo.json expect_error fifo_stats 'fifo\.json: is a FIFO, not a regular file' train22
+MODEL=$TMP/fifo.json expect_error fifo_model 'fifo\.json: is a FIFO, not a regular file' train22
+mkfifo "$I/x.commit"
+expect_error fifo_journal 'x\.commit: is a FIFO, not a regular file' train22
+rm -f "$I/x.commit"
+mkdir -p "$TMP/fdata" && cp "$D/test.safetensors" "$TMP/fdata/" && mkfifo "$TMP/fdata/train.safetensors"
+DATA=$TMP/fdata expect_error fifo_data 'train\.safetensors: is a FIFO, not a regular file' train22
+mkfifo "$I/x.lock"
+expect_error fifo_lock 'x\.lock: is a FIFO, not a lock file' train22
+# the other stages' inputs: the archive (sort), the fetched local file, the model (summary, evaluate)
+mkfifo "$TMP/fifo.tgz"
+expect_error fifo_archive 'fifo\.tgz: is a FIFO, not a regular file' timeout -s KILL "$T22" "$BIN/sort" --archive "$TMP/fifo.tgz" --out "$I/sorted"
+expect_error fifo_fetch_local 'fifo\.tgz: local file is a FIFO, not a regular file' \
+  timeout -s KILL "$T22" "$BIN/fetch" --url "file://$TMP/fifo.tgz" --retries 0 --out "$I/c.tgz"
+expect_error fifo_summary_model 'fifo\.json: is a FIFO, not a regular file' timeout -s KILL "$T22" "$BIN/summary" "$TMP/fifo.json"
+train22 >/dev/null 2>&1 && cp "$I/x.ckpt" "$TMP/i22.ckpt"
+expect_error fifo_evaluate_model 'fifo\.json: is a FIFO, not a regular file' timeout -s KILL "$T22" "$BIN/evaluate" --model "$TMP/fifo.json" \
+  --ckpt "$TMP/i22.ckpt" --params "$ROOT/params/quick/eval.json" --data "$D" --stats "$A/stats.json" --threads 2 \
+  --eval "$I/x.eval.json" --probs "$I/x.probs.safetensors"
+clean22
+mkfifo "$I/x.state" "$I/x.lrfind.state"
+err=$(train22 2>&1 >/dev/null); rc=$?
+[ "$rc" -eq 0 ] && grep -q 'x\.state: warning: not resumed: is a FIFO, not a regular file; starting over' <<<"$err" &&
+  pass fifo_state || fail fifo_state "rc $rc: $err"
+err=$(lrfind22 2>&1 >/dev/null); rc=$?
+[ "$rc" -eq 0 ] && grep -q 'x\.lrfind\.state: warning: not resumed: is a FIFO' <<<"$err" && pass fifo_lrfind_state ||
+  fail fifo_lrfind_state "rc $rc: $err"
+
+# --- item 2: a signal during set-up ends the process at once (here: waiting for the lock)
+clean22
+"$PY" -c 'import fcntl, sys, time
+f = open(sys.argv[1], "a"); fcntl.flock(f, fcntl.LOCK_EX); print("locked", flush=True); time.sleep(600)' "$I/x.lock" >"$TMP/holder.out" &
+holder=$!
+for _ in $(seq 200); do grep -q locked "$TMP/holder.out" 2>/dev/null && break; sleep 0.1; done
+"$BIN/train" --model "$TMP/simplenet.json" --params "$TMP/good.json" --data "$D" --stats "$A/stats.json" --threads 2 \
+  --ckpt "$I/x.ckpt" --metrics "$I/x.metrics.json" --summary "$I/x.summary.json" 2>"$TMP/setup.err" >/dev/null &
+tp=$!
+for _ in $(seq 600); do grep -q 'waiting for another run' "$TMP/setup.err" 2>/dev/null && break; sleep 0.1; done
+kill -TERM "$tp"
+for _ in $(seq 300); do kill -0 "$tp" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$tp" 2>/dev/null; then fail signal_in_setup "SIGTERM while waiting for the lock was ignored"; kill -KILL "$tp"; fi
+wait "$tp"; rc=$?
+[ "$rc" -eq 143 ] && [ ! -e "$I/x.state" ] && pass signal_in_setup_ends_run || fail signal_in_setup_ends_run "rc $rc (expected 143, killed by SIGTERM)"
+kill "$holder" 2>/dev/null; wait "$holder" 2>/dev/null
+
+# --- items 3 and 4: a state whose position is out of range or disagrees with the data, or that
+# is corrupt, is not resumed. A state after the first batch: state_every 1, killed at the second save.
+# state_edit SRC DST CODE: rewrites the safetensors state with CODE run on m (metadata dict) and
+# T (name -> [name, dtype, shape, bytes]); resealed (state_sha256) when the state has a seal.
+state_edit() { "$PY" - "$1" "$2" "$3" <<'EOF'
+import hashlib, json, struct, sys
+src, dst, code = sys.argv[1:4]
+b = open(src, 'rb').read(); n = struct.unpack('<Q', b[:8])[0]; h = json.loads(b[8:8 + n]); data = b[8 + n:]
+m = h.pop('__metadata__', {})
+ts = [[k, v['dtype'], v['shape'], data[v['data_offsets'][0]:v['data_offsets'][1]]]
+      for k, v in sorted(h.items(), key=lambda kv: kv[1]['data_offsets'][0])]
+T = {t[0]: t for t in ts}
+exec(code)
+if 'state_sha256' in m:
+    del m['state_sha256']; m['state_sha256'] = ''
+    d = hashlib.sha256(struct.pack('<Q', len(m)))
+    for k, v in m.items():
+        if k != 'state_sha256': d.update(k.encode() + b'\0' + v.encode() + b'\0')
+    d.update(struct.pack('<Q', len(ts)))
+    for name, dt, sh, raw in ts:
+        d.update(name.encode() + b'\0' + dt.encode() + b'\0' + struct.pack('<Q', len(sh)) +
+                 b''.join(struct.pack('<Q', x) for x in sh) + struct.pack('<Q', len(raw)) + raw)
+    m['state_sha256'] = d.hexdigest()
+out = {'__metadata__': m}; off = 0
+for name, dt, sh, raw in ts:
+    out[name] = {'dtype': dt, 'shape': sh, 'data_offsets': [off, off + len(raw)]}; off += len(raw)
+hj = json.dumps(out, separators=(',', ':')).encode(); hj += b' ' * ((8 - len(hj) % 8) % 8)
+open(dst, 'wb').write(struct.pack('<Q', len(hj)) + hj + b''.join(t[3] for t in ts))
+EOF
+}
+# resume_refused NAME PATTERN: the edited state $TMP/s22 is not resumed (one warning matching
+# PATTERN; the run starts over and finishes).
+resume_refused() {
+  clean22; cp "$TMP/s22" "$I/x.state"
+  local err rc; err=$(train22 2>&1 >/dev/null); rc=$?
+  if [ "$rc" -ne 0 ] || grep -q 'resuming at' <<<"$err" || ! grep -Eq "x\.state: warning: not resumed: $2.*; starting over" <<<"$err"
+  then fail "$1" "rc $rc: $err"; else pass "$1"; fi
+}
+edit "$TMP/good.json" "$TMP/every1.json" 'd["state_every"] = 1'
+clean22
+PARAMS=$TMP/every1.json CIFAR_TEST_KILL=rename:x.state:2 train22 >/dev/null 2>&1
+if [ ! -f "$I/x.state" ]; then fail state_made "no state after a kill at the second save"; else
+  cp "$I/x.state" "$TMP/s0"
+  nb=$("$PY" -c "import json,struct,sys; b=open(sys.argv[1],'rb').read(); print(json.loads(b[8:8+struct.unpack('<Q',b[:8])[0]])['__metadata__']['batches_per_epoch'])" "$TMP/s0")
+  state_edit "$TMP/s0" "$TMP/s22" 'pass'
+  clean22; cp "$TMP/s22" "$I/x.state"
+  err=$(PARAMS=$TMP/every1.json train22 2>&1 >/dev/null); rc=$?
+  [ "$rc" -eq 0 ] && grep -q 'resuming at epoch 0, batch 1 ' <<<"$err" && pass state_rewritten_resumes ||
+    fail state_rewritten_resumes "the test's own rewrite is not resumed (rc $rc: $err)"
+  export PARAMS=$TMP/every1.json
+  state_edit "$TMP/s0" "$TMP/s22" "m['batch'] = '$nb'"; resume_refused state_batch_at_epoch_end "batch: $nb is past the epoch's $nb batches"
+  state_edit "$TMP/s0" "$TMP/s22" "m['batch'] = '$((nb + 1))'"; resume_refused state_batch_past_epoch "batch: $((nb + 1)) is past the epoch's"
+  state_edit "$TMP/s0" "$TMP/s22" "m['batch'] = '99999999999'"; resume_refused state_batch_huge "batch: 99999999999 is past the epoch's"
+  state_edit "$TMP/s0" "$TMP/s22" "m['batches_per_epoch'] = '0'"; resume_refused state_bpe_zero "batches_per_epoch: 0, but the data and params give $nb"
+  state_edit "$TMP/s0" "$TMP/s22" "m['step'] = '5'"; resume_refused state_step_disagrees "step: 5, but epoch 0, batch 1 has 1"
+  state_edit "$TMP/s0" "$TMP/s22" "m['images'] = '3'"; resume_refused state_images_disagree "images: 3, but the position has"
+  # item 4: one flipped bit in a weight (no reseal), inf/NaN in the loss history and timing fields
+  "$PY" -c "
+import json, struct, sys
+b = bytearray(open(sys.argv[1], 'rb').read()); n = struct.unpack('<Q', b[:8])[0]
+h = json.loads(b[8:8 + n]); k = next(k for k in h if k.startswith('net.'))
+b[8 + n + h[k]['data_offsets'][0] + 2] ^= 0x10; open(sys.argv[2], 'wb').write(b)" "$TMP/s0" "$TMP/s22"
+  resume_refused state_bit_flip_weight 'checksum mismatch \(state_sha256\): the file is corrupt'
+  state_edit "$TMP/s0" "$TMP/s22" "T['it_loss'][3] = struct.pack('<d', float('inf')) + T['it_loss'][3][8:]"
+  resume_refused state_inf_loss "tensor 'it_loss': value 0 is inf"
+  state_edit "$TMP/s0" "$TMP/s22" "T['it_lr'][3] = struct.pack('<d', float('nan')) + T['it_lr'][3][8:]"
+  resume_refused state_nan_lr "tensor 'it_lr': value 0 is (nan|-nan)"
+  state_edit "$TMP/s0" "$TMP/s22" "m['train_seconds'] = 'nan'"; resume_refused state_nan_seconds 'train_seconds: missing, not finite or negative'
+  state_edit "$TMP/s0" "$TMP/s22" "m['loop_seconds'] = 'inf'"; resume_refused state_inf_seconds 'loop_seconds: missing, not finite or negative'
+  state_edit "$TMP/s0" "$TMP/s22" "m['format'] = 'cifar-train-state 1'; m.pop('state_sha256', None)"
+  resume_refused state_old_format "saved by another version of the program \(format 'cifar-train-state 1'"
+  unset PARAMS
+fi
+
+# --- item 5: a folder where an output goes is refused before anything is written (all or none)
+clean22
+mkdir "$I/x.ckpt"
+expect_error output_is_folder 'x\.ckpt: is a folder, where this file is to be written; remove or rename it' train22
+left=$(cd "$I" && ls -A | grep -v '^x\.ckpt$' | tr '\n' ' ')
+[ -z "$left" ] && pass output_is_folder_nothing_written || fail output_is_folder_nothing_written "left: $left"
+
+# --- item 6: a folder named like the lock file is named for what it is
+clean22
+mkdir "$I/x.lock"
+expect_error lock_is_folder 'x\.lock: is a folder, not a lock file; remove it' train22
+rm -rf "$I" "$TMP/fdata" "$TMP/fifo.json" "$TMP/fifo.tgz" "$TMP/i22.ckpt"
+# ==== end of issue 22 items 1-6
+
 no_leftovers no_temporaries "$TMP"
 finish

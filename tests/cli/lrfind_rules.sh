@@ -16,7 +16,7 @@ params() {
  "loss": {"label_smoothing": 0.2, "reduction": "sum"}, "augment": {"pad": 2, "flip": true},
  "freeze": [{"tensor": "${4:-0.bias}", "after_epochs": 3}],
  "lr_find": {"start_lr": 1e-4, "end_lr": 1, "limit_batches": 12},
- "phases": [{"lr": 11.5, "wd": 0.0153, "epochs": 1, "units": "kilostep", "wd_mode": "decoupled"}]}
+ "phases": [{"lr": 11.5, "wd": 0.0153, "epochs": 4, "units": "kilostep", "wd_mode": "decoupled"}]}
 JSON
 }
 lrf() {  # lrf NAME: $TMP/NAME.json into $TMP/NAME.lrfind.json

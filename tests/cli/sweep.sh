@@ -30,6 +30,10 @@ bad refused_point 'points\[0\]: point .* refused by the params checker: lr_find\
   "{$base, \"points\": [{\"lr_find.start_lr\": 5, \"lr_find.end_lr\": 2}]}"
 seeds=$(seq -s, 1 40) lrs=$(seq -s, 1 26)
 bad too_many 'grid: 1040 points, more than the maximum of 1000' "{$base, \"grid\": {\"seed\": [$seeds], \"phases.0.lr\": [$lrs]}}"
+# 5,000 values of one key: the count is refused first, before the values are checked (issue 22
+# item 8: the bad first value was reported, after a checker run per value, instead of the count)
+lrs5k=$(seq -s, 2 5000)
+bad too_many_values_counted_first 'grid: 5000 points, more than the maximum of 1000' "{$base, \"grid\": {\"phases.0.lr\": [-1, $lrs5k]}}"
 bad empty_points 'points: is empty' "{$base, \"points\": []}"
 bad same_point 'points\[1\]: the same point as an earlier one' "{$base, \"points\": [{\"seed\": 1}, {\"seed\": 1}]}"
 bad no_model 'model: no model file models/nosuch\.json' '{"model": "nosuch", "params": "simplenet", "grid": {"seed": [1]}}'
@@ -47,6 +51,15 @@ elif [ -e "$A" ]; then fail make_refuses_bad_sweep "wrote $(find "$A" | head -n 
 else pass make_refuses_bad_sweep; fi
 rm -f "$S/bad.json"
 expect_error make_sweep_needs_name 'make sweep needs SWEEP=<name>' "${MK[@]}" sweep
+# issue 22 item 8: a sweep named twice ran twice without a word; names that are not names
+printf '{%s, "grid": {"seed": [1]}}\n' "$base" > "$S/one.json"
+expect_error make_sweep_named_twice 'SWEEP=one one: one is named 2 times' "${MK[@]}" -n sweep-plan SWEEP="one one"
+for s in '../sweeps/one' "one'x" 'one;true' '$$(true)' '-one'; do
+  expect_error "make_sweep_bad_name_$(printf %s "$s" | tr -c 'a-z' _)" "SWEEP=.*: a name is letters, digits and _ \. - only" \
+    "${MK[@]}" -n sweep-plan SWEEP="$s"
+done
+[ ! -e "$A" ] && pass make_refused_sweeps_write_nothing || fail make_refused_sweeps_write_nothing "$(find "$A" | head -n 3 | xargs)"
+rm -f "$S/one.json"
 
 [ -z "${SKIP_PIPELINE:-}" ] || { skip sweep_pipeline "SKIP_PIPELINE is set"; finish; }
 [ -f "$MINI" ] || { skip sweep_pipeline "no $MINI"; finish; }

@@ -30,6 +30,14 @@ edit 'd["augment"]["pad_mode"]="edge"'; expect_error params_pad_mode 'p\.json: a
 edit 'd["augment"]["flip_mode"]=1';     expect_error params_flip_mode 'p\.json: augment\.flip_mode: must be a string' run_train
 edit 'd["lookahead"]={"decay":0.9}';    expect_error params_lookahead 'p\.json: lookahead\.every: missing required key' run_train
 edit 'd["freeze"]=[{"tensor":"x"}]';    expect_error params_freeze 'p\.json: freeze\[0\]\.after_epochs: missing required key' run_train
+# issue 22's hostile pass: a freeze at or past the schedule's end (the tensor never froze) and the
+# same tensor frozen twice (the later entry silently won) were accepted
+edit 'd["phases"]=[{"lr":1,"epochs":2}]; d["freeze"]=[{"tensor":"layers.0.bias","after_epochs":2}]'
+                                        expect_error params_freeze_at_end 'p\.json: freeze\[0\]\.after_epochs: 2 is not before the end of the schedule \(2 epochs\): layers\.0\.bias would never be frozen' run_train
+edit 'd["phases"]=[{"lr":1,"epochs":1.5}]; d["freeze"]=[{"tensor":"layers.0.bias","after_epochs":99999}]'
+                                        expect_error params_freeze_past_end 'p\.json: freeze\[0\]\.after_epochs: 99999 is not before the end of the schedule \(2 epochs\)' run_train
+edit 'd["freeze"]=[{"tensor":"layers.0.bias","after_epochs":0},{"tensor":"layers.0.bias","after_epochs":1}]'
+                                        expect_error params_freeze_twice 'p\.json: freeze\[1\]\.tensor: "layers\.0\.bias" is already frozen by freeze\[0\]' run_train
 edit 'd["phases"][0]["epochs"]=2.5';    expect_error params_epochs_cycles 'p\.json: phases\[0\]\.epochs: not with n_cycle' run_train
 edit 'del d["phases"][0]["n_cycle"]';   expect_error params_no_cycles 'p\.json: phases\[0\]\.n_cycle: missing required key \(or epochs\)' run_train
 edit 'd["phases"]=[{"lr":1,"epochs":2,"schedule":{"type":"cos"}}]'

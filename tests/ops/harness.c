@@ -11,10 +11,8 @@
 #include <strings.h>
 #include "backend/cpu/cpu_backend.h"
 #include "backend/select.h"
-#include "core/errors.h"
-#ifdef HAVE_CUDA
 #include "backend/cuda_init.h"
-#endif
+#include "core/errors.h"
 
 /* One output of one run, kept for the CPU-against-CUDA comparison. */
 typedef struct ops_record {
@@ -362,18 +360,17 @@ int ops_run_all(const ops_suite *const *suites, int n_suites)
         for (int j = 0; j < suites[s]->n; j++) cases[k++] = &suites[s]->cases[j];
     ops_env *widest = xcalloc((size_t)n_cases, sizeof *widest);   /* records of the first path */
     backend gpu = { 0 };
-    const char *no_gpu = "no CUDA device visible";
-#ifdef HAVE_CUDA
-    if (backend_cuda_available()) {
-        if (backend_cuda_init_ex(&gpu, 0, 0, 0) != C_OK) no_gpu = "CUDA backend init failed";
-        else {
-            no_gpu = NULL;
-            printf("    GPU: %s (TF32 off)\n", backend_cuda_device_name(&gpu));
-        }
-    }
-#else
-    no_gpu = "built without CUDA (nvcc not found)";
-#endif
+    /* GPU cases run where CUDA works; where a GPU is visible but CUDA does not start they FAIL
+     * (a broken GPU must not pass as a skip); SKIP only on a machine without a GPU. */
+    const char *no_gpu = NULL, *gpu_broken = NULL;
+    char why[1280];
+    int gpu_rc = backend_cuda_start_if_visible(&gpu, 0, 0, why, sizeof why);
+    if (gpu_rc > 0) printf("    GPU: %s (TF32 off)\n", backend_cuda_device_name(&gpu));
+    else if (gpu_rc < 0) {
+        gpu_broken = why;
+        printf("FAIL: ops/cuda: %s\n", why);
+        failed++;
+    } else no_gpu = why;
     const char *outer = getenv("CPU_MAX_ISA");
     char *keep = outer ? xstrdup(outer) : NULL;
     int p0 = first_path();
@@ -430,7 +427,10 @@ int ops_run_all(const ops_suite *const *suites, int n_suites)
     for (int k = 0; k < n_cases; k++) {
         snprintf(name, sizeof name, "%s on cuda", cases[k]->name);
         if (no_gpu) printf("SKIP: %s: %s\n", name, no_gpu);
-        else {
+        else if (gpu_broken) {
+            printf("FAIL: %s: %s\n", name, gpu_broken);
+            failed++;
+        } else {
             ops_env ge;
             printf("  %s\n", name);
             env_run(&ge, &gpu, cases[k], name, 0, 1);
@@ -441,7 +441,7 @@ int ops_run_all(const ops_suite *const *suites, int n_suites)
         }
         env_free_records(&widest[k]);
     }
-    if (!no_gpu) backend_free(&gpu);
+    if (gpu_rc > 0) backend_free(&gpu);
     free(widest);
     free(cases);
     return failed;

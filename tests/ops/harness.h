@@ -13,9 +13,11 @@
  *      generic loops sum BnLayer statistics in double throughout, so they differ from the vector
  *      paths by rounding: the line `against <path>` prints the measured error (within `tol`, as
  *      the reference check of step 1 already holds);
- *   3. when a CUDA device is visible, on the CUDA backend from the same inputs, each output held
- *      to the widest CPU path's with the tolerance `gpu_tol` each check states; otherwise one
- *      `SKIP: <case> on cuda: no CUDA device visible` line per case.
+ *   3. when a GPU is visible (backend_gpu_visible: /dev/nvidia<N> or nvidia-smi -L), on the CUDA
+ *      backend from the same inputs, each output held to the widest CPU path's with the tolerance
+ *      `gpu_tol` each check states; a visible GPU whose backend does not start is a FAIL line per
+ *      case (with the reason once), never a skip. Without a GPU one
+ *      `SKIP: <case> on cuda: no GPU visible` line per case.
  * The activation block width is oneDNN's choice for the process (8 under ONEDNN_MAX_CPU_ISA=AVX2,
  * 16 on AVX-512), the same for every path. One error measure throughout: max|a - b| /
  * max(max|b|, OPS_ERR_FLOOR), b the reference (or the CPU's values), NaN counting as infinite. */

@@ -6,6 +6,8 @@
 #include "test.h"
 
 #include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -185,6 +187,97 @@ static void stop_signals(void)
     CHECK(system(cmd) == 0);   /* the temporary went with it */
 }
 
+
+/* Issue 22 item 5: a folder where a group's file goes fails the group before its journal: no
+ * output renamed, no journal, no temporary left. */
+static void group_checks_every_output_first(void)
+{
+    char root[300], p[400], why[512];
+    snprintf(root, sizeof root, "%s/g5", dir);
+    CHECK(write_group(root, "old") == C_OK);
+    snprintf(p, sizeof p, "%s/b", root);
+    CHECK(unlink(p) == 0 && mkdir(p, 0755) == 0);
+    err_capture(why, sizeof why);
+    CHECK(write_group(root, "new") == C_ERR);
+    err_capture(NULL, 0);
+    CHECK(strstr(why, "/b: is a folder, where this file is to be written") != NULL);
+    snprintf(p, sizeof p, "%s/a", root); CHECK(is(p, "old"));
+    snprintf(p, sizeof p, "%s/t/f", root); CHECK(is(p, "old"));
+    snprintf(p, sizeof p, "%s/g.commit", root); CHECK(!exists(p));
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "test -z \"$(find %s -name '*.tmp.*')\"", root);
+    CHECK(system(cmd) == 0);
+}
+
+static void put(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    if (f) { fputs(text, f); fclose(f); }
+}
+
+/* Issue 22 item 1: a journal rolls forward only renames of the stage's own temporaries into its
+ * outputs; any other line refuses the whole journal (nothing renamed, the journal kept). */
+static void recover_refuses_foreign_renames(void)
+{
+    char root[300], j[400], tmp[400], fin[400], victim[400], text[2000], why[512];
+    snprintf(root, sizeof root, "%s/g6", dir);
+    CHECK(fs_mkdir_p(root) == C_OK);
+    char real[300];
+    CHECK(realpath(root, real) != NULL);
+    snprintf(j, sizeof j, "%s/x.commit", real);
+    snprintf(tmp, sizeof tmp, "%s/a.tmp.AbC123", real);
+    snprintf(fin, sizeof fin, "%s/a", real);
+    snprintf(victim, sizeof victim, "%s/victim", dir);
+    put(tmp, "new");
+    put(victim, "victim");
+    /* a good line, then one moving a file from elsewhere: neither is done */
+    static const char *const bad[][2] = {
+        { "%s\tnot a line\n", NULL },
+        { "F\t%s\t%s/stolen\n", "the temporary is not in the output's folder" },
+        { "F\t%s\t%s/a\n", "the temporary is not in the output's folder" },           /* victim -> a */
+        { "D\t%s\t%s/a\n", "the temporary is not in the output's folder" },
+    };
+    for (int k = 0; k < 4; k++) {
+        int n = snprintf(text, sizeof text, "F\t%s\t%s\n", tmp, fin);
+        if (k == 0) snprintf(text + n, sizeof text - (size_t)n, bad[k][0], "x");
+        else snprintf(text + n, sizeof text - (size_t)n, bad[k][0], victim, real);
+        put(j, text);
+        err_capture(why, sizeof why);
+        CHECK(atomic_recover(j) == C_ERR);
+        err_capture(NULL, 0);
+        CHECK(strstr(why, "line 2: ") != NULL);
+        if (bad[k][1]) CHECK(strstr(why, bad[k][1]) != NULL);
+        CHECK(is(victim, "victim") && is(tmp, "new") && !exists(fin) && exists(j));
+    }
+    /* a link as the temporary, a temporary of another name, "..", an undeclared output */
+    char link[400];
+    snprintf(link, sizeof link, "%s/a.tmp.LnK123", real);
+    CHECK(symlink(victim, link) == 0);
+    const char *why_expected[] = { "the temporary is not a regular file", "not a temporary of that output",
+                                   "not a plain absolute path", "not an output of this stage" };
+    for (int k = 0; k < 4; k++) {
+        if (k == 0) snprintf(text, sizeof text, "F\t%s\t%s\n", link, fin);
+        if (k == 1) snprintf(text, sizeof text, "F\t%s/b.tmp.AbC123\t%s\n", real, fin);
+        if (k == 2) snprintf(text, sizeof text, "F\t%s/../g6/a.tmp.AbC123\t%s/../g6/a\n", real, real);
+        if (k == 3) snprintf(text, sizeof text, "F\t%s\t%s\n", tmp, fin);
+        put(j, text);
+        static const char *const outs[] = { "elsewhere/a" };
+        err_capture(why, sizeof why);
+        CHECK((k == 3 ? atomic_recover_outputs(j, outs, 1) : atomic_recover(j)) == C_ERR);
+        err_capture(NULL, 0);
+        CHECK(strstr(why, why_expected[k]) != NULL);
+        CHECK(is(victim, "victim") && is(tmp, "new") && !exists(fin) && exists(j));
+    }
+    /* the stage's own rename into a declared output is done */
+    snprintf(text, sizeof text, "F\t%s\t%s\n", tmp, fin);
+    put(j, text);
+    const char *outs[] = { fin };
+    err_capture(why, sizeof why);
+    CHECK(atomic_recover_outputs(j, outs, 1) == C_OK);
+    err_capture(NULL, 0);
+    CHECK(is(fin, "new") && !exists(tmp) && !exists(j));
+}
+
 int main(void)
 {
     /* the default actions, whatever the runner left ignored (a background job's SIGINT), before
@@ -198,6 +291,8 @@ int main(void)
     TEST_RUN(killed_before_journal_keeps_old);
     TEST_RUN(stale_temporaries_but_not_held_ones);
     TEST_RUN(stop_signals);
+    TEST_RUN(group_checks_every_output_first);
+    TEST_RUN(recover_refuses_foreign_renames);
     TEST_RUN(killed_after_journal_rolls_forward);
     fs_remove_tree(dir);
     TEST_EXIT();

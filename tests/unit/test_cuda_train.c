@@ -5,8 +5,10 @@
  *   0 (bytes):  deterministic mode run twice, device loader, graph replay
  *   1e-3:       relative loss and weights after a few whole training steps of convbnnet, resnet2
  *               and convnet
- * Without a GPU (or without CUDA compiled in) the GPU cases print SKIP with the reason; the
- * device selection is checked on the CPU always. */
+ * The GPU cases run where a GPU is visible (/dev/nvidia<N> or nvidia-smi -L) and FAIL there when
+ * the CUDA backend does not start; only a machine without a GPU prints SKIP. The device selection
+ * and the graph-replay comparison itself (that it tells two different runs apart) are checked on
+ * the CPU always. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -20,9 +22,7 @@
 #include "data/loader.h"
 #include "nn/net.h"
 #include "core/rng.h"
-#ifdef HAVE_CUDA
 #include "backend/cuda_init.h"
-#endif
 
 /* ---- CPU-only cases ---- */
 
@@ -49,23 +49,32 @@ static void test_select_cpu_and_errors(void)
     backend_free(&be);
 }
 
-static void test_select_cuda_without_gpu(void)
+/* "cuda" starts the GPU where CUDA works and is one error (no backend left behind) elsewhere. */
+static void test_select_cuda_follows_availability(void)
 {
-    if (backend_cuda_available()) SKIP("a GPU is visible (the error path needs a machine without one)");
     backend be = { 0 };
     unsetenv("DEVICE");
-    CHECK(backend_select(&be, "cuda", 1) == C_ERR);
-    CHECK(be.iface == NULL);
+    if (backend_cuda_available()) {
+        CHECK(backend_select(&be, "cuda", 1) == C_OK);
+        CHECK(be.iface && !strcmp(be.iface->name, "cuda"));
+        if (be.iface) backend_free(&be);
+    } else {
+        CHECK(backend_select(&be, "cuda", 1) == C_ERR);
+        CHECK(be.iface == NULL);
+    }
 }
 
 /* ---- GPU cases ---- */
 
-#ifdef HAVE_CUDA
 static backend cpu, gpu;
-static int gpu_ok;
-static const char *gpu_reason = "built without CUDA (nvcc not found)";
+static int gpu_state;           /* backend_cuda_start_if_visible: 1 started, 0 no GPU, -1 broken */
+static char gpu_why[1280];
 
-#define NEED_GPU() do { if (!gpu_ok) SKIP("%s", gpu_reason); } while (0)
+/* a visible GPU that does not work fails every GPU case; only no GPU skips */
+#define NEED_GPU() do { \
+        if (gpu_state < 0) { printf("FAIL: %s: %s\n", test_current, gpu_why); test_case_failed = 1; return; } \
+        if (!gpu_state) SKIP("%.200s", gpu_why); \
+    } while (0)
 
 static void fill(float *h, size_t n, float lo, float hi, uint32_t stream)
 {
@@ -245,24 +254,29 @@ static void test_device_loader(void)
     free(img);
 }
 
-/* Graph replay against uncaptured steps on a deterministic context: the same losses and
- * weights bit for bit, over full batches (replayed), a partial batch (uncaptured) and a
- * momentum reset (first step uncaptured). */
-static void test_graph_replay(void)
+/* 12 steps of convbnnet on net a (NET_GRAPH=0: every step uncaptured) and net b (graphs where
+ * the backend has them), each on its own backend context, so each has its own loss slots and
+ * tickets: full batches (replayed on b), a partial batch (uncaptured) and a momentum reset
+ * (first step uncaptured). mutate_step >= 0 scales b's lr at that step by 1.001 (the check that
+ * the comparison can fail). Returns REPLAY_LOSSES_SAME | REPLAY_WEIGHTS_SAME for what was the
+ * same bytes at every step (each read through its own net's ticket); the graph steps of each net
+ * go to *ga and *gb. -1 when a net cannot be built or a step fails. */
+enum { REPLAY_LOSSES_SAME = 1, REPLAY_WEIGHTS_SAME = 2 };
+static int replay_compare(backend *ba, backend *bb, int mutate_step, long *ga, long *gb)
 {
-    NEED_GPU();
-    backend det;
-    if (backend_cuda_init_ex(&det, 0, 1, 0) != C_OK) { CHECK(!"deterministic backend"); return; }
     net *plain = NULL, *graph = NULL;
     setenv("NET_GRAPH", "0", 1);
-    int rc = net_load(&plain, "models/convbnnet.json", &det, 32);
+    int rc = net_load(&plain, "models/convbnnet.json", ba, 32);
     unsetenv("NET_GRAPH");
-    rc = rc || net_load(&graph, "models/convbnnet.json", &det, 32);
-    if (rc) { CHECK(!"net_load"); net_free(plain); backend_free(&det); return; }
-    CHECK(net_init_params(plain, 4) == C_OK && net_init_params(graph, 4) == C_OK);
+    rc = rc || net_load(&graph, "models/convbnnet.json", bb, 32);
+    if (rc || net_init_params(plain, 4) || net_init_params(graph, 4)) {
+        net_free(plain);
+        net_free(graph);
+        return -1;
+    }
     float *x = xmalloc(sizeof(float) * 32 * 3 * 32 * 32);
     uint8_t lab[32];
-    int same = 1;
+    int losses = 1, weights = 1, ok = 1;
     for (int s = 0; s < 12; s++) {
         int bn = s == 6 ? 20 : 32;
         if (s == 8) { net_reset_momentum(plain); net_reset_momentum(graph); }
@@ -270,28 +284,57 @@ static void test_graph_replay(void)
         for (int i = 0; i < bn; i++) lab[i] = (uint8_t)((i * 7 + s) % 10);
         float lr = 0.01f * (float)(s + 1);
         long ta = net_train_step(plain, x, lab, bn, 3, (uint32_t)s, lr, 0.9f, 1e-4f);
-        long tb = net_train_step(graph, x, lab, bn, 3, (uint32_t)s, lr, 0.9f, 1e-4f);
-        CHECK(ta >= 0 && tb >= 0);
-        float la, lb;
-        CHECK(net_loss_result(plain, ta, &la) == C_OK && net_loss_result(graph, tb, &lb) == C_OK);
-        same &= !memcmp(&la, &lb, sizeof la);
+        long tb = net_train_step(graph, x, lab, bn, 3, (uint32_t)s, s == mutate_step ? lr * 1.001f : lr, 0.9f, 1e-4f);
+        float la = 0, lb = 0;
+        ok &= ta >= 0 && tb >= 0 && net_loss_result(plain, ta, &la) == C_OK && net_loss_result(graph, tb, &lb) == C_OK;
+        losses &= !memcmp(&la, &lb, sizeof la);
     }
-    CHECK(same);
     for (int t = 0; t < net_n_tensors(plain); t++) {
         size_t n = net_tensor_numel(plain, t);
         float *a = xmalloc(n * sizeof(float)), *b = xmalloc(n * sizeof(float));
-        CHECK(net_tensor_get(plain, t, a) == C_OK && net_tensor_get(graph, t, b) == C_OK);
-        same &= !memcmp(a, b, n * sizeof(float));
+        ok &= net_tensor_get(plain, t, a) == C_OK && net_tensor_get(graph, t, b) == C_OK;
+        weights &= !memcmp(a, b, n * sizeof(float));
         free(a); free(b);
     }
-    printf("    graph replay: %ld of 12 steps replayed, losses and weights %s the uncaptured run's\n",
-           net_graph_steps(graph), same ? "equal" : "DIFFER from");
-    CHECK(same);
-    CHECK(net_graph_steps(plain) == 0 && net_graph_steps(graph) >= 6);
+    *ga = net_graph_steps(plain);
+    *gb = net_graph_steps(graph);
     free(x);
     net_free(plain);
     net_free(graph);
-    backend_free(&det);
+    return ok ? (losses ? REPLAY_LOSSES_SAME : 0) | (weights ? REPLAY_WEIGHTS_SAME : 0) : -1;
+}
+
+/* The comparison above on the CPU (two contexts): equal runs are equal, and a run whose lr
+ * differs by 0.1% at one step is told apart (so the GPU case below can fail). */
+static void test_replay_comparison_can_fail(void)
+{
+    backend a, b;
+    CHECK(backend_cpu_init(&a, 0) == C_OK && backend_cpu_init(&b, 0) == C_OK);
+    long ga, gb;
+    CHECK(replay_compare(&a, &b, -1, &ga, &gb) == (REPLAY_LOSSES_SAME | REPLAY_WEIGHTS_SAME));
+    CHECK(replay_compare(&a, &b, 5, &ga, &gb) == 0);   /* losses from step 6 on differ, and the weights */
+    CHECK(ga == 0 && gb == 0);   /* no graphs on the CPU */
+    backend_free(&a);
+    backend_free(&b);
+}
+
+/* Graph replay against uncaptured steps on deterministic contexts, one per net: the same losses
+ * and weights bit for bit. */
+static void test_graph_replay(void)
+{
+    NEED_GPU();
+    backend da, db;
+    if (backend_cuda_init_ex(&da, 0, 1, 0) != C_OK) { CHECK(!"deterministic backend"); return; }
+    if (backend_cuda_init_ex(&db, 0, 1, 0) != C_OK) { CHECK(!"second deterministic backend"); backend_free(&da); return; }
+    long ga = 0, gb = 0;
+    int same = replay_compare(&da, &db, -1, &ga, &gb);
+    printf("    graph replay: %ld of 12 steps replayed; losses %s, weights %s the uncaptured run's\n", gb,
+           same < 0 ? "not compared" : same & REPLAY_LOSSES_SAME ? "equal" : "DIFFER from",
+           same < 0 ? "not compared" : same & REPLAY_WEIGHTS_SAME ? "equal" : "DIFFER from");
+    CHECK(same == (REPLAY_LOSSES_SAME | REPLAY_WEIGHTS_SAME));
+    CHECK(ga == 0 && gb >= 6);
+    backend_free(&da);
+    backend_free(&db);
 }
 
 static void test_training_steps(void)
@@ -301,27 +344,33 @@ static void test_training_steps(void)
     run_net("resnet2", 16, 3);
     run_net("convnet", 32, 3);
 }
-#endif /* HAVE_CUDA */
 
 int main(int argc, char **argv)
 {
     err_init(argv[0]);
-    /* --gpu-available: exit status 0 when a CUDA device is usable (for the shell tests) */
+    /* --gpu-available: exit status 0 when a CUDA device is usable; --gpu-visible: 0 when the
+     * machine has a GPU whether or not CUDA works (for the shell tests) */
     if (argc > 1 && !strcmp(argv[1], "--gpu-available")) return backend_cuda_available() ? 0 : 1;
+    if (argc > 1 && !strcmp(argv[1], "--gpu-visible")) return backend_gpu_visible(NULL, 0) ? 0 : 1;
+    /* --select PREF: backend_select(PREF) as a stage does it; prints "backend: <name>" */
+    if (argc > 2 && !strcmp(argv[1], "--select")) {
+        backend be = { 0 };
+        if (backend_select(&be, argv[2], 1) != C_OK) return 1;
+        printf("backend: %s\n", be.iface->name);
+        backend_free(&be);
+        return 0;
+    }
     TEST_RUN(test_select_cpu_and_errors);
-    TEST_RUN(test_select_cuda_without_gpu);
-#ifdef HAVE_CUDA
-    if (!backend_cuda_available()) gpu_reason = "no CUDA device visible";
-    else if (backend_cpu_init(&cpu, 0) || backend_cuda_init_ex(&gpu, 0, 0, 0)) gpu_reason = "backend init failed";
-    else gpu_ok = 1;
-    if (gpu_ok) printf("    GPU: %s (TF32 off)\n", backend_cuda_device_name(&gpu));
+    TEST_RUN(test_select_cuda_follows_availability);
+    TEST_RUN(test_replay_comparison_can_fail);
+    if (backend_cpu_init(&cpu, 0) != C_OK) return 1;
+    gpu_state = backend_cuda_start_if_visible(&gpu, 0, 0, gpu_why, sizeof gpu_why);
+    if (gpu_state > 0) printf("    GPU: %s (TF32 off)\n", backend_cuda_device_name(&gpu));
     TEST_RUN(test_deterministic_mode);
     TEST_RUN(test_training_steps);
     TEST_RUN(test_device_loader);
     TEST_RUN(test_graph_replay);
-    if (gpu_ok) { backend_free(&gpu); backend_free(&cpu); }
-#else
-    printf("SKIP: cuda_train: built without CUDA (nvcc not found)\n");
-#endif
+    if (gpu_state > 0) backend_free(&gpu);
+    backend_free(&cpu);
     TEST_EXIT();
 }

@@ -166,29 +166,19 @@ static void init_fills_first_conv(void)
 
 static void init_refuses_wrong_width(void)
 {
-    backend be;
     model_desc m;
-    norm_stats ns;
-    const double mean[3] = { 0.5, 0.5, 0.5 }, std[3] = { 0.25, 0.25, 0.25 };
-    norm_stats_init(&ns, mean, std);
-    dataset d = synthetic_dataset();
     char json[2048], msg[1024];
     const char *at = strstr(MODEL_JSON, "\"out\": 24");
     snprintf(json, sizeof json, "%.*s\"out\": 20%s", (int)(at - MODEL_JSON), MODEL_JSON, at + strlen("\"out\": 24"));
     char *lin = strstr(json, "\"in\": 24");
     memcpy(lin, "\"in\": 20", strlen("\"in\": 20"));
-    CHECK(backend_cpu_init(&be, 0) == C_OK);
-    CHECK(model_parse(&m, "narrow", json) == C_OK);
-    net *n = NULL;
-    CHECK(net_build(&n, &m, &be, 2) == C_OK);
+    /* refused by the model file's own check (issue 22), before a net or the data exist; whiten_init
+     * keeps its check for a model_desc built in code */
     stderr_capture_begin();
-    int rc = whiten_init(n, &d, &ns, 20);
+    int rc = model_parse(&m, "narrow", json);
     stderr_capture_end(msg, sizeof msg);
     CHECK(rc == C_ERR);
-    CHECK(count_lines(msg) == 1 && strstr(msg, "out = 24"));
-    net_free(n);
-    model_free(&m);
-    backend_free(&be);
+    CHECK(count_lines(msg) == 1 && strstr(msg, "narrow: layers[0] (0): \"init\": \"whiten\" with in = 3 and kernel 2 needs out = 24 (got 20)"));
 }
 
 int main(void)

@@ -6,7 +6,12 @@
  * per shape and batch size and cached in the context, so layers of equal shape share the choice:
  * by timing (cudnnFind*) normally; in deterministic mode by cuDNN's heuristics (cudnnGet*_v7,
  * which do not depend on timing, so every run picks the same algorithm) keeping only algorithms
- * reported CUDNN_DETERMINISTIC. The one workspace in the context grows to the largest need when an
+ * reported CUDNN_DETERMINISTIC. The cache key leaves forward_only out: a forward-only (inference)
+ * plan takes the forward algorithm a training plan of the same shape chose, and a training plan
+ * made after a forward-only one keeps its forward choice and only adds the backward ones, so an
+ * inference net's forward is the training net's bit for bit within one context (across
+ * processes only deterministic mode repeats a choice: timing differs from run to run).
+ * The one workspace in the context grows to the largest need when an
  * instance is made, so a training step allocates nothing.
  * Bias and the fused ReLU are our own kernels after the convolution; backward masks dy by y > 0
  * into ctx->mask and sums the bias gradient with the deterministic channel reduction. */
@@ -78,21 +83,27 @@ template <class Get, class Find, class... A> static cudnnStatus_t algo_list(cuda
     return c->deterministic ? get(c->dnn, a...) : find(c->dnn, a...);
 }
 
-static int algo_choose(cuda_ctx *c, const conv2d_plan *P, conv_inst *I)
+/* fwd_known: the forward choice is already in I->a (a forward-only plan made it): only the
+ * backward ones are chosen. */
+static int algo_choose(cuda_ctx *c, const conv2d_plan *P, conv_inst *I, int fwd_known)
 {
     cuda_algo *a = &I->a;
     /* fallbacks: deterministic algorithms every shape supports */
-    a->fwd = CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM;
     a->bwdd = CUDNN_CONVOLUTION_BWD_DATA_ALGO_1;
     a->bwdf = CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1;
-    a->fwd_math = a->bwdd_math = a->bwdf_math = base_math(c);
+    a->bwdd_math = a->bwdf_math = base_math(c);
     int got = 0, k;
 
-    cudnnConvolutionFwdAlgoPerf_t pf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
-    DNN_RET(c, algo_list(c, cudnnGetConvolutionForwardAlgorithm_v7, cudnnFindConvolutionForwardAlgorithm, I->xd, P->wd,
-                         I->cf, I->yd, (int)CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &got, pf));
-    PICK(c, pf, got, k);
-    if (k >= 0) { a->fwd = pf[k].algo; a->fwd_math = math_use(c, pf[k].mathType); }
+    if (!fwd_known) {
+        a->fwd = CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM;
+        a->fwd_math = base_math(c);
+        cudnnConvolutionFwdAlgoPerf_t pf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
+        DNN_RET(c, algo_list(c, cudnnGetConvolutionForwardAlgorithm_v7, cudnnFindConvolutionForwardAlgorithm, I->xd,
+                             P->wd, I->cf, I->yd, (int)CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &got, pf));
+        PICK(c, pf, got, k);
+        if (k >= 0) { a->fwd = pf[k].algo; a->fwd_math = math_use(c, pf[k].mathType); }
+    }
+    a->has_bwd = !P->d.forward_only;
     if (P->d.forward_only) return C_OK;   /* inference: no backward algorithms */
 
     if (P->d.need_dx) {
@@ -111,7 +122,7 @@ static int algo_choose(cuda_ctx *c, const conv2d_plan *P, conv_inst *I)
     return C_OK;
 }
 
-static const cuda_algo *algo_cached(const cuda_ctx *c, const int key[10])
+static cuda_algo *algo_cached(cuda_ctx *c, const int key[10])
 {
     for (int i = 0; i < c->n_algos; i++)
         if (!memcmp(c->algos[i].key, key, sizeof c->algos[i].key)) return &c->algos[i];
@@ -154,13 +165,16 @@ static int inst_make(cuda_ctx *c, conv2d_plan *P, conv_inst *I, int n)
         goto fail;
     }
     {
-        int key[10] = { n, d->ic, d->ih, d->iw, d->oc, d->kh, d->kw, d->stride, d->pad, d->need_dx | d->forward_only << 1 };
-        const cuda_algo *hit = algo_cached(c, key);
-        if (hit) I->a = *hit;
+        /* forward_only is not in the key: inference reuses training's forward choice */
+        int key[10] = { n, d->ic, d->ih, d->iw, d->oc, d->kh, d->kw, d->stride, d->pad, d->need_dx };
+        cuda_algo *hit = algo_cached(c, key);
+        if (hit && (hit->has_bwd || d->forward_only)) I->a = *hit;
         else {
-            if (algo_choose(c, P, I)) goto fail;
+            if (hit) I->a = *hit;   /* a forward-only plan chose the forward: keep it */
+            if (algo_choose(c, P, I, hit != NULL)) goto fail;
             memcpy(I->a.key, key, sizeof key);
-            algo_store(c, &I->a);
+            if (hit) *hit = I->a;
+            else algo_store(c, &I->a);
         }
     }
     if (cudnn_check(c, cudnnSetConvolutionMathType(I->cf, I->a.fwd_math), "cudnnSetConvolutionMathType", __FILE__, __LINE__) ||

@@ -1,9 +1,32 @@
-/* cuda_backend.cu: the CUDA backend's context, checks, memory ops and function table. */
+/* cuda_backend.cu: the CUDA backend's context, checks, memory ops and function table, and the
+ * module's entry point (backend/cuda_module.h): probe, init, and err_msg for the module's code. */
 #include "backend/cuda/cuda_backend.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* ---- the module's err_msg: formats the line and hands it to the host (set by the entry) ---- */
+
+static int stderr_msg(const char *where, const char *text)
+{
+    fprintf(stderr, "cifar-cuda: %s%s%s\n", where ? where : "", where ? ": " : "", text);
+    return C_ERR;
+}
+
+static cuda_host_msg_fn host_msg = stderr_msg;
+
+extern "C" int err_msg(const char *where, const char *fmt, ...)
+{
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    host_msg(where, buf);
+    return C_ERR;
+}
 
 static void record(cuda_ctx *c, const char *call, const char *file, int line)
 {
@@ -59,17 +82,6 @@ int cuda_reserve(cuda_ctx *c, void **buf, size_t *size, size_t bytes)
     CU_RET(c, cudaMalloc(buf, bytes));
     *size = bytes;
     return C_OK;
-}
-
-extern "C" int backend_cuda_device_count(void)
-{
-    int n = 0;
-    /* No driver or no device is an answer (0), not an error. */
-    if (cudaGetDeviceCount(&n) != cudaSuccess) {
-        (void)cudaGetLastError();
-        return 0;
-    }
-    return n;
 }
 
 /* ---- memory ---- */
@@ -285,9 +297,13 @@ static const backend_iface cuda_iface = {
     .set_step_scalars = cuda_set_step_scalars,
 };
 
-extern "C" int backend_cuda_init_ex(backend *be, int device, int deterministic, int allow_tf32)
+int cuda_backend_init(backend *be, int device, int deterministic, int allow_tf32)
 {
-    int count = backend_cuda_device_count();
+    int count = 0;
+    if (cuda_check(NULL, cudaGetDeviceCount(&count), "cudaGetDeviceCount", __FILE__, __LINE__)) {
+        (void)cudaGetLastError();
+        return C_ERR;
+    }
     if (count < 1) return err_msg("cuda", "no CUDA device is visible");
     if (device < 0 || device >= count) return err_msg("cuda", "device %d requested but %d visible", device, count);
     cuda_ctx *c = (cuda_ctx *)calloc(1, sizeof *c);
@@ -328,13 +344,72 @@ extern "C" int backend_cuda_init_ex(backend *be, int device, int deterministic, 
     return C_OK;
 }
 
-extern "C" int backend_cuda_init(backend *be, int device, int deterministic)
+/* ---- probe and entry ---- */
+
+static void probe_error(cuda_probe *p, const char *call, cudaError_t e)
 {
-    return backend_cuda_init_ex(be, device, deterministic, 1);
+    snprintf(p->error, sizeof p->error, "%s: %s (%s)", call, cudaGetErrorName(e), cudaGetErrorString(e));
 }
 
-extern "C" const char *backend_cuda_device_name(const backend *be)
+static void cuda_probe_run(cuda_probe *p)
+{
+    memset(p, 0, sizeof *p);
+    /* the driver version is 0 (and the call succeeds) when no driver is installed */
+    if (cudaDriverGetVersion(&p->driver) != cudaSuccess) p->driver = -1;
+    if (cudaRuntimeGetVersion(&p->runtime) != cudaSuccess) p->runtime = -1;
+    p->cudnn = cudnnGetVersion();
+    int ma = 0, mi = 0, pa = 0;
+    if (cublasGetProperty(MAJOR_VERSION, &ma) == CUBLAS_STATUS_SUCCESS && cublasGetProperty(MINOR_VERSION, &mi) == CUBLAS_STATUS_SUCCESS &&
+        cublasGetProperty(PATCH_LEVEL, &pa) == CUBLAS_STATUS_SUCCESS)
+        p->cublas = ma * 10000 + mi * 100 + pa;
+    int n = 0;
+    cudaError_t e = cudaGetDeviceCount(&n);
+    (void)cudaGetLastError();
+    if (e != cudaSuccess) {
+        probe_error(p, "cudaGetDeviceCount", e);
+        /* no driver (the runtime then says "insufficient driver", or finds the toolkit's stub
+         * libcuda), or a driver without devices: no GPU. Anything else is a fault to report. */
+        int no_driver = p->driver == 0 && (e == cudaErrorInsufficientDriver || e == cudaErrorNoDevice);
+        p->status = no_driver || e == cudaErrorNoDevice || e == cudaErrorStubLibrary ? CUDA_PROBE_NO_GPU : CUDA_PROBE_ERROR;
+        if (no_driver) snprintf(p->error, sizeof p->error, "no NVIDIA driver is installed (libcuda.so.1 not found)");
+        return;
+    }
+    if (n < 1) {
+        p->status = CUDA_PROBE_NO_GPU;
+        snprintf(p->error, sizeof p->error, "the driver sees no device");
+        return;
+    }
+    p->devices = n;
+    cudaDeviceProp prop;
+    e = cudaGetDeviceProperties(&prop, 0);
+    (void)cudaGetLastError();
+    if (e != cudaSuccess) {
+        p->status = CUDA_PROBE_ERROR;
+        probe_error(p, "cudaGetDeviceProperties(0)", e);
+        return;
+    }
+    snprintf(p->device, sizeof p->device, "%.200s (sm_%d%d)", prop.name, prop.major, prop.minor);
+    p->status = CUDA_PROBE_OK;
+}
+
+static const char *cuda_module_device_name(const backend *be)
 {
     if (!be->iface || strcmp(be->iface->name, "cuda")) return "";
     return ((const cuda_ctx *)be->ctx)->name;
+}
+
+static const cuda_module module_table = {
+    CUDA_MODULE_ABI,
+    sizeof(backend_iface),
+    sizeof(tensor),
+    cuda_probe_run,
+    cuda_backend_init,
+    cuda_module_device_name,
+};
+
+extern "C" __attribute__((visibility("default"))) const cuda_module *cifar_cuda_module(int abi, cuda_host_msg_fn msg)
+{
+    if (abi != CUDA_MODULE_ABI) return NULL;
+    if (msg) host_msg = msg;
+    return &module_table;
 }

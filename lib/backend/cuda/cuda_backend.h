@@ -8,7 +8,8 @@
  * and the next synchronising call (sync, download, nll_loss, loss_fetch, graph_end) returns
  * C_ERR too and clears the record (cuda_error_report), since a kernel's fault or a queued
  * failure may surface only there. Nothing here exits. Tensors are plain row-major in their
- * logical shape (NCHW). */
+ * logical shape (NCHW). These files build the module $(BUILD)/lib/cifar-cuda.so (mk/cuda.mk,
+ * backend/cuda_module.h): err_msg here is the module's own, which hands each line to the host. */
 #ifndef CUDA_BACKEND_H
 #define CUDA_BACKEND_H
 
@@ -26,12 +27,13 @@ extern "C" {
 #include "backend/backend.h"
 #include "core/errors.h"
 }
-#include "backend/cuda_init.h"
+#include "backend/cuda_module.h"
 #include "backend/plan_cache.h"
 
 /* A cached algorithm choice for one convolution shape (and batch size). */
 typedef struct cuda_algo {
     int key[10];                        /* n ic ih iw oc kh kw stride pad need_dx */
+    int has_bwd;                        /* 0: chosen by a forward-only plan, bwdd/bwdf not yet */
     cudnnConvolutionFwdAlgo_t fwd;
     cudnnConvolutionBwdDataAlgo_t bwdd;
     cudnnConvolutionBwdFilterAlgo_t bwdf;
@@ -78,6 +80,9 @@ int cublas_check(cuda_ctx *c, cublasStatus_t s, const char *call, const char *fi
  * recorded since the last report (printing one line naming it when rc was C_OK); clears the
  * record. */
 int cuda_error_report(cuda_ctx *c, int rc);
+
+/* The backend on `device` (the module's init entry; contract in backend/cuda_init.h). */
+int cuda_backend_init(backend *be, int device, int deterministic, int allow_tf32);
 
 /* Return C_ERR from an int function when the call fails (recorded in c). */
 #define CU_RET(c, call) do { if (cuda_check((c), (call), #call, __FILE__, __LINE__)) return C_ERR; } while (0)
