@@ -49,6 +49,8 @@ void *xmalloc(size_t n);
 void *xcalloc(size_t count, size_t size);
 void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
+/* Frees the n strings of v and v itself (either may be NULL when n is 0). */
+void strs_free(char **v, int n);
 
 /* For stages/ only: exits with status 1 when a C_OK/C_ERR call failed; the callee has already
  * printed why. */

@@ -32,8 +32,7 @@ void ingest_set_free(ingest_set *s)
         free(sp->pixels);
         free(sp->labels);
     }
-    for (int c = 0; c < s->n_classes; c++) free(s->classes[c]);
-    free(s->classes);
+    strs_free(s->classes, s->n_classes);
     free(s->labels_text);
     free(s->labels_entry);
     free(s->archive);

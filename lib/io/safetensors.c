@@ -333,12 +333,8 @@ void safetensors_free(safetensors_file *f)
 {
     for (int i = 0; i < f->n_tensors; i++) free(f->tensors[i].name);
     free(f->tensors);
-    for (int i = 0; i < f->n_meta; i++) {
-        free(f->meta_keys[i]);
-        free(f->meta_values[i]);
-    }
-    free(f->meta_keys);
-    free(f->meta_values);
+    strs_free(f->meta_keys, f->n_meta);
+    strs_free(f->meta_values, f->n_meta);
     free(f->data_alloc);
     free(f->aligned_copy);
     free(f->path);
@@ -533,11 +529,7 @@ void safetensors_writer_free(safetensors_writer *w)
 {
     for (int i = 0; i < w->n; i++) free(w->tensors[i].name);
     free(w->tensors);
-    for (int i = 0; i < w->n_meta; i++) {
-        free(w->meta_keys[i]);
-        free(w->meta_values[i]);
-    }
-    free(w->meta_keys);
-    free(w->meta_values);
+    strs_free(w->meta_keys, w->n_meta);
+    strs_free(w->meta_values, w->n_meta);
     memset(w, 0, sizeof *w);
 }

@@ -172,13 +172,11 @@ void report_sweeps_free(report_page *r)
     for (int i = 0; i < r->n_sweeps; i++) {
         report_sweep *s = &r->sweeps[i];
         for (int j = 0; j < s->n_points; j++) {
-            for (int k = 0; k < s->n_keys; k++) free(s->points[j].values[k]);
-            free(s->points[j].values);
+            strs_free(s->points[j].values, s->n_keys);
             free(s->points[j].name);
         }
         free(s->points);
-        for (int k = 0; k < s->n_keys; k++) free(s->keys[k]);
-        free(s->keys);
+        strs_free(s->keys, s->n_keys);
         free(s->name);
         free(s->file);
         free(s->description);

@@ -342,8 +342,7 @@ void sweep_plan_free(sweep_plan *p)
         cJSON_Delete(p->points[i].overrides);
     }
     free(p->points);
-    for (int i = 0; i < p->n_keys; i++) free(p->keys[i]);
-    free(p->keys);
+    strs_free(p->keys, p->n_keys);
     free(p->file);
     free(p->name);
     free(p->description);
