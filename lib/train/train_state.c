@@ -1,7 +1,6 @@
 /* train_state.c: save and resume a training run (see train_state.h). */
 #include "train/train_state.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stddef.h>
 #include <inttypes.h>
@@ -156,17 +155,6 @@ int train_state_save(const char *path, trainer *t, const train_identity *id)
     net_bufs_free(&nb);
     free(ep);
     return rc;
-}
-
-/* A non-negative integer from the metadata; -1 when missing or malformed. */
-static long meta_long(const safetensors_file *f, const char *key)
-{
-    const char *s = safetensors_meta(f, key);
-    if (!s || *s < '0' || *s > '9') return -1;
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    return *end || errno || v < 0 ? -1 : v;
 }
 
 /* The format, the checksum, then the identity: a corrupt state says so rather than naming a
@@ -398,7 +386,7 @@ static int restore_lrfind(const safetensors_file *f, void *ctx)
 {
     lrf_ctx *c = ctx;
     if (check_identity(f, LRFIND_FORMAT, c->id) != C_OK) return C_ERR;
-    long t = meta_long(f, "t");
+    long t = train_state_meta_long(f, "t");
     const safetensors_tensor *eb = safetensors_expect(f, "ema_best", SAFETENSORS_F64, 1);
     const safetensors_tensor *lr = safetensors_expect(f, "lr", SAFETENSORS_F64, 1);
     const safetensors_tensor *loss = safetensors_expect(f, "loss", SAFETENSORS_F64, 1);

@@ -80,8 +80,7 @@ int train_state_check_seal(const safetensors_file *f, const char *format)
     return C_OK;
 }
 
-/* A non-negative integer from the metadata (decimal digits only); -1 when missing or malformed. */
-static long meta_long(const safetensors_file *f, const char *key)
+long train_state_meta_long(const safetensors_file *f, const char *key)
 {
     const char *s = safetensors_meta(f, key);
     if (!s || *s < '0' || *s > '9') return -1;
@@ -124,7 +123,7 @@ int train_state_check_position(const safetensors_file *f, const state_layout *L,
     static const char *const keys[] = { "epoch", "batch", "it", "step", "images", "batches_per_epoch" };
     long v[6];
     for (int k = 0; k < 6; k++)
-        if ((v[k] = meta_long(f, keys[k])) < 0) return err_msg(NULL, "%s: missing or not a non-negative integer", keys[k]);
+        if ((v[k] = train_state_meta_long(f, keys[k])) < 0) return err_msg(NULL, "%s: missing or not a non-negative integer", keys[k]);
     p->epoch = v[0], p->batch = v[1], p->it = v[2], p->step = v[3], p->images = v[4], p->bpe = v[5];
     if (L->nb <= 0 || L->n_phases <= 0 || L->n_phases > TRAIN_STATE_MAX_PHASES)
         return err_msg(NULL, "the params give no batches to train on");

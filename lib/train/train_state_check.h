@@ -26,6 +26,9 @@ int train_state_seal(safetensors_writer *w);
  * NULL: the caller names the file). */
 int train_state_check_seal(const safetensors_file *f, const char *format);
 
+/* A non-negative integer from f's metadata (decimal digits only); -1 when missing or malformed. */
+long train_state_meta_long(const safetensors_file *f, const char *key);
+
 /* What a run of the params over the data has: the positions a state may hold. */
 typedef struct state_layout {
     long nb;                 /* batches per epoch */
