@@ -115,3 +115,12 @@ int params_file_hash(const char *path, char out[17])
     snprintf(out, 17, "%016llx", (unsigned long long)h);
     return C_OK;
 }
+
+int params_thread_arg(const char *opt, const char *v, int *threads)
+{
+    char *end;
+    long t = v ? strtol(v, &end, 10) : -1;
+    if (!v || *end || t < 0 || t > 1024) return err_msg(opt, "expects a thread count (0 = all cores)");
+    *threads = (int)t;
+    return C_OK;
+}

@@ -30,6 +30,10 @@ long params_int(const cJSON *obj, const char *key, long dflt);
 int params_bool(const cJSON *obj, const char *key, int dflt);
 const char *params_string(const cJSON *obj, const char *key, const char *dflt);
 
+/* The value v of a stage's `opt` thread-count option (--threads N, 0 = all cores, at most
+ * 1024) into *threads; C_ERR after one line naming opt when v is missing or not such a count. */
+int params_thread_arg(const char *opt, const char *v, int *threads);
+
 /* A stable 64-bit FNV-1a hash of a file's bytes, printed as 16 hex digits into out[17]
  * (used to stamp checkpoints with the params and model files they came from). */
 int params_file_hash(const char *path, char out[17]);

@@ -63,10 +63,7 @@ int eval_args(eval_opts *o, int argc, char **argv)
                          : !strcmp(k, "--stats") ? &o->stats_path : !strcmp(k, "--eval") ? &o->eval_out
                          : !strcmp(k, "--probs") ? &o->probs_out : NULL;
         if (!strcmp(k, "--threads")) {
-            char *end;
-            long t = v ? strtol(v, &end, 10) : -1;
-            if (!v || *end || t < 0 || t > 1024) return err_msg(k, "expects a thread count (0 = all cores)");
-            o->threads = (int)t;
+            if (params_thread_arg(k, v, &o->threads) != C_OK) return C_ERR;
             i++;
             continue;
         }

@@ -8,6 +8,7 @@
 
 #include "backend/select.h"
 #include "core/errors.h"
+#include "core/params.h"
 #include "data/model_fit.h"
 
 /* `stage: OPTION: what; usage: stage --model ... <outputs> [--threads N]` */
@@ -36,10 +37,7 @@ int train_setup_args(train_setup *s, int argc, char **argv, const char *const *o
         for (int k = 0; k < n_out && !dst; k++)
             if (!strcmp(o, out_names[k])) dst = &s->out[k];
         if (!strcmp(o, "--threads")) {
-            char *end;
-            long t = v ? strtol(v, &end, 10) : -1;
-            if (!v || *end || t < 0 || t > 1024) return err_msg(o, "expects a thread count (0 = all cores)");
-            s->threads = (int)t;
+            if (params_thread_arg(o, v, &s->threads) != C_OK) return C_ERR;
             i++;
             continue;
         }
