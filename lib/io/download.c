@@ -186,28 +186,26 @@ static int attempt(const download_opts *o, atomic_file *af, xfer *x, char *why, 
         snprintf(why, cap, "cannot write %s: %s", o->out_path,
                  x->write_errno ? strerror(x->write_errno) : detail);
         return ATTEMPT_FATAL;
-    case CURLE_FILE_COULDNT_READ_FILE:
-        snprintf(why, cap, "cannot read local file (%s)", detail);
-        return ATTEMPT_FATAL;
-    case CURLE_UNSUPPORTED_PROTOCOL:
-    case CURLE_URL_MALFORMAT:
-    case CURLE_TOO_MANY_REDIRECTS:
-        snprintf(why, cap, "%s", detail);
-        return ATTEMPT_FATAL;
-    case CURLE_COULDNT_RESOLVE_HOST:
-        snprintf(why, cap, "cannot resolve host (%s)", detail);
-        return ATTEMPT_TRANSIENT;
-    case CURLE_COULDNT_CONNECT:
-        snprintf(why, cap, "host unreachable (%s)", detail);
-        return ATTEMPT_TRANSIENT;
-    case CURLE_OPERATION_TIMEDOUT:
-        snprintf(why, cap, "timed out (%s)", detail);
-        return ATTEMPT_TRANSIENT;
-    default:
-        /* Cut connections, TLS hiccups, empty replies: worth another try. */
-        snprintf(why, cap, "transfer failed (%s)", detail);
-        return ATTEMPT_TRANSIENT;
+    default: break;
     }
+    /* The other codes: the line is "<what> (<curl's detail>)", or the detail alone (what NULL).
+     * Any code not listed (cut connections, TLS hiccups, empty replies) is worth another try. */
+    static const struct { CURLcode rc; const char *what; int result; } lines[] = {
+        { CURLE_FILE_COULDNT_READ_FILE, "cannot read local file", ATTEMPT_FATAL },
+        { CURLE_UNSUPPORTED_PROTOCOL, NULL, ATTEMPT_FATAL },
+        { CURLE_URL_MALFORMAT, NULL, ATTEMPT_FATAL },
+        { CURLE_TOO_MANY_REDIRECTS, NULL, ATTEMPT_FATAL },
+        { CURLE_COULDNT_RESOLVE_HOST, "cannot resolve host", ATTEMPT_TRANSIENT },
+        { CURLE_COULDNT_CONNECT, "host unreachable", ATTEMPT_TRANSIENT },
+        { CURLE_OPERATION_TIMEDOUT, "timed out", ATTEMPT_TRANSIENT },
+    };
+    const char *what = "transfer failed";
+    int result = ATTEMPT_TRANSIENT;
+    for (size_t k = 0; k < sizeof lines / sizeof lines[0]; k++)
+        if (lines[k].rc == rc) { what = lines[k].what; result = lines[k].result; }
+    if (what) snprintf(why, cap, "%s (%s)", what, detail);
+    else snprintf(why, cap, "%s", detail);
+    return result;
 }
 
 static int valid_scheme(const char *url)
