@@ -70,6 +70,12 @@ typedef struct backend_iface {
     int (*set_step_scalars)(void *ctx, float lr, uint32_t step);
 } backend_iface;
 
+/* A backend's table names its memory entries <p>_free, <p>_alloc, ... <p>_sync: after .name,
+ * `BACKEND_MEMORY_ENTRIES(cpu),` fills them, then the op entries from ops_list.h. */
+#define BACKEND_MEMORY_ENTRIES(p)                                                                   \
+    .free = p##_free, .alloc = p##_alloc, .free_tensor = p##_free_tensor, .upload = p##_upload,     \
+    .download = p##_download, .copy = p##_copy, .zero = p##_zero, .sync = p##_sync
+
 #define BACKEND_LOSS_SLOTS 8
 
 typedef struct backend {

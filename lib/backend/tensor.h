@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 typedef enum tensor_dtype { DT_F32 = 0, DT_U8 = 1, DT_I32 = 2 } tensor_dtype;
 
@@ -43,5 +44,18 @@ static inline size_t tensor_numel(const tensor *t)
 }
 
 static inline size_t tensor_elsize(tensor_dtype dt) { return dt == DT_U8 ? 1 : 4; }
+
+/* *t zeroed, then the header a backend's alloc gives it (ndim in 1..TENSOR_MAX_DIMS, checked by
+ * the caller; the unused dims 1); data and bytes are the backend's to set. */
+static inline void tensor_header(tensor *t, tensor_dtype dt, int ndim, const int *shape, tensor_device dev,
+                                 tensor_layout layout)
+{
+    memset(t, 0, sizeof *t);
+    t->dtype = dt;
+    t->ndim = ndim;
+    for (int i = 0; i < TENSOR_MAX_DIMS; i++) t->shape[i] = i < ndim ? shape[i] : 1;
+    t->device = dev;
+    t->layout = layout;
+}
 
 #endif

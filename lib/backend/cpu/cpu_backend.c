@@ -47,12 +47,7 @@ static int cpu_alloc(void *ctx, tensor *t, tensor_dtype dt, int ndim, const int 
 {
     (void)ctx;
     if (ndim < 1 || ndim > TENSOR_MAX_DIMS) return err_msg("cpu", "tensor rank %d unsupported", ndim);
-    memset(t, 0, sizeof *t);
-    t->dtype = dt;
-    t->ndim = ndim;
-    for (int i = 0; i < TENSOR_MAX_DIMS; i++) t->shape[i] = i < ndim ? shape[i] : 1;
-    t->device = DEV_CPU;
-    t->layout = ndim == 4 && dt == DT_F32 ? layout : TL_PLAIN;
+    tensor_header(t, dt, ndim, shape, DEV_CPU, ndim == 4 && dt == DT_F32 ? layout : TL_PLAIN);
     size_t n = tensor_numel(t);
     if (cpu_blk(t) > 1) n = n / (size_t)shape[1] * cpu_padded_channels(shape[1]);
     t->bytes = n * tensor_elsize(dt);
@@ -160,14 +155,7 @@ static void cpu_free(void *ctx)
 
 static const backend_iface cpu_iface = {
     .name = "cpu",
-    .free = cpu_free,
-    .alloc = cpu_alloc,
-    .free_tensor = cpu_free_tensor,
-    .upload = cpu_upload,
-    .download = cpu_download,
-    .copy = cpu_copy,
-    .zero = cpu_zero,
-    .sync = cpu_sync,
+    BACKEND_MEMORY_ENTRIES(cpu),
 #define OP_NAME(op)
 #define OP_ENTRY(ret, name, params) .name = cpu_##name,
 #define OP_DEVICE_ENTRY(ret, name, params)

@@ -93,12 +93,7 @@ static int cuda_alloc(void *ctx, tensor *t, tensor_dtype dt, int ndim, const int
     cuda_ctx *c = (cuda_ctx *)ctx;
     (void)layout;  /* TL_ACT is plain NCHW here */
     if (ndim < 1 || ndim > TENSOR_MAX_DIMS) return err_msg("cuda", "tensor rank %d unsupported", ndim);
-    memset(t, 0, sizeof *t);
-    t->dtype = dt;
-    t->ndim = ndim;
-    for (int i = 0; i < TENSOR_MAX_DIMS; i++) t->shape[i] = i < ndim ? shape[i] : 1;
-    t->device = DEV_CUDA;
-    t->layout = TL_PLAIN;
+    tensor_header(t, dt, ndim, shape, DEV_CUDA, TL_PLAIN);
     t->bytes = tensor_numel(t) * tensor_elsize(dt);
     size_t sz = t->bytes ? t->bytes : 4;
     CU_RET(c, cudaMalloc(&t->data, sz));
@@ -274,14 +269,7 @@ static int cuda_set_step_scalars(void *ctx, float lr, uint32_t step)
 
 static const backend_iface cuda_iface = {
     .name = "cuda",
-    .free = cuda_free,
-    .alloc = cuda_alloc,
-    .free_tensor = cuda_free_tensor,
-    .upload = cuda_upload,
-    .download = cuda_download,
-    .copy = cuda_copy,
-    .zero = cuda_zero,
-    .sync = cuda_sync,
+    BACKEND_MEMORY_ENTRIES(cuda),
 #define OP_NAME(op)
 #define OP_ENTRY(ret, name, params) .name = cuda_##name,
 #define OP_DEVICE_ENTRY OP_ENTRY
