@@ -38,10 +38,7 @@ int ingest_decode(ingest_set *s)
          * image per thread is still being decoded when the error is reported. */
 #pragma omp parallel for schedule(dynamic, 64)
         for (long i = 0; i < n; i++) {
-            int stop;
-#pragma omp atomic read
-            stop = failed;
-            if (stop) continue;
+            if (ingest_stopped(&failed)) continue;
             ingest_image *im = &sp->items[i];
             sp->labels[i] = (uint8_t)im->label;
             int bad = decode_one(im, sp->pixels + (size_t)i * INGEST_IMAGE_BYTES) != C_OK;

@@ -77,4 +77,14 @@ enum { SORT_NAME_BAD, SORT_NAME_LABELS, SORT_NAME_IMAGE, SORT_NAME_LAYOUT_DIR, S
 int ingest_classify_name(const char *name, int *split, long *index, const char **cls,
                        size_t *cls_len, const char **why);
 
+/* Whether an OpenMP loop's stop flag is set (read atomically; the thread that fails sets it
+ * with an atomic write): after the first failure the other threads take no new images. */
+static inline int ingest_stopped(const int *flag)
+{
+    int v;
+#pragma omp atomic read
+    v = *flag;
+    return v;
+}
+
 #endif

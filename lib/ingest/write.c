@@ -95,10 +95,7 @@ static int write_split_folders(const ingest_set *s, const ingest_split *sp, cons
     int bad_errno = 0, stop = 0;
 #pragma omp parallel for schedule(dynamic, 64)
     for (long i = 0; i < n; i++) {
-        int halt;
-#pragma omp atomic read
-        halt = stop;
-        if (halt) continue;
+        if (ingest_stopped(&stop)) continue;
         const ingest_image *im = &sp->items[i];
         char name[32];
         snprintf(name, sizeof name, "%ld.png", im->index);
