@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Adding an op is its four files and one line; adding a layer type is its file and one line
+# An op is its four files plus one line; a layer type is its nn/layers/ file plus one line
 # (docs/architecture.md). Done as a contributor would, in a temporary copy of the tree (tracked
 # files plus the build tree): a toy elementwise op, softsign (y = x / (1 + |x|)), as
 # lib/ops/softsign.h, lib/backend/cpu/softsign.c, lib/backend/cuda/softsign.cu and
