@@ -11,7 +11,8 @@ BIN=$ROOT/$BUILD/bin
 TOOLS=$ROOT/$BUILD/tests/tools
 MINI=$SHARED_DATA/cifar-mini.tgz  # the real 3,000 + 1,000 image archive the data-driven tests run on
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/cifar-test.XXXXXX")
-trap 'rm -rf "$TMP"' EXIT
+_mounts=""   # tmpfs mounted by full_disk, unmounted at exit before $TMP goes
+trap 'for _m in $_mounts; do umount "$_m" 2>/dev/null; done; rm -rf "$TMP"' EXIT
 _failures=0
 
 pass() { echo "PASS: $1"; }
@@ -30,6 +31,19 @@ expect_error() {
   if ! printf '%s' "$err" | grep -Eq -- "$pattern"; then fail "$name" "error '$err' does not match '$pattern'"; return 1; fi
   pass "$name"
 }
+
+# full_disk DIR KIB FREE_KIB: a KIB KiB tmpfs mounted on DIR (made if needed) and filled with
+# DIR/filler until FREE_KIB KiB are left: a full disk. Root only: returns 1 (and mounts nothing)
+# when it cannot mount. full_disk_end DIR unmounts it (the exit trap does it too).
+full_disk() {
+  [ "$(id -u)" = 0 ] && mkdir -p "$1" && mount -t tmpfs -o "size=${2}k" tmpfs "$1" 2>/dev/null || return 1
+  _mounts="$_mounts $1"
+  dd if=/dev/zero of="$1/filler" bs=4k count=$((($2 - $3) / 4)) >/dev/null 2>&1
+  return 0
+}
+full_disk_end() { umount "$1" && _mounts=${_mounts/ $1/}; }
+# full_disk_left DIR: what is in DIR besides the filler (empty: nothing left behind)
+full_disk_left() { (cd "$1" && find . -mindepth 1 -not -name filler | sed 's|^\./||' | sort | tr '\n' ' '); }
 
 # no_leftovers NAME DIR: DIR holds no temporary files (*.tmp.*) after a run.
 no_leftovers() {

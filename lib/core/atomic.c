@@ -215,12 +215,27 @@ void atomic_abort(atomic_file *af)
     release(af);
 }
 
+/* The reason an earlier write of fp failed. stdio keeps only the error flag, and the errno of
+ * that write is long overwritten when a caller that did not check its fprintf calls commit, so
+ * the file system is asked again: one byte written at the end of the temporary (which is removed
+ * anyway) fails for the same reason while it lasts (ENOSPC, EDQUOT, EFBIG, EIO). EIO when it
+ * succeeds now: the reason is gone. */
+static int earlier_write_errno(FILE *fp)
+{
+    int fd = fileno(fp);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) return EIO;
+    errno = 0;
+    if (pwrite(fd, "", 1, st.st_size) == 1) return EIO;
+    return errno ? errno : EIO;
+}
+
 int atomic_commit(atomic_file *af)
 {
     int rc = C_OK;
     /* ferror catches an earlier failed fwrite (disk full) that the caller did not check. */
-    errno = 0;
-    if (ferror(af->fp) || fflush(af->fp) != 0 || fsync(fileno(af->fp)) != 0)
+    if (ferror(af->fp)) rc = err_msg(af->path, "write failed: %s", strerror(earlier_write_errno(af->fp)));
+    else if (fflush(af->fp) != 0 || fsync(fileno(af->fp)) != 0)
         rc = err_msg(af->path, "write failed: %s", strerror(errno ? errno : EIO));
     if (fclose(af->fp) != 0 && rc == C_OK)
         rc = err_msg(af->path, "write failed: %s", strerror(errno));
