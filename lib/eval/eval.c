@@ -10,6 +10,7 @@
 #include "io/checkpoint.h"
 #include "data/dataset.h"
 #include "data/norm_stats.h"
+#include "core/atomic.h"
 #include "core/errors.h"
 #include "eval/metrics.h"
 #include "eval/tta.h"
@@ -231,7 +232,21 @@ int eval_run(const eval_opts *o)
     metrics_tta acc = { 0 };
     loader dl;
     int have_dl = 0;
-    char path[4096];
+    char path[4096], journal[4096], lock[4096];
+
+    /* The two outputs are one commit group (journal `<eval minus .json>.commit`, under the lock
+     * `.lock` beside it): both land or neither. A commit a killed run began is finished first,
+     * and a folder where an output goes is refused before the work. */
+    const char *const outs[2] = { o->probs_out, o->eval_out };
+    size_t base = strlen(o->eval_out);
+    if (base > 5 && !strcmp(o->eval_out + base - 5, ".json")) base -= 5;
+    if (base + 8 > sizeof journal) return err_msg(o->eval_out, "path too long");
+    snprintf(journal, sizeof journal, "%.*s.commit", (int)base, o->eval_out);
+    snprintf(lock, sizeof lock, "%.*s.lock", (int)base, o->eval_out);
+    if (atomic_lock(lock) < 0 || atomic_recover_outputs(journal, outs, 2) != C_OK) return C_ERR;
+    for (int i = 0; i < 2; i++)
+        if (atomic_check_target(outs[i], 0) != C_OK) return C_ERR;
+    atomic_clean_stale(journal);
 
     if (eval_params_load(o->params_path, &ep) != C_OK) return C_ERR;
     if (norm_stats_load(o->stats_path, &ns, mean, std) != C_OK) return C_ERR;
@@ -298,7 +313,8 @@ int eval_run(const eval_opts *o)
         metrics_tta_mean(&acc, tta);
     }
 
-    /* probs first, then the JSON: both are written atomically and make treats them as one group. */
+    /* probs first, then the JSON, as one group: make treats them as one target. */
+    if (atomic_group_begin(journal) != C_OK) goto done;
     safetensors_writer sw;
     safetensors_writer_init(&sw);
     int64_t shape[2] = { ds.n, k }, lshape[1] = { ds.n };
@@ -314,10 +330,15 @@ int eval_run(const eval_opts *o)
     if (ep.tta == EVAL_TTA_FLIP_TRANSLATE) safetensors_writer_meta(&sw, "tta", "flip_translate");
     int wrc = safetensors_writer_save(&sw, o->probs_out);
     safetensors_writer_free(&sw);
-    if (wrc != C_OK) goto done;
+    if (wrc != C_OK) {
+        atomic_group_abort();
+        goto done;
+    }
 
     cJSON *j = eval_json(m->arch, &ep, &ds, k, clean, tta);
     wrc = json_write_atomic(o->eval_out, j);
+    if (wrc == C_OK) wrc = atomic_group_commit();
+    else atomic_group_abort();
     if (wrc == C_OK)
         fprintf(stderr, "%s: accuracy %.4f, log loss %.4f; TTA (%s%d %s) accuracy %.4f, log loss %.4f\n",
                 m->arch, cJSON_GetObjectItem(j, "accuracy")->valuedouble, cJSON_GetObjectItem(j, "log_loss")->valuedouble,
