@@ -1,6 +1,7 @@
 /* params.c: strict JSON parameter files (see params.h). */
 #include "core/params.h"
 #include "core/errors.h"
+#include "core/fs.h"
 #include "core/json.h"
 
 #include <errno.h>
@@ -102,8 +103,8 @@ const char *params_string(const cJSON *obj, const char *key, const char *dflt)
 
 int params_file_hash(const char *path, char out[17])
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return err_msg(path, "cannot open: %s", strerror(errno));
+    FILE *f = fs_fopen_read(path);   /* a regular file: a FIFO is refused, never waited on */
+    if (!f) return C_ERR;
     uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a 64 offset basis */
     unsigned char buf[65536];
     size_t n;

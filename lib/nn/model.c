@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "core/errors.h"
+#include "core/fs.h"
 #include "core/json.h"
 #include "ops/conv2d.h"
 #include "ops/maxpool.h"
@@ -336,8 +337,8 @@ out:
 int model_load(model_desc *m, const char *path)
 {
     memset(m, 0, sizeof *m);
-    FILE *f = fopen(path, "rb");
-    if (!f) return err_msg(path, "cannot open: %s", strerror(errno));
+    FILE *f = fs_fopen_read(path);   /* a regular file: a FIFO is refused, never waited on */
+    if (!f) return C_ERR;
     char *buf = NULL;
     size_t len = 0, cap = 0;
     for (;;) {

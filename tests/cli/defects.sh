@@ -224,6 +224,17 @@ for free in 80 160; do
     "$BIN/report" --art "$A" --out "$FULL/rep" --models "$ROOT/models" simplenet
   full_disk_end "$FULL"
 done
+# A FIFO or a folder in place of a model file report reads (issue 22b): nn/model.c opened it
+# with fopen, so the FIFO blocked report for good (timeout: a hang fails) and the folder was
+# "read error". Now one line saying what is there.
+mkdir -p "$TMP/fmodels"
+mkfifo "$TMP/fmodels/simplenet.json"
+expect_error report_model_fifo 'fmodels/simplenet\.json: is a FIFO, not a regular file' \
+  timeout -s KILL 30 "$BIN/report" --art "$A" --out "$TMP/frep" --models "$TMP/fmodels" simplenet
+rm -f "$TMP/fmodels/simplenet.json" && mkdir "$TMP/fmodels/simplenet.json"
+expect_error report_model_folder 'fmodels/simplenet\.json: is a folder, not a regular file' \
+  timeout -s KILL 30 "$BIN/report" --art "$A" --out "$TMP/frep" --models "$TMP/fmodels" simplenet
+rm -rf "$TMP/fmodels" "$TMP/frep"
 set_f32 "$O/x.probs.safetensors" "$A/simplenet.probs.safetensors" probs 11 1 nan
 expect_error report_nan_probs 'report: .*simplenet\.probs\.safetensors: probs: element 11 is nan: the probabilities are not finite' \
   "$BIN/report" --art "$A" --out "$TMP/rep2" --models "$ROOT/models" simplenet

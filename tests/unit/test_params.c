@@ -8,6 +8,8 @@
 #include "test_stderr.h"
 
 #include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static char dir[256];
@@ -223,6 +225,29 @@ static void hash_is_fnv1a64(void)
     CHECK(rc == C_ERR && strstr(err, path));
 }
 
+/* A FIFO or a folder in place of the file: one line saying what is there, never a wait (a FIFO
+ * with no writer blocked fopen forever; a folder gave "read failed"). alarm: a hang fails. */
+static void hash_refuses_fifo_and_folder(void)
+{
+    char path[300], out[17];
+    snprintf(path, sizeof path, "%s/fifo.json", dir);
+    CHECK(mkfifo(path, 0644) == 0);
+    alarm(20);
+    capture_begin();
+    int rc = params_file_hash(path, out);
+    capture_end();
+    alarm(0);
+    CHECK(rc == C_ERR && strstr(err, path) && strstr(err, "is a FIFO, not a regular file") && one_line());
+    unlink(path);
+    snprintf(path, sizeof path, "%s/folder.json", dir);
+    CHECK(mkdir(path, 0755) == 0);
+    capture_begin();
+    rc = params_file_hash(path, out);
+    capture_end();
+    CHECK(rc == C_ERR && strstr(err, path) && strstr(err, "is a folder, not a regular file") && one_line());
+    rmdir(path);
+}
+
 int main(void)
 {
     err_init("test_params");
@@ -239,6 +264,7 @@ int main(void)
     TEST_RUN(nul_byte_refused);
     TEST_RUN(integers_are_exact);
     TEST_RUN(hash_is_fnv1a64);
+    TEST_RUN(hash_refuses_fifo_and_folder);
     fs_remove_tree(dir);
     TEST_EXIT();
 }
