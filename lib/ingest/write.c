@@ -212,7 +212,14 @@ static int lock_and_recover(const char *out_dir)
     snprintf(journal, sizeof journal, "%s/sort.commit", out_dir);
     if (!locked && atomic_lock(lock) < 0) return C_ERR;
     locked = 1;
-    return atomic_recover(journal);
+    /* Only sort's own outputs roll forward (what ingest_write's group commits), not any path
+     * under out_dir: another stage's file there is not sort's to rename. */
+    char tree[PATH_MAX], train[PATH_MAX], test[PATH_MAX];
+    snprintf(tree, sizeof tree, "%s/cifar10", out_dir);
+    snprintf(train, sizeof train, "%s/data/train.safetensors", out_dir);
+    snprintf(test, sizeof test, "%s/data/test.safetensors", out_dir);
+    const char *const outs[] = { tree, train, test };
+    return atomic_recover_outputs(journal, outs, 3);
 }
 
 int ingest_recover(const char *out_dir)

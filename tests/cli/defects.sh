@@ -271,6 +271,27 @@ printf 'F\t%s/../i22/x.ckpt.tmp.AbC123\t%s/../i22/x.ckpt\n' "$I" "$I" > "$I/x.co
 expect_error journal_dotdot 'x\.commit: line 1: refusing .*: not a plain absolute path' train22
 printf 'F\t%s/x.ckpt.tmp.AbC123\t/etc/x.ckpt\n' "$I" > "$I/x.commit"
 expect_error journal_other_folder 'refusing .*: the temporary is not in the output.s folder' train22
+# sort's journal (issue 22a): it allowed any rename under its --out folder, so a forged line
+# moved another stage's temporary onto stats.json; now only its three outputs (cifar10/ and
+# data/{train,test}.safetensors). Refused with one line, nothing renamed, the journal kept.
+clean22
+mkdir -p "$I/s/data"
+echo forged > "$I/s/stats.json.tmp.AbC123"
+printf 'F\t%s/s/stats.json.tmp.AbC123\t%s/s/stats.json\n' "$I" "$I" > "$I/s/sort.commit"
+expect_error sort_journal_undeclared_output 'sort\.commit: line 1: refusing .*/stats\.json: not an output of this stage' \
+  timeout -s KILL "$T22" "$BIN/sort" --archive "$TMP/a.tgz" --out "$I/s"
+[ -f "$I/s/stats.json.tmp.AbC123" ] && [ ! -e "$I/s/stats.json" ] && [ -f "$I/s/sort.commit" ] &&
+  pass sort_journal_undeclared_untouched || fail sort_journal_undeclared_untouched "renamed, or the journal went"
+echo forged > "$I/s/data/val.safetensors.tmp.AbC123"
+printf 'F\t%s/s/data/val.safetensors.tmp.AbC123\t%s/s/data/val.safetensors\n' "$I" "$I" > "$I/s/sort.commit"
+expect_error sort_journal_undeclared_tensor 'sort\.commit: line 1: refusing .*/val\.safetensors: not an output of this stage' \
+  timeout -s KILL "$T22" "$BIN/sort" --archive "$TMP/a.tgz" --out "$I/s"
+# its own outputs still roll forward
+echo tensor > "$I/s/data/test.safetensors.tmp.AbC123"
+printf 'F\t%s/s/data/test.safetensors.tmp.AbC123\t%s/s/data/test.safetensors\n' "$I" "$I" > "$I/s/sort.commit"
+err=$(timeout -s KILL "$T22" "$BIN/sort" --archive "$TMP/a.tgz" --out "$I/s" 2>&1 >/dev/null); rc=$?
+[ "$rc" -eq 0 ] && grep -q 'sort\.commit: finished the commit of 1 outputs' <<<"$err" && [ ! -e "$I/s/sort.commit" ] &&
+  pass sort_journal_own_rolls_forward || fail sort_journal_own_rolls_forward "rc $rc: $err"
 # a journal a killed run of this stage left is still finished
 clean22
 echo '{"x": 1}' > "$I/x.summary.json.tmp.AbC123"
