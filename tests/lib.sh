@@ -38,7 +38,14 @@ expect_error() {
 full_disk() {
   [ "$(id -u)" = 0 ] && mkdir -p "$1" && mount -t tmpfs -o "size=${2}k" tmpfs "$1" 2>/dev/null || return 1
   _mounts="$_mounts $1"
-  dd if=/dev/zero of="$1/filler" bs=4k count=$((($2 - $3) / 4)) >/dev/null 2>&1
+  full_disk_fill "$1" "$3"
+}
+# full_disk_fill DIR FREE_KIB: (re)fills the tmpfs on DIR until FREE_KIB KiB are left, whatever
+# else is on it.
+full_disk_fill() {
+  rm -f "$1/filler"
+  local avail; avail=$(df -k --output=avail "$1" | tail -n 1)
+  [ "$avail" -le "$2" ] || dd if=/dev/zero of="$1/filler" bs=4k count=$(((avail - $2) / 4)) >/dev/null 2>&1
   return 0
 }
 full_disk_end() { umount "$1" && _mounts=${_mounts/ $1/}; }

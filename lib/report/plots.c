@@ -13,6 +13,7 @@
 
 #include "core/atomic.h"
 #include "core/errors.h"
+#include "io/png_io.h"
 #include "report/internal.h"
 
 #define LRF_SKIP_START 10   /* fastai LR_Finder.plot: lrs[10:-5] */
@@ -479,6 +480,45 @@ static void first_error_line(const char *log, char *buf, size_t cap)
     fclose(f);
 }
 
+/* gnuplot exits 0 when a PNG could not be written (a full disk leaves empty or cut files), so
+ * every chart charts.gp names (its `set output '<name>'` lines, quoted by gstr) is decoded by
+ * libpng before the page may use it. */
+static int charts_check(const char *dir)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/charts.gp", dir);
+    FILE *f = fopen(path, "r");
+    if (!f) return err_msg(path, "cannot read: %s", strerror(errno));
+    char line[4096];
+    int rc = C_OK;
+    while (rc == C_OK && fgets(line, sizeof line, f)) {
+        if (strncmp(line, "set output '", 12)) continue;
+        char name[1024];
+        size_t n = 0;
+        for (const char *c = line + 12; *c && n + 1 < sizeof name; c++) {
+            if (*c == '\'') {
+                if (c[1] != '\'') break;   /* '' is a quote inside the name */
+                c++;
+            }
+            name[n++] = *c;
+        }
+        name[n] = '\0';
+        snprintf(path, sizeof path, "%s/%s", dir, name);
+        uint8_t *rgb = NULL;
+        int w, h;
+        char why[512] = "";
+        err_capture(why, sizeof why);
+        int bad = png_io_read_rgb(path, &rgb, &w, &h, 8192, 8192) != C_OK;
+        err_capture(NULL, 0);
+        free(rgb);
+        size_t at = strlen(path);   /* libpng's reason without the path it starts with */
+        const char *reason = !strncmp(why, path, at) && !strncmp(why + at, ": ", 2) ? why + at + 2 : why;
+        if (bad) rc = err_msg(path, "gnuplot did not write this chart whole (is the disk full?): %s", reason);
+    }
+    fclose(f);
+    return rc;
+}
+
 int report_plots_run(const char *dir)
 {
     char *gp = report_plot_find_gnuplot();
@@ -510,5 +550,5 @@ int report_plots_run(const char *dir)
                        *why ? why : "no output");
     }
     unlink(log);
-    return C_OK;
+    return charts_check(dir);
 }

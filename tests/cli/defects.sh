@@ -214,16 +214,64 @@ train >/dev/null 2>&1 && evaluate "$O/x.ckpt" >/dev/null 2>&1 || { fail evaluate
 for f in ckpt metrics.json summary.json eval.json probs.safetensors; do cp "$O/x.$f" "$A/simplenet.$f"; done
 if "$BIN/report" --art "$A" --out "$TMP/rep" --models "$ROOT/models" >/dev/null 2>"$TMP/report.err"; then pass report_default_list
 else fail report_default_list "$(cat "$TMP/report.err")"; fi
-# A full disk under the report (1 MiB tmpfs, 80 or 160 KiB left: the charts or the page do not
-# fit). Its writers do not check each fprintf: the commit saw the stream's error flag and said
-# "Input/output error" (issue 22e); it names the real reason.
-for free in 80 160; do
-  FULL=$TMP/fullrep
-  if ! full_disk "$FULL" 1024 "$free"; then skip "report_full_disk_$free" "not root, or no tmpfs"; continue; fi
-  expect_error "report_full_disk_$free" "^report: $FULL/rep/.*: write failed: No space left on device$" \
-    "$BIN/report" --art "$A" --out "$FULL/rep" --models "$ROOT/models" simplenet
+# A full disk under the report (a 1 MiB tmpfs with 0 to 300 KiB left; the page needs about 290).
+# Its writers do not check each fprintf: the commit saw the stream's error flag and said
+# "Input/output error" (issue 22e); it names the real reason. gnuplot exits 0 when it cannot
+# write a PNG (an empty or cut file), and charts/ was swapped in before index.html was written:
+# with 96-280 KiB left a fresh report left rep/charts/ with cut charts and no page, and over an
+# old report it put new (cut) charts under the old page. Now charts/ and index.html are one
+# commit group and every chart is decoded first: each run either draws a whole page, or fails
+# with one line leaving nothing (fresh) or the old report byte for byte; a failed first report
+# removes the rep/ folder it made. At least one run must get past the charts (fail on the page).
+GOOD=$TMP/goodrep
+"$BIN/report" --art "$A" --out "$GOOD" --models "$ROOT/models" simplenet >/dev/null 2>&1 || fail report_good "report failed"
+FULL=$TMP/fullrep late=0
+if full_disk "$FULL" 1024 0; then
+  for old in fresh old; do
+    for free in 0 32 64 96 128 160 200 240 260 280 284 288 300; do
+      name="report_full_disk_${old}_$free"
+      rm -rf "$FULL/rep"
+      [ $old = old ] && cp -a "$GOOD" "$FULL/rep"
+      full_disk_fill "$FULL" "$free"
+      err=$("$BIN/report" --art "$A" --out "$FULL/rep" --models "$ROOT/models" simplenet 2>&1 >/dev/null); rc=$?
+      left=$(full_disk_left "$FULL")
+      if [ $rc -eq 0 ]; then
+        cmp -s "$GOOD/index.html" "$FULL/rep/index.html" && diff -r "$GOOD/charts" "$FULL/rep/charts" >/dev/null &&
+          pass "$name" || fail "$name" "exit 0 but the page differs from a report with room"
+        continue
+      fi
+      case $err in *index.html:*|*index.commit:*) late=$((late + 1)) ;; esac
+      if [ "$(printf '%s\n' "$err" | grep -c .)" != 1 ] ||
+         ! printf '%s\n' "$err" | grep -Eq "^report: $FULL/rep/.*: (write failed: No space left on device|gnuplot did not write this chart whole \(is the disk full\?\): .+)$"
+      then fail "$name" "exit $rc: $err"
+      elif [ $old = fresh ] && [ -n "$left" ]; then fail "$name" "left '$left': $err"
+      elif [ $old = old ] && ! diff -r "$GOOD" "$FULL/rep" >/dev/null; then fail "$name" "the old report changed: $err"
+      elif [ $old = old ] && [ "$left" != "$(cd "$FULL" && find rep -mindepth 0 | sort | tr '\n' ' ')" ]; then fail "$name" "left '$left'"
+      else pass "$name"; fi
+    done
+  done
   full_disk_end "$FULL"
-done
+  [ $late -gt 0 ] && pass report_full_disk_reached_page || fail report_full_disk_reached_page "no run got past the charts"
+else skip report_full_disk "not root, or no tmpfs"; fi
+# The page's commit group has a journal like every other (rep/index.commit, lock rep.lock): a
+# report killed after it leaves the old page; the next one finishes the commit first. A forged
+# journal is refused like train's, moving nothing.
+J=$TMP/jrep
+cp -a "$GOOD" "$J" && echo old >"$J/index.html"
+CIFAR_TEST_KILL=journal:index.commit:1 "$BIN/report" --art "$A" --out "$J" --models "$ROOT/models" simplenet >/dev/null 2>&1; rc=$?
+[ $rc -eq 137 ] && [ -e "$J/index.commit" ] && [ "$(cat "$J/index.html")" = old ] && pass report_killed_after_journal ||
+  fail report_killed_after_journal "exit $rc: $(ls "$J" | tr '\n' ' ')"
+"$BIN/report" --art "$A" --out "$J" --models "$ROOT/models" simplenet >/dev/null 2>"$TMP/jrep.err"; rc=$?
+[ $rc -eq 0 ] && grep -q 'finished the commit of 2 outputs' "$TMP/jrep.err" && [ ! -e "$J/index.commit" ] && [ ! -e "$J.lock" ] &&
+  diff -r "$GOOD" "$J" >/dev/null && pass report_journal_rolls_forward || fail report_journal_rolls_forward "exit $rc: $(cat "$TMP/jrep.err")"
+echo victim >"$TMP/victim"
+printf 'F\t%s\t%s/index.html\n' "$TMP/victim" "$J" >"$J/index.commit"
+expect_error report_journal_forged "index\.commit: line 1: refusing to rename" \
+  "$BIN/report" --art "$A" --out "$J" --models "$ROOT/models" simplenet
+[ "$(cat "$TMP/victim")" = victim ] && [ -e "$J/index.commit" ] && cmp -s "$GOOD/index.html" "$J/index.html" &&
+  pass report_journal_forged_moves_nothing ||
+  fail report_journal_forged_moves_nothing "$(ls "$J")"
+rm -rf "$J" "$TMP/victim"
 # A FIFO or a folder in place of a model file report reads (issue 22b): nn/model.c opened it
 # with fopen, so the FIFO blocked report for good (timeout: a hang fails) and the folder was
 # "read error". Now one line saying what is there.
