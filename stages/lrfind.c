@@ -48,7 +48,7 @@ int main(int argc, char **argv)
     signals_install(NULL);
     static const char *const outs[] = { "--out" };
     train_setup s;
-    if (train_setup_args(&s, argc, argv, outs, 1) != C_OK) return 1;
+    if (train_setup_args(&s, argc, argv, outs, 1) != C_OK) err_exit();
     char *state_path = train_state_path(s.out[0], ".json", ".state"), *lock_path = train_state_path(s.out[0], ".json", ".lock");
     /* Every failure below goes to `done`, which frees what exists (LeakSanitizer runs the tests). */
     int rc = C_ERR;
@@ -86,5 +86,6 @@ done:
     free(state_path);
     free(lock_path);
     if (rc == SIGNALS_EXIT_INTERRUPTED) return rc;
-    return rc == C_OK ? 0 : 1;
+    if (rc != C_OK) err_exit();   /* a failing exit: removes the empty folders it made (core/fs.h) */
+    return 0;
 }

@@ -32,5 +32,6 @@ int main(int argc, char **argv)
     if (rc == C_OK) rc = sweep_out_write(&p, out_dir);
     if (rc == C_OK) fprintf(stderr, "%s: %s: %d points of %s\n", err_stage(), file, p.n_points, p.model);
     sweep_plan_free(&p);
-    return rc == C_OK ? 0 : 1;
+    if (rc != C_OK) err_exit();   /* a failing exit: removes the empty folders it made (core/fs.h) */
+    return 0;
 }

@@ -46,7 +46,7 @@ int main(int argc, char **argv)
     err_init(argv[0]);
     static const char *const outs[] = { "--ckpt", "--metrics", "--summary" };
     train_setup s;
-    if (train_setup_args(&s, argc, argv, outs, 3) != C_OK) return 1;
+    if (train_setup_args(&s, argc, argv, outs, 3) != C_OK) err_exit();
     s.need_test = 1;
     /* Until the training loop starts, a signal ends the process at once (temporaries and the lock
      * removed): set-up has no iteration to finish and nothing to save. */
@@ -128,5 +128,6 @@ done:
     free(lock_path);
     free(journal);
     if (rc == SIGNALS_EXIT_INTERRUPTED) return rc;
-    return rc == C_OK ? 0 : 1;
+    if (rc != C_OK) err_exit();   /* a failing exit: removes the empty folders it made (core/fs.h) */
+    return 0;
 }

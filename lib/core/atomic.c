@@ -48,7 +48,8 @@ static void test_kill_point(const char *point, const char *path)
 static char *locks[MAX_LOCKS];
 
 /* walk_dirs: 0 in a signal handler, where opendir and malloc are unsafe; a temporary folder left
- * then is removed by the next run's atomic_clean_stale (its lock died with the process). */
+ * then is removed by the next run's atomic_clean_stale (its lock died with the process). A
+ * failing exit or a signal also removes the folders the stage made that are empty now. */
 static void cleanup_pending_dirs(int walk_dirs)
 {
     for (int i = 0; i < MAX_LOCKS; i++)
@@ -58,6 +59,7 @@ static void cleanup_pending_dirs(int walk_dirs)
         if (!pending[i].is_dir) unlink(pending[i].tmp);
         else if (walk_dirs) fs_remove_tree(pending[i].tmp);
     }
+    if (!walk_dirs || err_failing()) fs_remove_made_folders();
 }
 static void cleanup_at_exit(void) { cleanup_pending_dirs(1); }
 static void cleanup_in_handler(void) { cleanup_pending_dirs(0); }

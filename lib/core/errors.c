@@ -9,6 +9,9 @@
 static char stage_name[64] = "cifar";
 static char *capture_buf;
 static size_t capture_cap;
+static int failing;
+
+int err_failing(void) { return failing; }
 
 void err_capture(char *buf, size_t cap)
 {
@@ -63,6 +66,7 @@ void err_warn(const char *where, const char *fmt, ...)
 void err_die(const char *where, const char *fmt, ...)
 {
     capture_buf = NULL;   /* the process ends: its last line must reach stderr, not a capture */
+    failing = 1;
     va_list ap;
     va_start(ap, fmt);
     vprint(where, NULL, fmt, ap);
@@ -70,7 +74,11 @@ void err_die(const char *where, const char *fmt, ...)
     exit(1);
 }
 
-void err_exit(void) { exit(1); }
+void err_exit(void)
+{
+    failing = 1;
+    exit(1);
+}
 
 void *xmalloc(size_t n)
 {

@@ -56,5 +56,7 @@ void strs_free(char **v, int n);
  * printed why. */
 #define CHECK_OK(call) do { if ((call) != C_OK) err_exit(); } while (0)
 _Noreturn void err_exit(void);
+/* 1 once err_exit or err_die is ending the process (its atexit cleanup asks). */
+int err_failing(void);
 
 #endif

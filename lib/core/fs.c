@@ -11,6 +11,24 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#define MAX_MADE 16
+static char made[MAX_MADE][PATH_MAX];   /* fixed storage: read in a signal handler */
+static volatile int n_made;
+
+/* mkdir that remembers a folder it created (not one that was there; not one inside a temporary,
+ * which goes with its temporary). */
+static int make_one(const char *dir)
+{
+    if (mkdir(dir, 0777) == 0) {
+        if (n_made < MAX_MADE && !strstr(dir, ".tmp.")) {
+            snprintf(made[n_made], sizeof made[0], "%s", dir);
+            n_made++;
+        }
+        return C_OK;
+    }
+    return errno == EEXIST ? C_OK : err_msg(dir, "cannot create folder: %s", strerror(errno));
+}
+
 int fs_mkdir_p(const char *path)
 {
     char buf[PATH_MAX];
@@ -19,13 +37,16 @@ int fs_mkdir_p(const char *path)
     for (char *p = buf + 1; *p; p++) {
         if (*p != '/') continue;
         *p = '\0';
-        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-            return err_msg(buf, "cannot create folder: %s", strerror(errno));
+        if (make_one(buf) != C_OK) return C_ERR;
         *p = '/';
     }
-    if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-        return err_msg(buf, "cannot create folder: %s", strerror(errno));
-    return C_OK;
+    return make_one(buf);
+}
+
+void fs_remove_made_folders(void)
+{
+    for (int i = n_made - 1; i >= 0; i--) rmdir(made[i]);   /* a folder with anything in it stays */
+    n_made = 0;
 }
 
 int fs_mkdir_parents(const char *path)

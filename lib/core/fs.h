@@ -6,8 +6,14 @@
 
 /* mkdir -p for the folders above path (not path itself). */
 int fs_mkdir_parents(const char *path);
-/* mkdir -p for path itself. */
+/* mkdir -p for path itself. The folders it creates are remembered (the first 16) for
+ * fs_remove_made_folders. */
 int fs_mkdir_p(const char *path);
+/* Removes, deepest first, the folders this process's fs_mkdir_p created that are empty now: a
+ * stage that fails leaves no empty artifact folders behind (core/atomic.c calls it at a failing
+ * exit and in its signal cleanup, after the temporaries and lock files are gone). Only rmdir:
+ * safe in a signal handler. */
+void fs_remove_made_folders(void);
 /* rm -rf; C_OK when path is gone afterwards. */
 int fs_remove_tree(const char *path);
 

@@ -3,13 +3,9 @@
  *
  * charts/ and index.html are one commit group (journal OUT/index.commit, under the lock OUT.lock
  * beside the folder): on a full disk the page that fit used to be swapped in with charts/ and
- * then index.html failed, leaving new charts under an old or missing page. A failed first report
- * removes the OUT folder it made, so nothing is left behind. */
-#include <errno.h>
+ * then index.html failed, leaving new charts under an old or missing page. */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "core/atomic.h"
 #include "core/fs.h"
@@ -24,7 +20,7 @@ int report_build(const report_opts *o)
     free(gp);
 
     report_page r = { .opts = o, .n_archs = o->n_archs };
-    int rc = C_ERR, made_out = 0;
+    int rc = C_ERR;
     r.archs = xcalloc((size_t)o->n_archs + 1, sizeof *r.archs);
     if (report_data_load(&r.data, o->art_dir) != C_OK) goto done;
     for (int i = 0; i < o->n_archs; i++)
@@ -40,8 +36,6 @@ int report_build(const report_opts *o)
     snprintf(lock, sizeof lock, "%.*s.lock", (int)len, o->out_dir);
     const char *outs[2] = { charts, index };
     if (atomic_lock(lock) < 0 || atomic_recover_outputs(journal, outs, 2) != C_OK) goto done;
-    struct stat st;
-    made_out = stat(o->out_dir, &st) != 0 && errno == ENOENT;
     const char *tmp;
     if (fs_mkdir_p(o->out_dir) != C_OK || atomic_dir_open(charts, &tmp) != C_OK) goto done;
     r.charts_dir = tmp;
@@ -60,7 +54,6 @@ int report_build(const report_opts *o)
     }
     rc = atomic_group_commit();
 done:
-    if (rc != C_OK && made_out) rmdir(o->out_dir);   /* only if empty: what a failed first report made */
     for (int i = 0; i < o->n_archs; i++) report_arch_free(&r.archs[i]);
     free(r.archs);
     report_sweeps_free(&r);
