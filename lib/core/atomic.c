@@ -47,22 +47,22 @@ static void test_kill_point(const char *point, const char *path)
 #define MAX_LOCKS 4
 static char *locks[MAX_LOCKS];
 
-/* walk_dirs: 0 in a signal handler, where opendir and malloc are unsafe; a temporary folder left
- * then is removed by the next run's atomic_clean_stale (its lock died with the process). A
- * failing exit or a signal also removes the folders the stage made that are empty now. */
-static void cleanup_pending_dirs(int walk_dirs)
+/* At exit and in a signal handler (fs_remove_tree is async-signal-safe): temporaries and lock
+ * files go; a failing exit or a signal also removes the folders the stage made that are empty
+ * now. */
+static void cleanup_pending(int in_handler)
 {
     for (int i = 0; i < MAX_LOCKS; i++)
         if (locks[i]) unlink(locks[i]);   /* still held: a waiter sees the name gone and retries */
     for (int i = 0; i < MAX_PENDING; i++) {
         if (!pending[i].tmp || pending[i].state == P_JOURNALED) continue;
         if (!pending[i].is_dir) unlink(pending[i].tmp);
-        else if (walk_dirs) fs_remove_tree(pending[i].tmp);
+        else fs_remove_tree(pending[i].tmp);
     }
-    if (!walk_dirs || err_failing()) fs_remove_made_folders();
+    if (in_handler || err_failing()) fs_remove_made_folders();
 }
-static void cleanup_at_exit(void) { cleanup_pending_dirs(1); }
-static void cleanup_in_handler(void) { cleanup_pending_dirs(0); }
+static void cleanup_at_exit(void) { cleanup_pending(0); }
+static void cleanup_in_handler(void) { cleanup_pending(1); }
 
 static void install_hooks(void)
 {

@@ -60,24 +60,37 @@ int fs_mkdir_parents(const char *path)
     return fs_mkdir_p(buf);
 }
 
+/* rm -rf of name in the folder dirfd with only async-signal-safe calls (unlinkat, openat,
+ * getdents64, lseek, close; no malloc or opendir), so that core/atomic.c's signal handler can
+ * remove a temporary folder as well as a file. 0 when name is gone. */
+static int remove_at(int dirfd, const char *name, int depth)
+{
+    if (unlinkat(dirfd, name, 0) == 0 || errno == ENOENT) return 0;   /* a file, a link, ... */
+    if (errno != EISDIR && errno != EPERM) return -1;                 /* a folder: EISDIR (POSIX: EPERM) */
+    int fd = depth < 16 ? openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) : -1;
+    /* Removing entries while reading the folder may skip some: read it again until a pass
+     * removes nothing (a few passes at most). */
+    for (int pass = 0, removed = 1; fd >= 0 && removed && pass < 8; pass++) {
+        char buf[2048] __attribute__((aligned(8)));
+        long n;
+        removed = 0;
+        lseek(fd, 0, SEEK_SET);
+        while ((n = getdents64(fd, buf, sizeof buf)) > 0)
+            for (long at = 0; at < n;) {
+                const struct dirent64 *e = (const struct dirent64 *)(buf + at);
+                const char *c = e->d_name;
+                at += e->d_reclen;
+                if (c[0] == '.' && (!c[1] || (c[1] == '.' && !c[2]))) continue;
+                if (remove_at(fd, c, depth + 1) == 0) removed = 1;
+            }
+    }
+    if (fd >= 0) close(fd);
+    return unlinkat(dirfd, name, AT_REMOVEDIR) == 0 || errno == ENOENT ? 0 : -1;
+}
+
 int fs_remove_tree(const char *path)
 {
-    struct stat st;
-    if (lstat(path, &st) != 0) return errno == ENOENT ? C_OK : C_ERR;
-    if (S_ISDIR(st.st_mode)) {
-        DIR *d = opendir(path);
-        if (!d) return C_ERR;
-        struct dirent *e;
-        char child[PATH_MAX];
-        while ((e = readdir(d))) {
-            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-            snprintf(child, sizeof child, "%s/%s", path, e->d_name);
-            fs_remove_tree(child);
-        }
-        closedir(d);
-        return rmdir(path) == 0 ? C_OK : C_ERR;
-    }
-    return unlink(path) == 0 ? C_OK : C_ERR;
+    return remove_at(AT_FDCWD, path, 0) == 0 ? C_OK : C_ERR;
 }
 
 const char *fs_kind_name(unsigned mode)

@@ -14,7 +14,7 @@ int fs_mkdir_p(const char *path);
  * exit and in its signal cleanup, after the temporaries and lock files are gone). Only rmdir:
  * safe in a signal handler. */
 void fs_remove_made_folders(void);
-/* rm -rf; C_OK when path is gone afterwards. */
+/* rm -rf; C_OK when path is gone afterwards. Async-signal-safe (no malloc, no opendir). */
 int fs_remove_tree(const char *path);
 
 /* Opens path for reading, refusing anything but a regular file (a FIFO, a device, a folder, a
