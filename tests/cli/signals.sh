@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SIGINT, SIGTERM, SIGUSR1 and SIGHUP at every save and commit point of every stage that writes
-# artifacts (sort, stats, train, lrfind, evaluate, report), plus SIGSTOP/SIGCONT. Each point is a
+# artifacts (fetch, sort, stats, train, lrfind, evaluate, report), plus SIGSTOP/SIGCONT. Each point is a
 # CIFAR_TEST_KILL hook (core/atomic.c): the signal is raised when a temporary is written and
 # fsync'd but not yet renamed ("rename"), or when a group's journal is in place ("journal").
 # Every output starts as an "old" placeholder; after each signalled run:
@@ -13,7 +13,7 @@
 # then the same command, unsignalled, exits 0 with the new outputs and leaves no journal,
 # temporary, lock or state.
 source "$(dirname "$0")/../lib.sh"
-for b in sort stats train lrfind evaluate report; do [ -x "$BIN/$b" ] || { skip signals "$BIN/$b not built"; finish; }; done
+for b in fetch sort stats train lrfind evaluate report; do [ -x "$BIN/$b" ] || { skip signals "$BIN/$b not built"; finish; }; done
 [ -x "$TOOLS/mkarchive" ] || { skip signals "mkarchive not built"; finish; }
 command -v gnuplot >/dev/null || { skip signals "gnuplot not installed"; finish; }
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
@@ -28,6 +28,7 @@ A=$TMP/art W=$TMP/w
 M=$ROOT/models/simplenet.json
 common=(--data "$A/data" --stats "$A/stats.json" --threads 2)
 
+run_fetch()    { "$BIN/fetch" --url "file://$TMP/a.tgz" --out "$W/f.tgz"; }
 run_sort()     { "$BIN/sort" --archive "$TMP/a.tgz" --out "$W/s"; }
 run_stats()    { "$BIN/stats" --data "$A/data/train.safetensors" --out "$W/st.json"; }
 run_train()    { "$BIN/train" --model "$M" --params "$TMP/p.json" "${common[@]}" --ckpt "$W/x.ckpt" --metrics "$W/x.metrics.json" --summary "$W/x.summary.json"; }
@@ -39,6 +40,8 @@ run_report()   { "$BIN/report" --art "$A" --out "$W/rep" --models "$ROOT/models"
 # per stage: its outputs (a trailing / marks a folder), its lock, its journal ("-": none), its
 # state ("-"), its kill points
 declare -A OUTS LOCK JOURNAL STATE POINTS
+OUTS[fetch]="f.tgz" LOCK[fetch]=- JOURNAL[fetch]=- STATE[fetch]=-
+POINTS[fetch]="rename:f.tgz:1"
 OUTS[sort]="s/cifar10/ s/data/train.safetensors s/data/test.safetensors" LOCK[sort]=s/sort.lock JOURNAL[sort]=s/sort.commit STATE[sort]=-
 POINTS[sort]="rename:train.safetensors:1 rename:test.safetensors:1 journal:sort.commit:1"
 OUTS[stats]="st.json" LOCK[stats]=- JOURNAL[stats]=- STATE[stats]=-
@@ -83,7 +86,7 @@ leftovers() {   # temporaries and locks under $W (and $W/rep.lock beside rep/)
 }
 
 declare -A OLD_SUM NEW_SUM
-for stage in sort stats train lrfind evaluate report; do
+for stage in fetch sort stats train lrfind evaluate report; do
   [ $stage = evaluate ] && { run_train >/dev/null 2>&1 && for f in ckpt metrics.json summary.json; do cp "$W/x.$f" "$A/simplenet.$f"; done; }
   [ $stage = report ] && { run_evaluate >/dev/null 2>&1 && cp "$W/x.eval.json" "$A/simplenet.eval.json" && cp "$W/x.probs.safetensors" "$A/simplenet.probs.safetensors"; }
   # the outputs of a run that is never signalled, and of the placeholders
