@@ -137,6 +137,7 @@ static void conv_run(ops_env *e, const void *param)
 
 #define AUTO CONV2D_ALGO_AUTO
 #define DIRECT CONV2D_ALGO_DIRECT
+#define WINO CONV2D_ALGO_WINOGRAD
 /* n ic ih iw oc k s p bias relu plain_in grad algo [max_n no_dx] */
 #define CONV(name, ...) { "conv2d/" name, conv_run, &(const conv_case){ __VA_ARGS__ } }
 static const ops_case cases[] = {
@@ -172,6 +173,13 @@ static const ops_case cases[] = {
     CONV("partial batch n5 of 8 ic10 8x8 oc20 k5 s1 p2 bias relu", 5, 10, 8, 8, 20, 5, 1, 2, 1, 1, 0, 1, AUTO, 8, 0),
     CONV("1x1 n6 ic24 7x7 oc17 k1 s1 p0 bias", 6, 24, 7, 7, 17, 1, 1, 0, 1, 0, 0, 1, AUTO, 6, 0),
     CONV("resnet2 stem n4 ic3 32x32 oc16 k7 s2 p3 plain no_dx", 4, 3, 32, 32, 16, 7, 2, 3, 0, 0, 1, 1, AUTO, 4, 1),
+    /* the CPU's own Winograd F(4x4,3x3), forced */
+    CONV("wino n2 ic5 9x11 oc7 p1 bias relu", 2, 5, 9, 11, 7, 3, 1, 1, 1, 1, 0, 1, WINO, 0, 0),
+    CONV("wino n1 ic20 7x7 oc33 p1", 1, 20, 7, 7, 33, 3, 1, 1, 0, 0, 0, 1, WINO, 0, 0),
+    CONV("wino n3 ic16 6x6 oc16 p0 bias", 3, 16, 6, 6, 16, 3, 1, 0, 1, 0, 0, 1, WINO, 0, 0),
+    CONV("wino n2 ic32 5x5 oc32 p1", 2, 32, 5, 5, 32, 3, 1, 1, 0, 0, 0, 1, WINO, 0, 0),
+    CONV("wino n4 ic32 16x16 oc32 p1 (resnet2 layers2.0)", 4, 32, 16, 16, 32, 3, 1, 1, 0, 0, 0, 1, WINO, 0, 0),
+    CONV("wino n3 ic16 32x32 oc64 p1 (3 chunks)", 3, 16, 32, 32, 64, 3, 1, 1, 0, 0, 0, 1, WINO, 0, 0),
 };
 
 OPS_SUITE(conv2d, cases);
