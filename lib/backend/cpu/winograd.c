@@ -190,13 +190,18 @@ SIMD_FN static void V(input_tf)(const cpu_winograd *P, const float *x, float *v,
         const float *xp = x + ((size_t)n * P->CB + cb) * H * W * B;
         float *vp = v + t * P->Cp + (size_t)cb * B;
         const size_t sv = wg_plane(T, P->Cp);
+        int inside = h0 >= 0 && h0 + 6 <= H && w0 >= 0 && w0 + 6 <= W;   /* no position to zero */
         for (int l = 0; l < B; l += WG_W) {
             wv d[6][6], e[6][6], o[6][6];
-            for (int i = 0; i < 6; i++)
-                for (int j = 0; j < 6; j++) {
-                    int h = h0 + i, w = w0 + j;
-                    d[i][j] = h >= 0 && h < H && w >= 0 && w < W ? wv_load(xp + ((size_t)h * W + w) * B + l) : wv_zero();
-                }
+            if (inside)
+                for (int i = 0; i < 6; i++)
+                    for (int j = 0; j < 6; j++) d[i][j] = wv_load(xp + ((size_t)(h0 + i) * W + w0 + j) * B + l);
+            else
+                for (int i = 0; i < 6; i++)
+                    for (int j = 0; j < 6; j++) {
+                        int h = h0 + i, w = w0 + j;
+                        d[i][j] = h >= 0 && h < H && w >= 0 && w < W ? wv_load(xp + ((size_t)h * W + w) * B + l) : wv_zero();
+                    }
             for (int j = 0; j < 6; j++) V(bt)(&d[0][j], 6, &e[0][j], 6);
             for (int i = 0; i < 6; i++) V(bt)(&e[i][0], 1, &o[i][0], 1);
             for (int k = 0; k < WG_TILES; k++) wv_store(vp + k * sv + l, o[k / 6][k % 6]);
