@@ -18,8 +18,12 @@
 #ifndef WG_TYPES
 #define WG_TYPES
 #define WG_TILES 36     /* 6 x 6 transformed positions xi */
-/* images per chunk: as many as keep one chunk's V and M within this many bytes (cache) */
-#define WG_CHUNK_BYTES ((size_t)4 << 20)
+/* Images per chunk: as many as keep one chunk's V and M within this many bytes. It bounds the
+ * workspace; it is not sized to a cache because each chunk costs its own parallel regions (three
+ * to five barriers per pass), and on a loaded machine a barrier can cost a scheduler tick:
+ * measured on two shared Zen 4 cores, 4 MB chunks ran resnet2's Winograd layers 3 to 10 times
+ * slower than 64 MB ones. */
+#define WG_CHUNK_BYTES ((size_t)64 << 20)
 /* The 36 planes of V and M lie this many floats (one cache line) more than T * C apart: a
  * transform writes one vector to each plane, and planes a power of two apart would all fall in
  * one cache set. */
@@ -34,6 +38,7 @@ struct cpu_winograd {
     int th, tw, tpi;           /* tile rows, columns, tiles per image */
     int bias, relu, forward_only, max_n;
     int isa;                   /* the transforms' kernel set (cpu_isa_for) */
+    size_t chunk_bytes;        /* WG_CHUNK_BYTES unless a test set it */
     float *u;                  /* [36][Cp][Kp]: G g Gt of the weights (padding zero) */
     const float *u_of;         /* the weight buffer u was made from */
     float *bias_pad;           /* [Kp]: the bias, zero past K */
@@ -379,6 +384,7 @@ cpu_winograd *cpu_winograd_make(cpu_ctx *c, const conv2d_desc *d, int oh, int ow
     P->forward_only = d->forward_only;
     P->max_n = d->max_n;
     P->isa = cpu_isa_for(c, P->B);
+    P->chunk_bytes = WG_CHUNK_BYTES;
     P->u = cpu_alloc_bytes(WG_TILES * P->Cp * P->Kp * sizeof(float));
     P->bias_pad = cpu_alloc_bytes(P->Kp * sizeof(float));
     if (!P->u || !P->bias_pad) {
@@ -387,6 +393,8 @@ cpu_winograd *cpu_winograd_make(cpu_ctx *c, const conv2d_desc *d, int oh, int ow
     }
     return P;
 }
+
+void cpu_winograd_set_chunk_bytes(cpu_winograd *P, size_t bytes) { P->chunk_bytes = bytes; }
 
 void cpu_winograd_free(cpu_winograd *P)
 {
@@ -477,7 +485,7 @@ cpu_winograd_inst *cpu_winograd_inst_make(cpu_ctx *c, cpu_winograd *P, int n)
         return NULL;
     }
     size_t per_image = WG_TILES * (size_t)P->tpi * (P->Cp + P->Kp) * sizeof(float);
-    int chunk = (int)(WG_CHUNK_BYTES / per_image);
+    int chunk = (int)(P->chunk_bytes / per_image);
     if (chunk < 1) chunk = 1;
     if (chunk > n) chunk = n;
     int nchunks = (n + chunk - 1) / chunk;

@@ -27,6 +27,9 @@ int cpu_winograd_eligible(const conv2d_desc *d);
 /* The plan of an eligible d (NULL after one err_msg line); _free accepts NULL. */
 cpu_winograd *cpu_winograd_make(cpu_ctx *c, const conv2d_desc *d, int oh, int ow);
 void cpu_winograd_free(cpu_winograd *W);
+/* Chunks of at most `bytes` of transformed tiles (default 64 MB) for instances made after it:
+ * for tests of the chunking. */
+void cpu_winograd_set_chunk_bytes(cpu_winograd *W, size_t bytes);
 /* The instance for batch n <= d->max_n; reserves the context's workspace (NULL on error). */
 cpu_winograd_inst *cpu_winograd_inst_make(cpu_ctx *c, cpu_winograd *W, int n);
 void cpu_winograd_inst_free(cpu_winograd_inst *I);
