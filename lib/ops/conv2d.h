@@ -30,10 +30,12 @@ typedef struct conv2d_desc {
     int forward_only;     /* 1: only conv2d_fwd is ever called (a net built for inference): no
                              backward machinery; the forward is the training plan's, bit for bit */
     tensor_layout src_layout; /* layout of x (TL_PLAIN for the network input) */
-    int algo;             /* CONV2D_ALGO_AUTO (library chooses, Winograd where it applies) or _DIRECT */
+    int algo;             /* CONV2D_ALGO_AUTO (library chooses, Winograd where it applies), _DIRECT,
+                             or _WINOGRAD (the CPU's own F(4x4,3x3) where it applies, else as AUTO;
+                             the CPU's CIFAR_WINOGRAD=on|auto makes AUTO plans choose it too) */
 } conv2d_desc;
 
-enum { CONV2D_ALGO_AUTO = 0, CONV2D_ALGO_DIRECT = 1 };
+enum { CONV2D_ALGO_AUTO = 0, CONV2D_ALGO_DIRECT = 1, CONV2D_ALGO_WINOGRAD = 2 };
 
 typedef struct conv2d_plan conv2d_plan;   /* opaque, backend-owned */
 

@@ -6,20 +6,22 @@
  * The shapes come from models/<arch>.json through the model loader (every Conv2d, ConvLayer,
  * BnLayer and ResnetLayer convolution). For each distinct shape, one training step's convolution
  * work — forward, backward-data (not for the first layer) and backward-weights, plus the bias and
- * its gradient where the layer has one — runs four ways on the same inputs:
+ * its gradient where the layer has one — runs five ways on the same inputs:
  *   auto, direct  the CPU backend's conv plans (oneDNN, nChw16c activations, algorithm auto =
  *                 Winograd where it applies, or direct), through the backend interface exactly as
  *                 engine_bench and the net call them;
+ *   wino          the same plans with the backend's own Winograd F(4x4,3x3) forced
+ *                 (CONV2D_ALGO_WINOGRAD; a layer it does not apply to runs oneDNN's auto);
  *   gemm-all      im2col of the whole batch into one [C*kh*kw, N*OH*OW] matrix (plain C, OpenMP
  *                 over images), then ONE cblas_sgemm per pass on OpenBLAS's own thread pool;
  *   gemm-img      per image in an OpenMP loop: im2col + cblas_sgemm with OpenBLAS single-threaded,
  *                 per-thread weight-gradient partials reduced at the end.
  * Both gemm variants are plain NCHW float and keep the forward's im2col matrix for the
  * weight gradient (the most favourable choice for them: an engine would hold every layer's).
- * Every gemm result (y, dx, dw, db) is checked against both oneDNN results: the largest
+ * Every gemm result (y, dx, dw, db) is checked against the three backend results: the largest
  * max|a - b| / max|b| is printed, and the run fails when it exceeds 1e-3.
- * Times are the fastest of R interleaved rounds (each round runs the four once), so load from
- * other processes hits all four alike; totals add each layer's time (repeated shapes count
+ * Times are the fastest of R interleaved rounds (each round runs the five once), so load from
+ * other processes hits all five alike; totals add each layer's time (repeated shapes count
  * every time) and give images/s for the model's convolutions alone.
  *
  * Threading: OpenMP and OpenBLAS (pthread build) each have a pool; their phases run strictly one
@@ -36,6 +38,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "backend/backend.h"
+#include "backend/cpu/cpu_backend.h"
 #include "core/errors.h"
 #include "nn/model.h"
 #include "core/rng.h"
@@ -43,8 +46,8 @@
 #define TOL 1e-3
 #define MAX_SHAPES 64
 
-enum { V_AUTO, V_DIRECT, V_GEMM_ALL, V_GEMM_IMG, NV };
-static const char *vname[NV] = { "auto", "direct", "gemm-all", "gemm-img" };
+enum { V_AUTO, V_DIRECT, V_WINO, V_GEMM_ALL, V_GEMM_IMG, NV };
+static const char *vname[NV] = { "auto", "direct", "wino", "gemm-all", "gemm-img" };
 
 static double now(void)
 {
@@ -387,6 +390,7 @@ static void run_variant(int v, backend *be, const shape *S, const host_in *in, d
     switch (v) {
     case V_AUTO: dnnl_step(be, S, &D[0]); break;
     case V_DIRECT: dnnl_step(be, S, &D[1]); break;
+    case V_WINO: dnnl_step(be, S, &D[2]); break;
     case V_GEMM_ALL: openblas_set_num_threads(G->threads); gemm_all_step(S, in, G, &o[V_GEMM_ALL]); break;
     default: openblas_set_num_threads(1); gemm_img_step(S, in, G, &o[V_GEMM_IMG]); break;
     }
@@ -404,9 +408,10 @@ static void bench_shape(backend *be, const shape *S, int threads, double seconds
     fill(in.w, sz_w(S), bound, 2);
     fill(in.b, (size_t)S->k, bound, 3);
     fill(in.dy, sz_y(S), 1.0f / S->n, 4);
-    dnnl_side D[2];
+    dnnl_side D[3];
     dnnl_setup(be, S, CONV2D_ALGO_AUTO, &in, &D[0]);
     dnnl_setup(be, S, CONV2D_ALGO_DIRECT, &in, &D[1]);
+    dnnl_setup(be, S, CONV2D_ALGO_WINOGRAD, &in, &D[2]);
     gemm_ws G;
     ws_init(&G, S, threads);
     host_out o[NV];
@@ -416,9 +421,10 @@ static void bench_shape(backend *be, const shape *S, int threads, double seconds
     for (int v = 0; v < NV; v++) run_variant(v, be, S, &in, D, &G, o);
     dnnl_download(be, S, &D[0], &o[V_AUTO]);
     dnnl_download(be, S, &D[1], &o[V_DIRECT]);
+    dnnl_download(be, S, &D[2], &o[V_WINO]);
     r->diff = 0;
     for (int a = V_GEMM_ALL; a <= V_GEMM_IMG; a++)
-        for (int ref = V_AUTO; ref <= V_DIRECT; ref++) {
+        for (int ref = V_AUTO; ref <= V_WINO; ref++) {
             double d = out_diff(S, &o[a], &o[ref]);
             if (!(d <= r->diff)) r->diff = d;
         }
@@ -441,8 +447,7 @@ static void bench_shape(backend *be, const shape *S, int threads, double seconds
 
     for (int v = 0; v < NV; v++) out_free(&o[v]);
     ws_free(&G);
-    dnnl_free(be, &D[0]);
-    dnnl_free(be, &D[1]);
+    for (int k = 0; k < 3; k++) dnnl_free(be, &D[k]);
     free(in.x); free(in.w); free(in.b); free(in.dy);
 }
 
@@ -471,10 +476,10 @@ static int model_shapes(const model_desc *m, int batch, shape *out)
 
 static const char *winner(const shape_result *r, double *margin)
 {
-    double g = fmin(r->ms[V_GEMM_ALL], r->ms[V_GEMM_IMG]), d = fmin(r->ms[V_AUTO], r->ms[V_DIRECT]);
+    double g = fmin(r->ms[V_GEMM_ALL], r->ms[V_GEMM_IMG]), d = fmin(fmin(r->ms[V_AUTO], r->ms[V_DIRECT]), r->ms[V_WINO]);
     *margin = g < d ? d / g - 1 : g / d - 1;
     if (g < d) return r->ms[V_GEMM_ALL] <= r->ms[V_GEMM_IMG] ? vname[V_GEMM_ALL] : vname[V_GEMM_IMG];
-    return r->ms[V_AUTO] <= r->ms[V_DIRECT] ? vname[V_AUTO] : vname[V_DIRECT];
+    return d == r->ms[V_WINO] ? vname[V_WINO] : r->ms[V_AUTO] <= r->ms[V_DIRECT] ? vname[V_AUTO] : vname[V_DIRECT];
 }
 
 static int bench_model(backend *be, const char *arch, int batch, int threads, double seconds)
@@ -486,11 +491,11 @@ static int bench_model(backend *be, const char *arch, int batch, int threads, do
     shape sh[MAX_SHAPES];
     shape_result res[MAX_SHAPES];
     int ns = model_shapes(&m, batch, sh), bad = 0;
-    double tot[NV] = { 0 }, tot_best = 0, tot_dnnl = 0;
+    double tot[NV] = { 0 }, tot_best = 0, tot_dnnl = 0, tot_plans = 0;
     int img_wins = 0;
     printf("\n%s: %d convolutions, batch %d\n", arch, ns, batch);
-    printf("%-10s %-26s %9s %9s %9s %9s %6s  %-14s %9s %7s\n", "layer", "in -> out", "auto ms", "direct ms",
-           "gemm-all", "gemm-img", "sgemm%", "winner", "maxdiff", "rounds");
+    printf("%-10s %-26s %9s %9s %9s %9s %9s %6s  %-14s %9s %7s\n", "layer", "in -> out", "auto ms", "direct ms",
+           "wino ms", "gemm-all", "gemm-img", "sgemm%", "winner", "maxdiff", "rounds");
     for (int i = 0; i < ns; i++) {
         const shape *S = &sh[i];
         int j = 0;
@@ -504,12 +509,12 @@ static int bench_model(backend *be, const char *arch, int batch, int threads, do
         double margin;
         const char *w = winner(r, &margin);
         snprintf(win, sizeof win, "%s +%.0f%%", w, 100 * margin);
-        printf("%-10s %-26s %9.2f %9.2f %9.2f %9.2f %5.0f%%  %-14s %9.1e %7d%s\n", S->name, desc, r->ms[V_AUTO],
-               r->ms[V_DIRECT], r->ms[V_GEMM_ALL], r->ms[V_GEMM_IMG], 100 * r->sgemm_frac, win, r->diff, r->rounds,
-               j < i ? " (same shape as above)" : "");
+        printf("%-10s %-26s %9.2f %9.2f %9.2f %9.2f %9.2f %5.0f%%  %-14s %9.1e %7d%s\n", S->name, desc, r->ms[V_AUTO],
+               r->ms[V_DIRECT], r->ms[V_WINO], r->ms[V_GEMM_ALL], r->ms[V_GEMM_IMG], 100 * r->sgemm_frac, win, r->diff,
+               r->rounds, j < i ? " (same shape as above)" : "");
         if (!(r->diff <= TOL)) {
             bad = 1;
-            printf("%-10s FAIL: im2col+sgemm differs from oneDNN by %.2e (> %.0e)\n", S->name, r->diff, TOL);
+            printf("%-10s FAIL: im2col+sgemm differs from the backend by %.2e (> %.0e)\n", S->name, r->diff, TOL);
         }
         for (int v = 0; v < NV; v++) tot[v] += r->ms[v];
         img_wins += r->ms[V_GEMM_IMG] < r->ms[V_GEMM_ALL];
@@ -517,17 +522,20 @@ static int bench_model(backend *be, const char *arch, int batch, int threads, do
         for (int v = 1; v < NV; v++) best = fmin(best, r->ms[v]);
         tot_best += best;
         tot_dnnl += fmin(r->ms[V_AUTO], r->ms[V_DIRECT]);
+        tot_plans += fmin(fmin(r->ms[V_AUTO], r->ms[V_DIRECT]), r->ms[V_WINO]);
     }
-    printf("%-10s %-26s %9.1f %9.1f %9.1f %9.1f   (ms per step)\n", "total", "", tot[V_AUTO], tot[V_DIRECT],
-           tot[V_GEMM_ALL], tot[V_GEMM_IMG]);
-    printf("%-10s %-26s %9.0f %9.0f %9.0f %9.0f   (images/s, convolutions alone)\n", "", "", batch / tot[V_AUTO] * 1e3,
-           batch / tot[V_DIRECT] * 1e3, batch / tot[V_GEMM_ALL] * 1e3, batch / tot[V_GEMM_IMG] * 1e3);
+    printf("%-10s %-26s %9.1f %9.1f %9.1f %9.1f %9.1f   (ms per step)\n", "total", "", tot[V_AUTO], tot[V_DIRECT],
+           tot[V_WINO], tot[V_GEMM_ALL], tot[V_GEMM_IMG]);
+    printf("%-10s %-26s %9.0f %9.0f %9.0f %9.0f %9.0f   (images/s, convolutions alone)\n", "", "",
+           batch / tot[V_AUTO] * 1e3, batch / tot[V_DIRECT] * 1e3, batch / tot[V_WINO] * 1e3,
+           batch / tot[V_GEMM_ALL] * 1e3, batch / tot[V_GEMM_IMG] * 1e3);
     int img = tot[V_GEMM_IMG] < tot[V_GEMM_ALL];
     printf("%s: im2col+sgemm kept: %s (faster in total by %.0f%%; per image faster on %d of %d convolutions)\n", arch,
            img ? "per-image sgemm, OpenBLAS single-threaded in an OpenMP loop" : "one sgemm over the whole batch",
            100 * (fmax(tot[V_GEMM_ALL], tot[V_GEMM_IMG]) / fmin(tot[V_GEMM_ALL], tot[V_GEMM_IMG]) - 1), img_wins, ns);
-    printf("%s: best oneDNN per shape %.0f images/s; best of all four per shape %.0f images/s (%+.1f%%)\n", arch,
-           batch / tot_dnnl * 1e3, batch / tot_best * 1e3, 100 * (tot_dnnl / tot_best - 1));
+    printf("%s: best oneDNN per shape %.0f images/s; best of oneDNN and our Winograd per shape %.0f images/s; "
+           "best of all five per shape %.0f images/s (%+.1f%%)\n", arch, batch / tot_dnnl * 1e3, batch / tot_plans * 1e3,
+           batch / tot_best * 1e3, 100 * (tot_dnnl / tot_best - 1));
     fflush(stdout);
     model_free(&m);
     return bad;
@@ -570,7 +578,9 @@ int main(int argc, char **argv)
     threads = omp_get_max_threads();
     openblas_set_num_threads(threads);
     const char *e1 = getenv("GOMP_SPINCOUNT"), *e2 = getenv("OMP_WAIT_POLICY"), *e3 = getenv("OPENBLAS_THREAD_TIMEOUT");
-    printf("convolutions alone: oneDNN (CPU backend, nChw16c) vs im2col + OpenBLAS sgemm (NCHW), batch %d\n", batch);
+    static const char *const isa_names[] = { "generic", "avx2", "avx512" };
+    printf("convolutions alone: oneDNN and our Winograd (CPU backend, nChw%dc; our kernels %s) vs im2col + OpenBLAS "
+           "sgemm (NCHW), batch %d\n", cpu_act_block, isa_names[((cpu_ctx *)be.ctx)->isa], batch);
     printf("%d OpenMP threads; OpenBLAS %s, core %s, %d threads; GOMP_SPINCOUNT=%s OMP_WAIT_POLICY=%s "
            "OPENBLAS_THREAD_TIMEOUT=%s\n", threads, openblas_get_config(), openblas_get_corename(),
            openblas_get_num_threads(), e1 ? e1 : "(unset)", e2 ? e2 : "(unset)", e3 ? e3 : "(unset)");
@@ -580,6 +590,6 @@ int main(int argc, char **argv)
     int bad = 0;
     for (int a = 0; a < na; a++) bad |= bench_model(&be, archs[a], batch, threads, seconds);
     backend_free(&be);
-    if (bad) err_die(NULL, "im2col+sgemm results differ from oneDNN by more than %.0e", TOL);
+    if (bad) err_die(NULL, "im2col+sgemm results differ from the backend's by more than %.0e", TOL);
     return 0;
 }

@@ -4,8 +4,10 @@
 For each thread count, R rounds; in every round, one after the other (interleaved, so a change of
 machine load hits both sides alike):
   ours   engine_bench --peer: the whole training step (net_train_step: forward, loss, backward,
-         SGD), the evaluation forward of a net built for inference, and the ceiling (the model's
-         convolutions alone straight on oneDNN in the layouts it prefers, no reorder);
+         SGD), the evaluation forward of a net built for inference, the ceiling (the model's
+         convolutions alone straight on oneDNN in the layouts it prefers, no reorder) and beside it
+         wino (the same convolutions through our plans with the CPU's own Winograd forced where it
+         applies, the rest on oneDNN);
   loop   the train stage itself on the real training set: the whole training loop, data loader,
          augmentation and schedule included, its steady rate from a run of 2B batches minus a run
          of B (the first steps' one-time costs cancel, as the step's warm-up does);
@@ -157,7 +159,7 @@ def table(args, threads, archs, res, info):
     print(f"\nTHREADS={threads}: ours {info.get('our_threads', '?')} threads in the process"
           + (f"; PyTorch {info['torch_threads']}" if "torch_threads" in info else ""))
     print(f"{'arch':<11} | {'step':>8} {'loop':>8} {'loop/st':>7} | {'pt eager':>8} {'pt cl':>8} {'vs best':>7} |"
-          f" {'ceiling':>8} {'st/ceil':>7} | {'eval':>8} {'pt eval':>8} {'vs best':>7}")
+          f" {'ceiling':>8} {'st/ceil':>7} {'wino':>8} | {'eval':>8} {'pt eval':>8} {'vs best':>7}")
     goals = {"ceiling": [], "peer": [], "loop": []}
     for a in archs:
         step, loop, ceil = g(a, "step"), g(a, "loop"), g(a, "ceiling")
@@ -166,7 +168,7 @@ def table(args, threads, archs, res, info):
         ev = g(a, "eval")
         pev = max([v for v in (g(a, "torch_eager_eval"), g(a, "torch_channels_last_eval")) if v] or [0]) or None
         print(f"{a:<11} | {fmt(step)} {fmt(loop)} {pct(loop, step):>7} | {fmt(te)} {fmt(tc)} {ratio(step, best, 7)} |"
-              f" {fmt(ceil)} {pct(step, ceil):>7} | {fmt(ev)} {fmt(pev)} {ratio(ev, pev, 7)}")
+              f" {fmt(ceil)} {pct(step, ceil):>7} {fmt(g(a, 'winograd'))} | {fmt(ev)} {fmt(pev)} {ratio(ev, pev, 7)}")
         if a == "resnet2" and ceil:
             goals["ceiling"].append((a, step / ceil >= 0.90, f"{100 * step / ceil:.0f}%"))
         if best:
@@ -218,7 +220,7 @@ def main():
         table(args, t, archs, res, info)
     print("\nstep: net_train_step (forward, loss, backward, SGD); loop: the train stage on real batches (loader, "
           f"augmentation, schedule), a run of 2B batches minus one of B (B >= {args.batches}, >= --seconds of steps); ceiling: the convolutions alone in oneDNN's "
-          "preferred layouts; pt: PyTorch (eager = NCHW, cl = channels_last), training step with optim.SGD; "
+          "preferred layouts; wino: the same convolutions through our plans, our Winograd F(4x4,3x3) forced where it applies; pt: PyTorch (eager = NCHW, cl = channels_last), training step with optim.SGD; "
           "eval: forward only, ours on an inference net, PyTorch under torch.no_grad()")
     return 0
 

@@ -9,12 +9,15 @@
  *                                  weight decay of params/<arch>.json's first phase)
  *   RESULT <arch> eval <img/s>     an evaluation forward (eval mode) on a net built for inference
  *   RESULT <arch> ceiling <img/s>  the convolutions alone in oneDNN's preferred layouts (below)
+ *   RESULT <arch> winograd <img/s> the convolutions alone through our plans with the CPU's own
+ *                                  Winograd forced (CONV2D_ALGO_WINOGRAD; the layers it does not
+ *                                  apply to run oneDNN's auto, as in the net)
  * and first the kernels' ISA and activation block (RESULT isa <avx512|avx2|generic> <16|8>), last
  * the process's thread count after the runs (RESULT threads <n>).
  * For each model: images/s and GFLOP/s of a training step (training-mode forward, loss and
  * backward; no SGD), and beside it the same model's convolutions alone (forward, backward data,
  * backward weights through the same oneDNN plans, nothing else) with algorithm auto and direct,
- * timed in the same run. FLOPs count convolutions and linear layers, 2 per multiply-add, and a
+ * timed in the same run, and with our own Winograd forced where it applies (wino). FLOPs count convolutions and linear layers, 2 per multiply-add, and a
  * training step as 3x the forward. ratio = step GFLOP/s / convs-alone (auto) GFLOP/s.
  * pref img/s: the ceiling, the same convolutions straight on oneDNN with every tensor of every
  * primitive in the layout that primitive prefers (format_tag_any: nChw16c on AVX-512, nChw8c on
@@ -340,7 +343,10 @@ static void peer_lines(backend *be, const char *arch, const char *path, int batc
         has_conv |= c;
     }
     printf("RESULT %s step %.1f\nRESULT %s eval %.1f\n", arch, batch / ts, arch, batch / te);
-    if (has_conv) printf("RESULT %s ceiling %.1f\n", arch, batch / convs_preferred(&m, batch, seconds));
+    if (has_conv) {
+        printf("RESULT %s ceiling %.1f\n", arch, batch / convs_preferred(&m, batch, seconds));
+        printf("RESULT %s winograd %.1f\n", arch, batch / convs_alone(be, &m, batch, CONV2D_ALGO_WINOGRAD, seconds));
+    }
     fflush(stdout);
     model_free(&m);
 }
@@ -387,8 +393,11 @@ int main(int argc, char **argv)
     }
     printf("CPU backend (oneDNN), batch %d, training step = forward + loss + backward (no SGD), activations nChw%dc\n",
            batch, cpu_act_block);
-    printf("%-11s %9s %9s %9s | %9s %9s %9s | %6s | %10s %6s\n", "arch", "img/s", "ms/step", "GFLOP/s",
-           "conv GF/s", "direct", "conv img/s", "ratio", "pref img/s", "ratio");
+    static const char *const isa_names[] = { "generic", "avx2", "avx512" };
+    printf("our kernels: %s; CIFAR_WINOGRAD=%s (the nets' plans; the conv columns force their algorithm)\n",
+           isa_names[((cpu_ctx *)be.ctx)->isa], getenv("CIFAR_WINOGRAD") ? getenv("CIFAR_WINOGRAD") : "(unset)");
+    printf("%-11s %9s %9s %9s | %9s %9s %9s | %6s | %10s %6s | %10s\n", "arch", "img/s", "ms/step", "GFLOP/s",
+           "conv GF/s", "direct", "conv img/s", "ratio", "pref img/s", "ratio", "wino img/s");
     for (int a = 0; a < na; a++) {
         char path[256];
         snprintf(path, sizeof path, "models/%s.json", archs[a]);
@@ -408,10 +417,11 @@ int main(int argc, char **argv)
         double tc = cflops > 0 ? convs_alone(&be, &m, batch, CONV2D_ALGO_AUTO, seconds) : 0;
         double td = cflops > 0 ? convs_alone(&be, &m, batch, CONV2D_ALGO_DIRECT, seconds) : 0;
         double tp = cflops > 0 ? convs_preferred(&m, batch, seconds) : 0;
+        double tw = cflops > 0 ? convs_alone(&be, &m, batch, CONV2D_ALGO_WINOGRAD, seconds) : 0;
         double g = flops / ts * 1e-9, gc = tc > 0 ? cflops / tc * 1e-9 : 0, gd = td > 0 ? cflops / td * 1e-9 : 0;
-        printf("%-11s %9.0f %9.1f %9.1f | %9.1f %9.1f %9.0f | %5.0f%% | %10.0f %5.0f%%\n", archs[a], batch / ts, ts * 1e3,
-               g, gc, gd, tc > 0 ? batch / tc : 0, gc > 0 ? 100 * g / gc : 0, tp > 0 ? batch / tp : 0,
-               tp > 0 ? 100 * tp / ts : 0);
+        printf("%-11s %9.0f %9.1f %9.1f | %9.1f %9.1f %9.0f | %5.0f%% | %10.0f %5.0f%% | %10.0f\n", archs[a], batch / ts,
+               ts * 1e3, g, gc, gd, tc > 0 ? batch / tc : 0, gc > 0 ? 100 * g / gc : 0, tp > 0 ? batch / tp : 0,
+               tp > 0 ? 100 * tp / ts : 0, tw > 0 ? batch / tw : 0);
         fflush(stdout);
         model_free(&m);
     }

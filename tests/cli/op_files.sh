@@ -3,7 +3,8 @@
 # `git ls-files '*<op>*'` lists exactly lib/ops/<op>.h, lib/backend/cpu/<op>.c,
 # lib/backend/cuda/<op>.cu and tests/ops/<op>.c (augment_batch has no CPU entry: its host twin
 # is lib/data/augment.c), and every file of lib/backend/{cpu,cuda} and tests/ops is an op's or
-# a named shared one. Model, params and sweep files are data, not code: their names are free.
+# a named shared one (winograd.c/.h: the CPU conv2d's own Winograd algorithm). Model, params
+# and sweep files are data, not code: their names are free.
 source "$(dirname "$0")/../lib.sh"
 cd "$ROOT" || exit 1
 git rev-parse --is-inside-work-tree >/dev/null 2>&1 || { skip op_files "not a git checkout"; finish; }
@@ -20,7 +21,8 @@ done
 
 # the other way round: each file of the op folders belongs to an op or is a named shared file
 shared="lib/backend/cpu/cpu_backend.c lib/backend/cpu/cpu_backend.h lib/backend/cuda/cuda_backend.cu
-lib/backend/cpu/cpu_weights.c lib/backend/cpu/simd.h lib/backend/cuda/cuda_backend.h
+lib/backend/cpu/cpu_weights.c lib/backend/cpu/simd.h lib/backend/cpu/winograd.c lib/backend/cpu/winograd.h
+lib/backend/cuda/cuda_backend.h
 lib/backend/cuda/elementwise.cuh tests/ops/harness.c tests/ops/harness.h tests/ops/reference.h
 tests/ops/test_backend_ops.c"
 stray=""

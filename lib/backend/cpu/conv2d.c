@@ -9,15 +9,25 @@
  * primitive wants differently (backward data wants the blocks transposed: one weight reorder
  * per layer and step). A forward-only plan (inference) makes the same choices and keeps only the
  * forward primitive. A non-permutation layout (Winograd's) keeps the weights in oihw. `algo` AUTO lets oneDNN pick Winograd
- * for 3x3 stride-1 layers where it has a kernel; a shape it cannot do falls back to direct. */
+ * for 3x3 stride-1 layers where it has a kernel; a shape it cannot do falls back to direct.
+ *
+ * Our own Winograd F(4x4,3x3) (winograd.c) replaces oneDNN for an eligible layer when the plan
+ * asks for CONV2D_ALGO_WINOGRAD, or asks for AUTO under CIFAR_WINOGRAD=on; under
+ * CIFAR_WINOGRAD=auto an AUTO plan times both on its shape when it is made (as cuDNN's find) and
+ * keeps the faster. The choice is made before the first instance, so a Winograd plan's weights
+ * stay oihw; CIFAR_CONV_TRACE=1 prints it. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "backend/cpu/cpu_backend.h"
+#include "backend/cpu/winograd.h"
 #include "backend/plan_cache.h"
 #include "core/errors.h"
 
 typedef struct conv_inst {
     int n;
+    cpu_winograd_inst *wg;  /* a Winograd plan's instance (then nothing below is made) */
     dnnl_primitive_t fwd, bwdd, bwdw;
     dnnl_memory_t f_src, f_w, f_b, f_dst, f_scr;
     dnnl_memory_t d_ddst, d_w, d_dsrc, d_scr;
@@ -40,6 +50,7 @@ struct conv2d_plan {
     dnnl_memory_desc_t w_md;
     float *dmask;       /* dy * (y > 0) for a fused ReLU, max_n images */
     cpu_ctx *ctx;
+    cpu_winograd *wg;   /* non-NULL: the plan runs winograd.c instead of oneDNN's convolution */
     plan_cache cache;   /* which of inst[] serve which batch size */
     conv_inst inst[PLAN_CACHE_MAX];
 };
@@ -60,24 +71,10 @@ static void inst_free(conv_inst *I)
     for (size_t i = 0; i < sizeof ms / sizeof ms[0]; i++) mem_free(ms[i]);
     free(I->w_fwd); free(I->w_bwd); free(I->dw_int);
     free(I->xs); free(I->ys); free(I->gs); free(I->dxs);
+    cpu_winograd_inst_free(I->wg);
     memset(I, 0, sizeof *I);
 }
 
-static int mem_make(cpu_ctx *c, dnnl_memory_t *m, const dnnl_memory_desc_t *md)
-{
-    return cpu_dnnl_check(dnnl_memory_create(m, md, c->engine, DNNL_MEMORY_NONE), "dnnl_memory_create");
-}
-
-/* Primitive + scratchpad memory from a primitive descriptor (destroyed here). */
-static int prim_make(cpu_ctx *c, dnnl_primitive_desc_t pd, dnnl_primitive_t *p, dnnl_memory_t *scr)
-{
-    const dnnl_memory_desc_t *smd = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
-    int rc = cpu_scratch_reserve(c, dnnl_memory_desc_get_size(smd));
-    if (rc == C_OK) rc = mem_make(c, scr, smd);
-    if (rc == C_OK) rc = cpu_dnnl_check(dnnl_primitive_create(p, pd), "dnnl_primitive_create");
-    dnnl_primitive_desc_destroy(pd);
-    return rc;
-}
 
 /* A reorder from -> to when the layouts differ (else *r stays NULL); *buf gets the bytes of the
  * non-plain side when alloc_to (or alloc_from) is set. */
@@ -90,7 +87,7 @@ static int reorder_make(cpu_ctx *c, const dnnl_memory_desc_t *from, const dnnl_m
         return C_ERR;
     int rc = cpu_dnnl_check(dnnl_primitive_create(r, pd), "reorder create");
     dnnl_primitive_desc_destroy(pd);
-    if (rc || mem_make(c, mf, from) || mem_make(c, mt, to)) return C_ERR;
+    if (rc || cpu_mem_make(c, mf, from) || cpu_mem_make(c, mt, to)) return C_ERR;
     *buf = cpu_alloc_bytes(dnnl_memory_desc_get_size(buf_is_to ? to : from));
     return *buf ? C_OK : C_ERR;
 }
@@ -140,7 +137,7 @@ static int inst_make_alt(cpu_ctx *c, conv2d_plan *P, conv_inst *I, int n, int al
         DNNL_TRY(dnnl_primitive_attr_set_post_ops(fattr, po));
     }
     /* AUTO lets oneDNN pick Winograd where it has a kernel; fall back to direct otherwise */
-    dnnl_alg_kind_t algs[2] = { d->algo == CONV2D_ALGO_AUTO ? dnnl_convolution_auto : dnnl_convolution_direct, dnnl_convolution_direct };
+    dnnl_alg_kind_t algs[2] = { d->algo != CONV2D_ALGO_DIRECT ? dnnl_convolution_auto : dnnl_convolution_direct, dnnl_convolution_direct };
     for (int k = 0; k < 2 && !fpd; k++) {
         DNNL_TRY(dnnl_convolution_forward_desc_init(&cd, dnnl_forward_training, algs[k], &src_md, &w_any,
                                                     d->bias ? &b_md : NULL, &dst_md, st, pl, pr));
@@ -169,24 +166,24 @@ static int inst_make_alt(cpu_ctx *c, conv2d_plan *P, conv_inst *I, int n, int al
         P->w_md = wf_md;
     }
     if (P->w_blocked) w_plain = P->w_md;  /* the layout the tensors hold */
-    DNNL_TRY(mem_make(c, &I->f_src, &src_md));
-    DNNL_TRY(mem_make(c, &I->f_w, &wf_md));
-    DNNL_TRY(mem_make(c, &I->f_b, &b_md));
-    DNNL_TRY(mem_make(c, &I->f_dst, &dst_md));
+    DNNL_TRY(cpu_mem_make(c, &I->f_src, &src_md));
+    DNNL_TRY(cpu_mem_make(c, &I->f_w, &wf_md));
+    DNNL_TRY(cpu_mem_make(c, &I->f_b, &b_md));
+    DNNL_TRY(cpu_mem_make(c, &I->f_dst, &dst_md));
     if (reorder_make(c, &w_plain, &wf_md, &I->r_wf, &I->r_wf_from, &I->r_wf_to, &I->w_fwd, 1)) goto fail;
     if (dpd) {
         dnnl_memory_desc_t wd_md = *dnnl_primitive_desc_query_md(dpd, dnnl_query_weights_md, 0);
-        DNNL_TRY(mem_make(c, &I->d_ddst, &dst_md));
-        DNNL_TRY(mem_make(c, &I->d_w, &wd_md));
-        DNNL_TRY(mem_make(c, &I->d_dsrc, &src_md));
+        DNNL_TRY(cpu_mem_make(c, &I->d_ddst, &dst_md));
+        DNNL_TRY(cpu_mem_make(c, &I->d_w, &wd_md));
+        DNNL_TRY(cpu_mem_make(c, &I->d_dsrc, &src_md));
         if (reorder_make(c, &w_plain, &wd_md, &I->r_wd, &I->r_wd_from, &I->r_wd_to, &I->w_bwd, 1)) goto fail;
     }
     if (wpd) {
         dnnl_memory_desc_t dw_md = *dnnl_primitive_desc_query_md(wpd, dnnl_query_diff_weights_md, 0);
-        DNNL_TRY(mem_make(c, &I->w_src, &src_md));
-        DNNL_TRY(mem_make(c, &I->w_ddst, &dst_md));
-        DNNL_TRY(mem_make(c, &I->w_dw, &dw_md));
-        DNNL_TRY(mem_make(c, &I->w_db, &b_md));
+        DNNL_TRY(cpu_mem_make(c, &I->w_src, &src_md));
+        DNNL_TRY(cpu_mem_make(c, &I->w_ddst, &dst_md));
+        DNNL_TRY(cpu_mem_make(c, &I->w_dw, &dw_md));
+        DNNL_TRY(cpu_mem_make(c, &I->w_db, &b_md));
         if (reorder_make(c, &dw_md, &w_plain, &I->r_dw, &I->r_dw_from, &I->r_dw_to, &I->dw_int, 0)) goto fail;
     }
     if (alt) {  /* activation reorders between our layouts and nhwc */
@@ -196,9 +193,9 @@ static int inst_make_alt(cpu_ctx *c, conv2d_plan *P, conv_inst *I, int n, int al
             (dpd && reorder_make(c, &src_md, &x_md, &I->r_dx, &I->r_dx_from, &I->r_dx_to, &I->dxs, 0)))
             goto fail;
     }
-    if (dpd) { if (prim_make(c, dpd, &I->bwdd, &I->d_scr)) { dpd = NULL; goto fail; } dpd = NULL; }
-    if (wpd) { if (prim_make(c, wpd, &I->bwdw, &I->w_scr)) { wpd = NULL; goto fail; } wpd = NULL; }
-    if (prim_make(c, fpd, &I->fwd, &I->f_scr)) { fpd = NULL; goto fail; }
+    if (dpd) { if (cpu_prim_make(c, dpd, &I->bwdd, &I->d_scr)) { dpd = NULL; goto fail; } dpd = NULL; }
+    if (wpd) { if (cpu_prim_make(c, wpd, &I->bwdw, &I->w_scr)) { wpd = NULL; goto fail; } wpd = NULL; }
+    if (cpu_prim_make(c, fpd, &I->fwd, &I->f_scr)) { fpd = NULL; goto fail; }
     fpd = NULL;
     rc = C_OK;
 fail:
@@ -219,11 +216,209 @@ fail:
 static int inst_make(void *arg, void *inst, int n)
 {
     conv2d_plan *P = arg;
+    if (P->wg) {
+        conv_inst *I = inst;
+        memset(I, 0, sizeof *I);
+        I->n = n;
+        return (I->wg = cpu_winograd_inst_make(P->ctx, P->wg, n)) ? C_OK : C_ERR;
+    }
     int rc = inst_make_alt(P->ctx, P, inst, n, 0);
     return rc == 1 ? inst_make_alt(P->ctx, P, inst, n, 1) : rc;
 }
 
 static void inst_release(void *inst) { inst_free(inst); }
+
+static int exec(cpu_ctx *c, dnnl_primitive_t p, int nargs, const dnnl_exec_arg_t *args)
+{
+    return cpu_dnnl_check(dnnl_primitive_execute(p, c->stream, nargs, args), "dnnl_primitive_execute");
+}
+
+static int reorder_run(cpu_ctx *c, dnnl_primitive_t r, dnnl_memory_t from, void *fp, dnnl_memory_t to, void *tp)
+{
+    dnnl_memory_set_data_handle(from, fp);
+    dnnl_memory_set_data_handle(to, tp);
+    dnnl_exec_arg_t a[2] = { { DNNL_ARG_FROM, from }, { DNNL_ARG_TO, to } };
+    return exec(c, r, 2, a);
+}
+
+/* The forward of instance I on raw buffers: x in the plan's input layout, w in the plan's weight
+ * layout, b (NULL when !bias), y nChw<W>c. */
+static int inst_fwd(cpu_ctx *c, conv2d_plan *P, conv_inst *I, void *x, void *w, void *b, void *y)
+{
+    if (I->wg) return cpu_winograd_fwd(c, P->wg, I->wg, x, w, b, y);
+    void *wp = w;
+    if (I->r_wf) {
+        if (reorder_run(c, I->r_wf, I->r_wf_from, w, I->r_wf_to, I->w_fwd)) return C_ERR;
+        wp = I->w_fwd;
+    }
+    void *xp = x;
+    if (I->r_x) {
+        if (reorder_run(c, I->r_x, I->r_x_from, x, I->r_x_to, I->xs)) return C_ERR;
+        xp = I->xs;
+    }
+    dnnl_memory_set_data_handle(I->f_src, xp);
+    dnnl_memory_set_data_handle(I->f_w, wp);
+    dnnl_memory_set_data_handle(I->f_dst, I->r_y ? (void *)I->ys : y);
+    dnnl_memory_set_data_handle(I->f_scr, c->scratch);
+    dnnl_exec_arg_t a[5] = { { DNNL_ARG_SRC, I->f_src }, { DNNL_ARG_WEIGHTS, I->f_w }, { DNNL_ARG_DST, I->f_dst },
+                             { DNNL_ARG_SCRATCHPAD, I->f_scr }, { DNNL_ARG_BIAS, I->f_b } };
+    int na = 4;
+    if (P->d.bias) { dnnl_memory_set_data_handle(I->f_b, b); na = 5; }
+    if (exec(c, I->fwd, na, a)) return C_ERR;
+    if (I->r_y && reorder_run(c, I->r_y, I->r_y_from, I->ys, I->r_y_to, y)) return C_ERR;
+    return cpu_dnnl_check(dnnl_stream_wait(c->stream), "dnnl_stream_wait");
+}
+
+/* The backward of instance I on raw buffers; g is dy already masked for a fused ReLU, dx NULL
+ * when not asked, db NULL when !bias. */
+static int inst_bwd(cpu_ctx *c, conv2d_plan *P, conv_inst *I, void *x, void *w, const float *g, void *dx, void *dw,
+                    void *db)
+{
+    if (I->wg) return cpu_winograd_bwd(c, P->wg, I->wg, x, w, g, dx, dw, db);
+    void *xp = x;
+    if (I->r_x) {  /* alt: nhwc copies of x and dy */
+        if (reorder_run(c, I->r_x, I->r_x_from, x, I->r_x_to, I->xs) ||
+            reorder_run(c, I->r_g, I->r_g_from, (void *)g, I->r_g_to, I->gs))
+            return C_ERR;
+        xp = I->xs;
+        g = I->gs;
+    }
+    /* weights (and bias) */
+    void *dwp = I->r_dw ? (void *)I->dw_int : dw;
+    dnnl_memory_set_data_handle(I->w_src, xp);
+    dnnl_memory_set_data_handle(I->w_ddst, (void *)g);
+    dnnl_memory_set_data_handle(I->w_dw, dwp);
+    dnnl_memory_set_data_handle(I->w_scr, c->scratch);
+    dnnl_exec_arg_t a[5] = { { DNNL_ARG_SRC, I->w_src }, { DNNL_ARG_DIFF_DST, I->w_ddst }, { DNNL_ARG_DIFF_WEIGHTS, I->w_dw },
+                             { DNNL_ARG_SCRATCHPAD, I->w_scr }, { DNNL_ARG_DIFF_BIAS, I->w_db } };
+    int na = 4;
+    if (P->d.bias) { dnnl_memory_set_data_handle(I->w_db, db); na = 5; }
+    if (exec(c, I->bwdw, na, a)) return C_ERR;
+    if (I->r_dw && reorder_run(c, I->r_dw, I->r_dw_from, I->dw_int, I->r_dw_to, dw)) return C_ERR;
+    /* data */
+    if (dx) {
+        void *wp = w;
+        if (I->r_wd) {
+            if (reorder_run(c, I->r_wd, I->r_wd_from, w, I->r_wd_to, I->w_bwd)) return C_ERR;
+            wp = I->w_bwd;
+        }
+        dnnl_memory_set_data_handle(I->d_ddst, (void *)g);
+        dnnl_memory_set_data_handle(I->d_w, wp);
+        dnnl_memory_set_data_handle(I->d_dsrc, I->r_dx ? (void *)I->dxs : dx);
+        dnnl_memory_set_data_handle(I->d_scr, c->scratch);
+        dnnl_exec_arg_t b[4] = { { DNNL_ARG_DIFF_DST, I->d_ddst }, { DNNL_ARG_WEIGHTS, I->d_w },
+                                 { DNNL_ARG_DIFF_SRC, I->d_dsrc }, { DNNL_ARG_SCRATCHPAD, I->d_scr } };
+        if (exec(c, I->bwdd, 4, b)) return C_ERR;
+        if (I->r_dx && reorder_run(c, I->r_dx, I->r_dx_from, I->dxs, I->r_dx_to, dx)) return C_ERR;
+    }
+    return cpu_dnnl_check(dnnl_stream_wait(c->stream), "dnnl_stream_wait");
+}
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+/* Milliseconds of the fastest of a few warm steps (forward, plus the backward of a training
+ * plan) of instance I on stand-in buffers (values are irrelevant to the time); -1 on error. */
+static double inst_time(cpu_ctx *c, conv2d_plan *P, conv_inst *I)
+{
+    const conv2d_desc *d = &P->d;
+    size_t nx = (size_t)d->max_n * cpu_padded_channels(d->ic) * d->ih * d->iw,
+           ny = (size_t)d->max_n * cpu_padded_channels(d->oc) * P->oh * P->ow,
+           nw = P->w_blocked && !P->wg ? dnnl_memory_desc_get_size(&P->w_md) / sizeof(float)
+                                       : (size_t)d->oc * d->ic * d->kh * d->kw;
+    float *x = cpu_alloc_bytes(nx * sizeof(float)), *y = cpu_alloc_bytes(ny * sizeof(float)),
+          *g = cpu_alloc_bytes(ny * sizeof(float)), *dx = cpu_alloc_bytes(nx * sizeof(float)),
+          *w = cpu_alloc_bytes(nw * sizeof(float)), *dw = cpu_alloc_bytes(nw * sizeof(float)),
+          *b = cpu_alloc_bytes((size_t)d->oc * sizeof(float)), *db = cpu_alloc_bytes((size_t)d->oc * sizeof(float));
+    double best = -1;
+    if (x && y && g && dx && w && dw && b && db) {
+        for (size_t i = 0; i < nx; i++) x[i] = (float)(i % 13) * 0.125f - 0.75f;
+        for (size_t i = 0; i < ny; i++) g[i] = (float)(i % 7) * 0.125f - 0.375f;
+        for (size_t i = 0; i < nw; i++) w[i] = (float)(i % 5) * 0.0625f - 0.125f;
+        for (int it = 0; it < 4; it++) {   /* one warm-up, then three timed */
+            double t0 = now();
+            if (inst_fwd(c, P, I, x, w, b, y) ||
+                (!d->forward_only && inst_bwd(c, P, I, x, w, g, d->need_dx ? dx : NULL, dw, d->bias ? db : NULL))) {
+                best = -1;
+                break;
+            }
+            double ms = (now() - t0) * 1e3;
+            if (it == 1 || (it > 1 && ms < best)) best = ms;
+        }
+    }
+    free(x); free(y); free(g); free(dx); free(w); free(dw); free(b); free(db);
+    return best;
+}
+
+/* The name of the oneDNN forward kernel of a non-Winograd instance. */
+static const char *inst_impl(const conv_inst *I)
+{
+    const_dnnl_primitive_desc_t pd = NULL;
+    const char *impl = NULL;
+    if (I->fwd && dnnl_primitive_get_primitive_desc(I->fwd, &pd) == dnnl_success)
+        dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl);
+    return impl ? impl : "?";
+}
+
+/* Under CIFAR_WINOGRAD=auto: times oneDNN's and winograd.c's max_n instance on P's shape and
+ * leaves P->wg set when Winograd is faster (the plan's weight layout reset to oihw then). */
+static int choose_by_time(cpu_ctx *c, conv2d_plan *P, char *why, size_t cap)
+{
+    conv_inst I;
+    cpu_winograd *wg = cpu_winograd_make(c, &P->d, P->oh, P->ow);
+    if (!wg || inst_make(P, &I, P->d.max_n) != C_OK) {
+        cpu_winograd_free(wg);
+        return C_ERR;
+    }
+    double t_dnnl = inst_time(c, P, &I);
+    char impl[64];
+    snprintf(impl, sizeof impl, "%s", inst_impl(&I));
+    inst_free(&I);
+    P->wg = wg;
+    double t_wg = -1;
+    if (inst_make(P, &I, P->d.max_n) == C_OK) {
+        t_wg = inst_time(c, P, &I);
+        inst_free(&I);
+    }
+    if (t_dnnl < 0 || t_wg < 0) {
+        P->wg = NULL;
+        cpu_winograd_free(wg);
+        return C_ERR;
+    }
+    snprintf(why, cap, "auto: winograd %.2f ms, onednn %s %.2f ms", t_wg, impl, t_dnnl);
+    if (t_wg < t_dnnl) {
+        P->w_blocked = 0;   /* no tensor has taken the oneDNN layout yet */
+    } else {
+        P->wg = NULL;
+        cpu_winograd_free(wg);
+    }
+    return C_OK;
+}
+
+/* Decides, before the plan's first instance, whether P runs winograd.c. */
+static int choose_algo(cpu_ctx *c, conv2d_plan *P)
+{
+    const conv2d_desc *d = &P->d;
+    char why[160] = "";
+    int eligible = cpu_winograd_eligible(d);
+    int forced = d->algo == CONV2D_ALGO_WINOGRAD || (d->algo == CONV2D_ALGO_AUTO && c->winograd == CPU_WINOGRAD_ON);
+    if (!eligible) snprintf(why, sizeof why, "winograd does not apply");
+    else if (forced) {
+        if (!(P->wg = cpu_winograd_make(c, d, P->oh, P->ow))) return C_ERR;
+        snprintf(why, sizeof why, d->algo == CONV2D_ALGO_WINOGRAD ? "asked" : "CIFAR_WINOGRAD=on");
+    } else if (d->algo == CONV2D_ALGO_AUTO && c->winograd == CPU_WINOGRAD_AUTO) {
+        if (choose_by_time(c, P, why, sizeof why) != C_OK) return C_ERR;
+    } else snprintf(why, sizeof why, d->algo == CONV2D_ALGO_DIRECT ? "direct asked" : "CIFAR_WINOGRAD=off");
+    if (c->conv_trace)
+        fprintf(stderr, "conv2d: n%d %dx%dx%d -> %dx%dx%d k%dx%d s%d p%d%s%s%s: %s (%s)\n", d->max_n, d->ic, d->ih, d->iw,
+                d->oc, P->oh, P->ow, d->kh, d->kw, d->stride, d->pad, d->bias ? " bias" : "", d->relu ? " relu" : "",
+                d->forward_only ? " forward-only" : "", P->wg ? "winograd" : "onednn", why);
+    return C_OK;
+}
 
 conv2d_plan *cpu_conv2d_plan_make(void *ctx, const conv2d_desc *d)
 {
@@ -244,8 +439,13 @@ conv2d_plan *cpu_conv2d_plan_make(void *ctx, const conv2d_desc *d)
         P->dmask = cpu_alloc_bytes((size_t)d->max_n * cpu_padded_channels(d->oc) * P->oh * P->ow * sizeof(float));
         if (!P->dmask) { free(P); return NULL; }
     }
-    /* build the max_n instance now so errors show at load time */
-    if (!plan_cache_get(&P->cache, d->max_n)) { free(P->dmask); free(P); return NULL; }
+    /* then build the max_n instance now so errors show at load time */
+    if (choose_algo(ctx, P) != C_OK || !plan_cache_get(&P->cache, d->max_n)) {
+        cpu_winograd_free(P->wg);
+        free(P->dmask);
+        free(P);
+        return NULL;
+    }
     return P;
 }
 
@@ -254,21 +454,9 @@ void cpu_conv2d_plan_free(void *ctx, conv2d_plan *P)
     (void)ctx;
     if (!P) return;
     plan_cache_free(&P->cache);
+    cpu_winograd_free(P->wg);
     free(P->dmask);
     free(P);
-}
-
-static int exec(cpu_ctx *c, dnnl_primitive_t p, int nargs, const dnnl_exec_arg_t *args)
-{
-    return cpu_dnnl_check(dnnl_primitive_execute(p, c->stream, nargs, args), "dnnl_primitive_execute");
-}
-
-static int reorder_run(cpu_ctx *c, dnnl_primitive_t r, dnnl_memory_t from, void *fp, dnnl_memory_t to, void *tp)
-{
-    dnnl_memory_set_data_handle(from, fp);
-    dnnl_memory_set_data_handle(to, tp);
-    dnnl_exec_arg_t a[2] = { { DNNL_ARG_FROM, from }, { DNNL_ARG_TO, to } };
-    return exec(c, r, 2, a);
 }
 
 int cpu_conv2d_fwd(void *ctx, conv2d_plan *P, const tensor *x, const tensor *w, const tensor *b, tensor *y)
@@ -278,27 +466,7 @@ int cpu_conv2d_fwd(void *ctx, conv2d_plan *P, const tensor *x, const tensor *w, 
     if (!I) return C_ERR;
     /* the net's weight tensor takes the plan's layout on first use (it is the net's, not const) */
     if (P->w_blocked && cpu_weights_adopt(c, (tensor *)w, &P->w_md) != C_OK) return C_ERR;
-    void *wp = w->data;
-    if (I->r_wf) {
-        if (reorder_run(c, I->r_wf, I->r_wf_from, w->data, I->r_wf_to, I->w_fwd)) return C_ERR;
-        wp = I->w_fwd;
-    }
-    void *xp = x->data;
-    if (I->r_x) {
-        if (reorder_run(c, I->r_x, I->r_x_from, x->data, I->r_x_to, I->xs)) return C_ERR;
-        xp = I->xs;
-    }
-    dnnl_memory_set_data_handle(I->f_src, xp);
-    dnnl_memory_set_data_handle(I->f_w, wp);
-    dnnl_memory_set_data_handle(I->f_dst, I->r_y ? (void *)I->ys : y->data);
-    dnnl_memory_set_data_handle(I->f_scr, c->scratch);
-    dnnl_exec_arg_t a[5] = { { DNNL_ARG_SRC, I->f_src }, { DNNL_ARG_WEIGHTS, I->f_w }, { DNNL_ARG_DST, I->f_dst },
-                             { DNNL_ARG_SCRATCHPAD, I->f_scr }, { DNNL_ARG_BIAS, I->f_b } };
-    int na = 4;
-    if (P->d.bias) { dnnl_memory_set_data_handle(I->f_b, b->data); na = 5; }
-    if (exec(c, I->fwd, na, a)) return C_ERR;
-    if (I->r_y && reorder_run(c, I->r_y, I->r_y_from, I->ys, I->r_y_to, y->data)) return C_ERR;
-    return cpu_dnnl_check(dnnl_stream_wait(c->stream), "dnnl_stream_wait");
+    return inst_fwd(c, P, I, x->data, w->data, P->d.bias ? b->data : NULL, y->data);
 }
 
 int cpu_conv2d_bwd(void *ctx, conv2d_plan *P, const tensor *x, const tensor *w, const tensor *y,
@@ -308,6 +476,7 @@ int cpu_conv2d_bwd(void *ctx, conv2d_plan *P, const tensor *x, const tensor *w, 
     if (P->d.forward_only) return err_msg("conv2d", "backward asked of a forward-only plan");
     conv_inst *I = plan_cache_get(&P->cache, x->shape[0]);
     if (!I) return C_ERR;
+    if (dx && !P->d.need_dx) return err_msg("conv2d", "input gradient asked of a plan made without need_dx");
     if (P->w_blocked && (cpu_weights_adopt(c, dw, &P->w_md) != C_OK ||
                          (dx && cpu_weights_adopt(c, (tensor *)w, &P->w_md) != C_OK)))
         return C_ERR;
@@ -317,42 +486,5 @@ int cpu_conv2d_bwd(void *ctx, conv2d_plan *P, const tensor *x, const tensor *w, 
         cpu_mask_pos(c, y->data, dy->data, P->dmask, n);
         g = P->dmask;
     }
-    void *xp = x->data;
-    if (I->r_x) {  /* alt: nhwc copies of x and dy */
-        if (reorder_run(c, I->r_x, I->r_x_from, x->data, I->r_x_to, I->xs) ||
-            reorder_run(c, I->r_g, I->r_g_from, (void *)g, I->r_g_to, I->gs))
-            return C_ERR;
-        xp = I->xs;
-        g = I->gs;
-    }
-    /* weights (and bias) */
-    void *dwp = I->r_dw ? (void *)I->dw_int : dw->data;
-    dnnl_memory_set_data_handle(I->w_src, xp);
-    dnnl_memory_set_data_handle(I->w_ddst, (void *)g);
-    dnnl_memory_set_data_handle(I->w_dw, dwp);
-    dnnl_memory_set_data_handle(I->w_scr, c->scratch);
-    dnnl_exec_arg_t a[5] = { { DNNL_ARG_SRC, I->w_src }, { DNNL_ARG_DIFF_DST, I->w_ddst }, { DNNL_ARG_DIFF_WEIGHTS, I->w_dw },
-                             { DNNL_ARG_SCRATCHPAD, I->w_scr }, { DNNL_ARG_DIFF_BIAS, I->w_db } };
-    int na = 4;
-    if (P->d.bias) { dnnl_memory_set_data_handle(I->w_db, db->data); na = 5; }
-    if (exec(c, I->bwdw, na, a)) return C_ERR;
-    if (I->r_dw && reorder_run(c, I->r_dw, I->r_dw_from, I->dw_int, I->r_dw_to, dw->data)) return C_ERR;
-    /* data */
-    if (dx) {
-        if (!I->bwdd) return err_msg("conv2d", "input gradient asked of a plan made without need_dx");
-        void *wp = w->data;
-        if (I->r_wd) {
-            if (reorder_run(c, I->r_wd, I->r_wd_from, w->data, I->r_wd_to, I->w_bwd)) return C_ERR;
-            wp = I->w_bwd;
-        }
-        dnnl_memory_set_data_handle(I->d_ddst, (void *)g);
-        dnnl_memory_set_data_handle(I->d_w, wp);
-        dnnl_memory_set_data_handle(I->d_dsrc, I->r_dx ? (void *)I->dxs : dx->data);
-        dnnl_memory_set_data_handle(I->d_scr, c->scratch);
-        dnnl_exec_arg_t b[4] = { { DNNL_ARG_DIFF_DST, I->d_ddst }, { DNNL_ARG_WEIGHTS, I->d_w },
-                                 { DNNL_ARG_DIFF_SRC, I->d_dsrc }, { DNNL_ARG_SCRATCHPAD, I->d_scr } };
-        if (exec(c, I->bwdd, 4, b)) return C_ERR;
-        if (I->r_dx && reorder_run(c, I->r_dx, I->r_dx_from, I->dxs, I->r_dx_to, dx->data)) return C_ERR;
-    }
-    return cpu_dnnl_check(dnnl_stream_wait(c->stream), "dnnl_stream_wait");
+    return inst_bwd(c, P, I, x->data, w->data, g, dx ? dx->data : NULL, dw->data, P->d.bias ? db->data : NULL);
 }

@@ -43,6 +43,21 @@ int cpu_dnnl_check(dnnl_status_t st, const char *what)
     return err_msg("oneDNN", "%s failed with status %d", what, (int)st);
 }
 
+int cpu_mem_make(cpu_ctx *c, dnnl_memory_t *m, const dnnl_memory_desc_t *md)
+{
+    return cpu_dnnl_check(dnnl_memory_create(m, md, c->engine, DNNL_MEMORY_NONE), "dnnl_memory_create");
+}
+
+int cpu_prim_make(cpu_ctx *c, dnnl_primitive_desc_t pd, dnnl_primitive_t *p, dnnl_memory_t *scr)
+{
+    const dnnl_memory_desc_t *smd = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+    int rc = cpu_scratch_reserve(c, dnnl_memory_desc_get_size(smd));
+    if (rc == C_OK) rc = cpu_mem_make(c, scr, smd);
+    if (rc == C_OK) rc = cpu_dnnl_check(dnnl_primitive_create(p, pd), "dnnl_primitive_create");
+    dnnl_primitive_desc_destroy(pd);
+    return rc;
+}
+
 static int cpu_alloc(void *ctx, tensor *t, tensor_dtype dt, int ndim, const int *shape, tensor_layout layout)
 {
     (void)ctx;
@@ -206,13 +221,25 @@ static int isa_choose(int *isa)
     return C_OK;
 }
 
+/* CIFAR_WINOGRAD (off, the default; on; auto) and CIFAR_CONV_TRACE (1 traces) into c. */
+static int conv_env(cpu_ctx *c)
+{
+    const char *w = getenv("CIFAR_WINOGRAD"), *t = getenv("CIFAR_CONV_TRACE");
+    if (!w || !*w || !strcmp(w, "off")) c->winograd = CPU_WINOGRAD_OFF;
+    else if (!strcmp(w, "on")) c->winograd = CPU_WINOGRAD_ON;
+    else if (!strcmp(w, "auto")) c->winograd = CPU_WINOGRAD_AUTO;
+    else return err_msg("CIFAR_WINOGRAD", "'%s' is not off, on or auto", w);
+    c->conv_trace = t && !strcmp(t, "1");
+    return C_OK;
+}
+
 int backend_cpu_init(backend *be, int threads)
 {
     cpu_ctx *c = calloc(1, sizeof *c);
     if (!c) return err_msg("cpu", "out of memory");
     if (threads > 0) omp_set_num_threads(threads);
     c->threads = omp_get_max_threads();
-    if (isa_choose(&c->isa) != C_OK ||
+    if (isa_choose(&c->isa) != C_OK || conv_env(c) != C_OK ||
         cpu_dnnl_check(dnnl_engine_create(&c->engine, dnnl_cpu, 0), "dnnl_engine_create") ||
         cpu_dnnl_check(dnnl_stream_create(&c->stream, c->engine, dnnl_stream_default_flags), "dnnl_stream_create") ||
         act_block_probe(c, &cpu_act_block) != C_OK) {

@@ -43,7 +43,12 @@ typedef struct cpu_ctx {
     size_t tmp_size;
     cpu_wlayout *wl;        /* tensors in CPU_TL_WEIGHTS layout */
     int n_wl, cap_wl;
+    int winograd;           /* CPU_WINOGRAD_*: CIFAR_WINOGRAD, read when the context is made */
+    int conv_trace;         /* CIFAR_CONV_TRACE=1: one stderr line per convolution plan */
 } cpu_ctx;
+
+/* CIFAR_WINOGRAD: which convolution plans of algorithm CONV2D_ALGO_AUTO run winograd.c */
+enum { CPU_WINOGRAD_OFF = 0, CPU_WINOGRAD_ON = 1, CPU_WINOGRAD_AUTO = 2 };
 
 /* Channel block of a tensor: cpu_act_block for a 4-D TL_ACT tensor, else 1. */
 static inline int cpu_blk(const tensor *t) { return t->ndim == 4 && t->layout == TL_ACT ? cpu_act_block : 1; }
@@ -114,6 +119,10 @@ int cpu_weights_download(cpu_ctx *c, const tensor *t, void *host);
 /* oneDNN status check: prints `what: status` and returns C_ERR. */
 int cpu_dnnl_check(dnnl_status_t st, const char *what);
 #define DNNL_TRY(call) do { if (cpu_dnnl_check((call), #call) != C_OK) goto fail; } while (0)
+/* A memory object without data (handles are set per call): C_OK or C_ERR. */
+int cpu_mem_make(cpu_ctx *c, dnnl_memory_t *m, const dnnl_memory_desc_t *md);
+/* Primitive + user scratchpad memory (the context's scratch reserved) from pd, which is destroyed. */
+int cpu_prim_make(cpu_ctx *c, dnnl_primitive_desc_t pd, dnnl_primitive_t *p, dnnl_memory_t *scr);
 
 /* Op entry points cpu_<name> (cpu/<op>.c, contracts in ops/<op>.h), wired into the table in
  * cpu_backend.c. */
